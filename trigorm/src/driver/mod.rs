@@ -1,0 +1,114 @@
+//! Drivers: one connection to one database, seen through a small object-safe trait.
+//!
+//! A driver knows tables, SQL text and [`Value`]s, never models, sessions or listeners.
+//! The engine picks the driver from the URL at run time, so the boundary is `dyn`.
+//! A new backend is one file here plus one dialect in [`crate::sql`].
+
+use crate::error::{DbError, Error};
+use crate::value::Value;
+
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+/// The backends trigorm knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// SQLite (embedded, the default).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MariaDB / MySQL.
+    Mysql,
+}
+
+impl Backend {
+    /// The backend's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+            Backend::Mysql => "MariaDB/MySQL",
+        }
+    }
+}
+
+/// What a row callback receives: the row's values in select order. Values may be taken
+/// out (`std::mem::take`); the buffer is reused for the next row.
+pub type RowCallback<'a> = &'a mut dyn FnMut(&mut [Value]) -> Result<(), Error>;
+
+/// One open connection. Statements are prepared once per connection and cached by their
+/// SQL text, so callers should reuse the same text for the same statement shape.
+pub trait Connection: Send {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+
+    /// The database, as shown in errors (a path, or a URL without its password).
+    fn database(&self) -> &str;
+
+    /// Start a transaction that will write (on SQLite: `BEGIN IMMEDIATE`).
+    ///
+    /// # Errors
+    /// The database's error, e.g. [`crate::error::DbErrorKind::Busy`].
+    fn begin(&mut self) -> Result<(), DbError>;
+
+    /// Commit the open transaction.
+    ///
+    /// # Errors
+    /// The database's error.
+    fn commit(&mut self) -> Result<(), DbError>;
+
+    /// Roll the open transaction back.
+    ///
+    /// # Errors
+    /// The database's error.
+    fn rollback(&mut self) -> Result<(), DbError>;
+
+    /// Run one statement with bound parameters; the number of rows it changed.
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+
+    /// Run an INSERT; the generated key of the row, where the table has one.
+    ///
+    /// # Errors
+    /// The database's error.
+    fn insert(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError>;
+
+    /// Run a query, calling `on_row` for each row.
+    ///
+    /// # Errors
+    /// [`QueryError::Db`] from the database, or [`QueryError::Row`] as `on_row` returned it.
+    fn query(&mut self, sql: &str, params: &[Value], on_row: RowCallback<'_>) -> Result<(), QueryError>;
+
+    /// Run several statements without parameters (DDL).
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute_batch(&mut self, sql: &str) -> Result<(), DbError>;
+}
+
+/// Why a query stopped.
+#[derive(Debug)]
+pub enum QueryError {
+    /// The database failed.
+    Db(DbError),
+    /// The row callback failed.
+    Row(Error),
+}
+
+/// Opens connections to one database. Shared by the engine's pool.
+pub trait Driver: Send + Sync {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+
+    /// The database, as shown in errors.
+    fn database(&self) -> &str;
+
+    /// Open a new connection, configured (pragmas, session settings).
+    ///
+    /// # Errors
+    /// [`Error::Open`] with the path or URL.
+    fn connect(&self) -> Result<Box<dyn Connection>, Error>;
+}

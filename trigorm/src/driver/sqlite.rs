@@ -1,0 +1,262 @@
+//! The SQLite driver, on rusqlite (bundled SQLite).
+//!
+//! Files are opened in WAL mode with `synchronous = NORMAL`, a busy timeout and foreign
+//! keys on. `sqlite::memory:` is one in-memory database per engine, shared by all of the
+//! engine's connections (SQLite's `memdb` VFS), so sessions on several threads see the
+//! same data.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{ffi, OpenFlags, ToSql};
+
+use super::{Backend, Connection, Driver, QueryError, RowCallback};
+use crate::error::{DbError, DbErrorKind, Error};
+use crate::value::{Value, TIMESTAMP_TEXT_FORMAT};
+
+/// How many prepared statements each connection keeps (rusqlite's default is 16).
+pub const STATEMENT_CACHE_CAPACITY: usize = 256;
+
+/// Where the database lives.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A file, created if missing (its directory must exist).
+    File(PathBuf),
+    /// An in-memory database private to one engine.
+    Memory,
+}
+
+/// Opens SQLite connections.
+#[derive(Debug)]
+pub struct SqliteDriver {
+    open_path: String,
+    display: String,
+    memory: bool,
+    busy_timeout: Duration,
+}
+
+static MEMORY_DB_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl SqliteDriver {
+    /// A driver for one database.
+    pub fn new(location: Location, busy_timeout: Duration) -> SqliteDriver {
+        match location {
+            Location::File(path) => SqliteDriver {
+                display: path.display().to_string(),
+                open_path: path.to_string_lossy().into_owned(),
+                memory: false,
+                busy_timeout,
+            },
+            Location::Memory => {
+                let n = MEMORY_DB_COUNTER.fetch_add(1, Ordering::Relaxed);
+                SqliteDriver {
+                    open_path: format!("file:/trigorm-memory-{}-{n}?vfs=memdb", std::process::id()),
+                    display: ":memory:".to_string(),
+                    memory: true,
+                    busy_timeout,
+                }
+            }
+        }
+    }
+
+    fn open_error(&self, e: rusqlite::Error) -> Error {
+        Error::Open {
+            path: self.display.clone(),
+            source: db_error(e, &self.display),
+        }
+    }
+}
+
+impl Driver for SqliteDriver {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn database(&self) -> &str {
+        &self.display
+    }
+
+    fn connect(&self) -> Result<Box<dyn Connection>, Error> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_EXRESCODE;
+        if self.memory {
+            flags |= OpenFlags::SQLITE_OPEN_URI;
+        }
+        let conn = rusqlite::Connection::open_with_flags(&self.open_path, flags).map_err(|e| self.open_error(e))?;
+        conn.busy_timeout(self.busy_timeout).map_err(|e| self.open_error(e))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        // Reading the schema first makes a file that is not a database fail here, before
+        // anything could be written to it.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .map_err(|e| self.open_error(e))?;
+        if !self.memory {
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                .map_err(|e| self.open_error(e))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(database = %self.display, mode, "SQLite refused WAL mode");
+            }
+            conn.execute_batch("PRAGMA synchronous = NORMAL")
+                .map_err(|e| self.open_error(e))?;
+        }
+        conn.execute_batch("PRAGMA foreign_keys = ON")
+            .map_err(|e| self.open_error(e))?;
+        Ok(Box::new(SqliteConnection {
+            conn,
+            database: self.display.clone(),
+        }))
+    }
+}
+
+/// One SQLite connection.
+pub struct SqliteConnection {
+    conn: rusqlite::Connection,
+    database: String,
+}
+
+impl SqliteConnection {
+    fn err(&self, e: rusqlite::Error) -> DbError {
+        db_error(e, &self.database)
+    }
+}
+
+struct Bind<'a>(&'a Value);
+
+impl ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            Value::Timestamp(t) => ToSqlOutput::from(t.format(TIMESTAMP_TEXT_FORMAT).to_string()),
+            Value::Date(d) => ToSqlOutput::from(d.format("%Y-%m-%d").to_string()),
+            Value::Json(j) => ToSqlOutput::from(j.to_string()),
+        })
+    }
+}
+
+fn bind_all(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> rusqlite::Result<()> {
+    for (i, v) in params.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, Bind(v))?;
+    }
+    Ok(())
+}
+
+fn read_value(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Float(f),
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(s) => Value::Text(s.to_string()),
+            Err(_) => Value::Blob(t.to_vec()),
+        },
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+impl Connection for SqliteConnection {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn database(&self) -> &str {
+        &self.database
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        // IMMEDIATE takes the write lock now: a session reads what it will write, and a
+        // deferred transaction could not upgrade its read lock once another writer committed.
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| self.err(e))
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        self.conn.execute_batch("ROLLBACK").map_err(|e| self.err(e))
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| db_error(e, &self.database))?;
+        bind_all(&mut stmt, params).map_err(|e| db_error(e, &self.database))?;
+        let n = stmt.raw_execute().map_err(|e| db_error(e, &self.database))?;
+        Ok(n as u64)
+    }
+
+    fn insert(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError> {
+        self.execute(sql, params)?;
+        Ok(Some(self.conn.last_insert_rowid()))
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value], on_row: RowCallback<'_>) -> Result<(), QueryError> {
+        let database = &self.database;
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| QueryError::Db(db_error(e, database)))?;
+        bind_all(&mut stmt, params).map_err(|e| QueryError::Db(db_error(e, database)))?;
+        let ncols = stmt.column_count();
+        let mut buf: Vec<Value> = Vec::with_capacity(ncols);
+        let mut rows = stmt.raw_query();
+        loop {
+            let row = match rows.next() {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                Err(e) => return Err(QueryError::Db(db_error(e, database))),
+            };
+            buf.clear();
+            for i in 0..ncols {
+                let v = row.get_ref(i).map_err(|e| QueryError::Db(db_error(e, database)))?;
+                buf.push(read_value(v));
+            }
+            on_row(&mut buf).map_err(QueryError::Row)?;
+        }
+        Ok(())
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn.execute_batch(sql).map_err(|e| self.err(e))
+    }
+}
+
+/// Classify a rusqlite error.
+fn db_error(e: rusqlite::Error, database: &str) -> DbError {
+    let (kind, code) = match &e {
+        rusqlite::Error::SqliteFailure(f, msg) => {
+            let kind = match f.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => DbErrorKind::UniqueViolation,
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => DbErrorKind::ForeignKeyViolation,
+                ffi::SQLITE_CONSTRAINT_NOTNULL => DbErrorKind::NotNullViolation,
+                ffi::SQLITE_CONSTRAINT_CHECK => DbErrorKind::CheckViolation,
+                ffi::SQLITE_CONSTRAINT_TRIGGER => DbErrorKind::TriggerRefused,
+                _ => match f.code {
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => DbErrorKind::Busy,
+                    rusqlite::ErrorCode::NotADatabase => DbErrorKind::NotADatabase,
+                    rusqlite::ErrorCode::CannotOpen => DbErrorKind::CannotOpen,
+                    _ if msg.is_some() && f.extended_code == ffi::SQLITE_CONSTRAINT => DbErrorKind::TriggerRefused,
+                    _ => DbErrorKind::Other,
+                },
+            };
+            (kind, Some(f.extended_code.to_string()))
+        }
+        _ => (DbErrorKind::Other, None),
+    };
+    DbError {
+        kind,
+        code,
+        message: e.to_string(),
+        database: database.to_string(),
+    }
+}

@@ -1,0 +1,223 @@
+//! Errors: one enum, every variant saying what failed and where.
+
+use crate::event::RowEvent;
+use crate::schema::IdentKind;
+use crate::value::ValueError;
+
+/// A boxed error from user code (a listener) or a lower layer.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What a listener returns: `Ok(())`, or any error, which vetoes the write and rolls the
+/// transaction back.
+pub type ListenerResult = std::result::Result<(), BoxError>;
+
+/// trigorm's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The class of a database error, independent of the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DbErrorKind {
+    /// A `UNIQUE` or primary-key constraint.
+    UniqueViolation,
+    /// A foreign-key constraint.
+    ForeignKeyViolation,
+    /// A `NOT NULL` constraint.
+    NotNullViolation,
+    /// A `CHECK` constraint.
+    CheckViolation,
+    /// The database stayed locked past the busy timeout.
+    Busy,
+    /// The file is not a database of this backend.
+    NotADatabase,
+    /// The database file or its directory could not be opened.
+    CannotOpen,
+    /// A trigger refused the write (`RAISE(ABORT, ...)` and the like).
+    TriggerRefused,
+    /// Anything else.
+    Other,
+}
+
+/// An error the database (or its driver) reported.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind:?} on {database}: {message}")]
+pub struct DbError {
+    /// The class of error.
+    pub kind: DbErrorKind,
+    /// The backend's own code (SQLite extended result code, SQLSTATE, MySQL error number).
+    pub code: Option<String>,
+    /// The backend's message.
+    pub message: String,
+    /// Which database: a file path, or a URL without its password.
+    pub database: String,
+}
+
+/// Everything that can go wrong in trigorm.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The engine URL could not be understood.
+    #[error("invalid database URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The database could not be opened (missing directory, not a database, locked).
+    #[error("cannot open database {path:?}: {source}")]
+    Open {
+        /// The path or URL.
+        path: String,
+        /// The database's error.
+        #[source]
+        source: DbError,
+    },
+    /// A backend that this build does not include, or a feature a backend cannot do.
+    #[error("{backend} does not support {feature}")]
+    Unsupported {
+        /// The backend.
+        backend: &'static str,
+        /// What was asked for.
+        feature: String,
+    },
+    /// A name that is not a valid SQL identifier.
+    #[error("invalid {kind} name {name:?}: {reason}")]
+    InvalidIdentifier {
+        /// Table, column, index or trigger.
+        kind: IdentKind,
+        /// The name as given.
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A model whose declaration cannot be used.
+    #[error("invalid model {model}: {reason}")]
+    InvalidModel {
+        /// The model.
+        model: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A column name the model does not have.
+    #[error("model {model} has no column {column:?}")]
+    UnknownColumn {
+        /// The model.
+        model: &'static str,
+        /// The name as given.
+        column: String,
+    },
+    /// A value read from the database that does not fit the field.
+    #[error("cannot read {model}.{column}: {source}")]
+    Decode {
+        /// The model.
+        model: &'static str,
+        /// The column.
+        column: &'static str,
+        /// What was expected and found.
+        #[source]
+        source: ValueError,
+    },
+    /// A row listener returned an error (for a `Before*` event: a veto).
+    #[error("listener {listener:?} ({event:?}) failed on {model} {pk}: {source}")]
+    Listener {
+        /// The model.
+        model: &'static str,
+        /// The primary key of the row (as text; `<new>` for a row not yet inserted).
+        pk: String,
+        /// The listener's name.
+        listener: String,
+        /// The event it was handling.
+        event: RowEvent,
+        /// The listener's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A session or bulk listener returned an error.
+    #[error("listener {listener:?} ({event}) failed: {source}")]
+    SessionListener {
+        /// The listener's name.
+        listener: String,
+        /// The event it was handling.
+        event: &'static str,
+        /// The listener's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A statement failed.
+    #[error("{operation} failed{}: {source}\n  sql: {sql}", on_model(model, pk))]
+    Statement {
+        /// What the statement did: insert, update, delete, select, execute, ...
+        operation: &'static str,
+        /// The model, where the statement wrote one.
+        model: Option<&'static str>,
+        /// The primary key of the row, where there is one.
+        pk: Option<String>,
+        /// The SQL text (values are bound, never in it).
+        sql: String,
+        /// The database's error.
+        #[source]
+        source: DbError,
+    },
+    /// A transaction command (BEGIN, COMMIT, ROLLBACK) failed.
+    #[error("{operation} failed: {source}")]
+    Transaction {
+        /// BEGIN, COMMIT or ROLLBACK.
+        operation: &'static str,
+        /// The database's error.
+        #[source]
+        source: DbError,
+    },
+    /// A row that was to be updated or deleted is not in the database.
+    #[error("{model} {pk} not found")]
+    NotFound {
+        /// The model.
+        model: &'static str,
+        /// The primary key.
+        pk: String,
+    },
+    /// Listeners kept staging writes past the bound on flush rounds.
+    #[error("flush loop: listeners were still staging writes after {rounds} rounds (last round staged: {staged})")]
+    FlushLoop {
+        /// The bound that was reached.
+        rounds: usize,
+        /// What the last round staged, e.g. `Log insert x3`.
+        staged: String,
+    },
+    /// The API was used in a way it does not allow (named in the message).
+    #[error("{0}")]
+    Usage(String),
+    /// No connection became free in time.
+    #[error("no connection to {database} became free within {waited_ms} ms")]
+    PoolTimeout {
+        /// The database.
+        database: String,
+        /// How long the session waited.
+        waited_ms: u128,
+    },
+}
+
+fn on_model(model: &Option<&'static str>, pk: &Option<String>) -> String {
+    match (model, pk) {
+        (Some(m), Some(pk)) => format!(" on {m} {pk}"),
+        (Some(m), None) => format!(" on {m}"),
+        _ => String::new(),
+    }
+}
+
+impl Error {
+    /// The database error underneath, if there is one.
+    pub fn db_error(&self) -> Option<&DbError> {
+        match self {
+            Error::Open { source, .. } | Error::Statement { source, .. } | Error::Transaction { source, .. } => {
+                Some(source)
+            }
+            _ => None,
+        }
+    }
+
+    /// The class of the database error underneath, if there is one.
+    pub fn db_kind(&self) -> Option<DbErrorKind> {
+        self.db_error().map(|e| e.kind)
+    }
+}

@@ -1,0 +1,142 @@
+//! A session's connection: the driver connection, the SQL text of each statement shape
+//! rendered once, and the statement observer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::driver::{Connection, QueryError};
+use crate::error::{DbError, Error};
+use crate::model::ColumnSet;
+use crate::schema::TableDef;
+use crate::sql::Dialect;
+use crate::value::Value;
+
+/// Called with the SQL text of every statement a session runs.
+pub type StatementObserver = Arc<dyn Fn(&str) + Send + Sync>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Shape {
+    Insert { with_key: bool },
+    Update(ColumnSet),
+    Delete,
+    SelectByKey,
+}
+
+/// A connection with its cache of rendered statements, kept in the engine's pool.
+pub(crate) struct PooledConn {
+    pub(crate) conn: Box<dyn Connection>,
+    sql: HashMap<(usize, Shape), Arc<str>>,
+}
+
+impl PooledConn {
+    pub(crate) fn new(conn: Box<dyn Connection>) -> PooledConn {
+        PooledConn {
+            conn,
+            sql: HashMap::new(),
+        }
+    }
+}
+
+/// The connection as the session uses it: the pooled connection plus the engine's dialect
+/// and observer.
+pub(crate) struct Conn<'a> {
+    pub(crate) pooled: &'a mut PooledConn,
+    pub(crate) dialect: &'a dyn Dialect,
+    pub(crate) observer: Option<&'a StatementObserver>,
+}
+
+impl Conn<'_> {
+    /// The SQL text of a statement shape on a table, rendered on first use.
+    pub(crate) fn shape_sql(&mut self, table: &'static TableDef, shape: Shape) -> Result<Arc<str>, Error> {
+        let key = (table as *const TableDef as usize, shape);
+        if let Some(sql) = self.pooled.sql.get(&key) {
+            return Ok(sql.clone());
+        }
+        table.validate()?;
+        let sql: Arc<str> = match shape {
+            Shape::Insert { with_key } => self.dialect.insert(table, with_key),
+            Shape::Update(cols) => self.dialect.update(table, cols),
+            Shape::Delete => self.dialect.delete(table),
+            Shape::SelectByKey => self.dialect.select_by_key(table),
+        }
+        .into();
+        self.pooled.sql.insert(key, sql.clone());
+        Ok(sql)
+    }
+
+    fn observe(&self, sql: &str) {
+        tracing::trace!(target: "trigorm::sql", sql);
+        if let Some(o) = self.observer {
+            o(sql);
+        }
+    }
+
+    pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.observe(sql);
+        self.pooled.conn.execute(sql, params)
+    }
+
+    pub(crate) fn insert(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError> {
+        self.observe(sql);
+        self.pooled.conn.insert(sql, params)
+    }
+
+    pub(crate) fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        on_row: &mut dyn FnMut(&mut [Value]) -> Result<(), Error>,
+    ) -> Result<(), QueryError> {
+        self.observe(sql);
+        self.pooled.conn.query(sql, params, on_row)
+    }
+
+    pub(crate) fn begin(&mut self) -> Result<(), Error> {
+        self.observe("BEGIN");
+        self.pooled.conn.begin().map_err(|source| Error::Transaction {
+            operation: "BEGIN",
+            source,
+        })
+    }
+
+    pub(crate) fn commit(&mut self) -> Result<(), Error> {
+        self.observe("COMMIT");
+        self.pooled.conn.commit().map_err(|source| Error::Transaction {
+            operation: "COMMIT",
+            source,
+        })
+    }
+
+    pub(crate) fn rollback(&mut self) -> Result<(), Error> {
+        self.observe("ROLLBACK");
+        self.pooled.conn.rollback().map_err(|source| Error::Transaction {
+            operation: "ROLLBACK",
+            source,
+        })
+    }
+}
+
+/// Wrap a statement's database error with what it did and where.
+pub(crate) fn stmt_error(
+    operation: &'static str,
+    model: Option<&'static str>,
+    pk: Option<String>,
+    sql: &str,
+    source: DbError,
+) -> Error {
+    Error::Statement {
+        operation,
+        model,
+        pk,
+        sql: sql.to_string(),
+        source,
+    }
+}
+
+/// Turn a query's failure into an error naming the statement.
+pub(crate) fn query_error(e: QueryError, model: Option<&'static str>, sql: &str) -> Error {
+    match e {
+        QueryError::Db(source) => stmt_error("select", model, None, sql, source),
+        QueryError::Row(e) => e,
+    }
+}

@@ -1,0 +1,181 @@
+//! The listener registry (fixed when the engine is built) and the context listeners get.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+
+use super::conn::{query_error, stmt_error, Conn};
+use super::identity::IdentityMap;
+use super::ops::{self, StagedOp};
+use crate::error::{Error, ListenerResult, Result};
+use crate::event::{BulkChange, Change, FlushEvent, RowEvent, TxEvent};
+use crate::model::Model;
+use crate::value::Value;
+
+pub(crate) type RowFn<M> = dyn Fn(&mut ListenerCtx<'_, '_>, &mut Change<'_, M>) -> ListenerResult + Send + Sync;
+pub(crate) type BulkFn = dyn Fn(&mut ListenerCtx<'_, '_>, &BulkChange<'_>) -> ListenerResult + Send + Sync;
+pub(crate) type FlushFn = dyn Fn(&mut ListenerCtx<'_, '_>) -> ListenerResult + Send + Sync;
+pub(crate) type TxFn = dyn Fn(TxEvent) + Send + Sync;
+
+pub(crate) struct Named<F: ?Sized> {
+    pub(crate) name: String,
+    pub(crate) f: Box<F>,
+}
+
+/// The listeners of one model type.
+pub(crate) struct ModelListeners<M> {
+    pub(crate) row: [Vec<Named<RowFn<M>>>; 6],
+    pub(crate) bulk: Vec<Named<BulkFn>>,
+}
+
+impl<M> Default for ModelListeners<M> {
+    fn default() -> Self {
+        ModelListeners {
+            row: Default::default(),
+            bulk: Vec::new(),
+        }
+    }
+}
+
+/// Every listener of an engine.
+#[derive(Default)]
+pub(crate) struct Registry {
+    models: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    pub(crate) flush: [Vec<Named<FlushFn>>; 2],
+    pub(crate) tx: [Vec<Named<TxFn>>; 2],
+}
+
+impl Registry {
+    pub(crate) fn model<M: Model>(&self) -> Option<&ModelListeners<M>> {
+        self.models.get(&TypeId::of::<M>())?.downcast_ref()
+    }
+
+    pub(crate) fn model_mut<M: Model>(&mut self) -> &mut ModelListeners<M> {
+        self.models
+            .entry(TypeId::of::<M>())
+            .or_insert_with(|| Box::new(ModelListeners::<M>::default()))
+            .downcast_mut()
+            .expect("the registry keys listeners by their model's TypeId")
+    }
+
+    pub(crate) fn flush_listeners(&self, e: FlushEvent) -> &[Named<FlushFn>] {
+        &self.flush[e as usize]
+    }
+
+    pub(crate) fn fire_tx(&self, e: TxEvent) {
+        for l in &self.tx[e as usize] {
+            (l.f)(e);
+        }
+    }
+}
+
+/// A queued side effect, run once after COMMIT.
+pub(crate) type AfterCommitFn = Box<dyn FnOnce() + Send>;
+
+/// What a listener can do: stage ORM writes and run SQL in the same transaction, and queue
+/// work for after the commit. It has no commit or rollback: the session owns the
+/// transaction.
+///
+/// ```
+/// use trigorm::{Engine, Model, Value, event::AfterInsert};
+/// #[derive(Model, Clone, Debug)]
+/// struct Item { id: i64, name: String }
+/// #[derive(Model, Clone, Debug)]
+/// struct Note { id: i64, text: String }
+///
+/// let engine = Engine::builder("sqlite::memory:")
+///     .model::<Note>()
+///     .listen::<Item>(AfterInsert, |ctx, change| {
+///         let item = change.new().expect("an insert has a new row");
+///         ctx.add(Note { id: 0, text: format!("added {}", item.name) });
+///         ctx.execute("UPDATE note SET text = text WHERE id = ?", &[Value::Int(0)])?;
+///         ctx.after_commit(|| println!("durable"));
+///         Ok(())
+///     })
+///     .build()?;
+/// engine.create_all()?;
+/// # Ok::<(), trigorm::Error>(())
+/// ```
+pub struct ListenerCtx<'s, 'c> {
+    pub(crate) conn: &'s mut Conn<'c>,
+    pub(crate) identity: &'s mut IdentityMap,
+    pub(crate) staged: &'s mut Vec<Box<dyn StagedOp>>,
+    pub(crate) after_commit: &'s mut Vec<AfterCommitFn>,
+    pub(crate) staging_refused: Option<&'static str>,
+}
+
+impl ListenerCtx<'_, '_> {
+    fn stage(&mut self, op: Box<dyn StagedOp>) {
+        match self.staging_refused {
+            Some(_) => self.staging_refused = Some("staged a write"),
+            None => self.staged.push(op),
+        }
+    }
+
+    /// Stage an insert; it is written in the next round of this flush and fires its own
+    /// events.
+    pub fn add<M: Model>(&mut self, obj: M) {
+        self.stage(ops::insert(obj, None));
+    }
+
+    /// Stage an update of a row (old values: as last read, or read at flush).
+    pub fn update<M: Model>(&mut self, obj: &M) {
+        self.stage(ops::update(obj.clone()));
+    }
+
+    /// Stage a delete of a row.
+    pub fn delete<M: Model>(&mut self, obj: &M) {
+        self.stage(ops::delete(obj.clone()));
+    }
+
+    /// Run a statement with bound parameters in the session's transaction; the number of
+    /// rows it changed.
+    ///
+    /// # Errors
+    /// [`Error::Statement`] with the SQL.
+    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.conn
+            .execute(sql, params)
+            .map_err(|e| stmt_error("execute", None, None, sql, e))
+    }
+
+    /// Run a query with bound parameters in the session's transaction; its rows.
+    ///
+    /// # Errors
+    /// [`Error::Statement`] with the SQL.
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+        let mut rows = Vec::new();
+        self.conn
+            .query(sql, params, &mut |r| {
+                rows.push(r.to_vec());
+                Ok(())
+            })
+            .map_err(|e| query_error(e, None, sql))?;
+        Ok(rows)
+    }
+
+    /// Read a row by primary key in the session's transaction (it becomes the row's old
+    /// values for a later update).
+    ///
+    /// # Errors
+    /// [`Error::Statement`] or [`Error::Decode`].
+    pub fn get<M: Model>(&mut self, key: impl Into<Value>) -> Result<Option<M>> {
+        ops::load_by_key::<M>(self.conn, self.identity, key.into())
+    }
+
+    /// Queue a side effect to run once, in order, after COMMIT succeeds. It is dropped if
+    /// the transaction rolls back.
+    pub fn after_commit(&mut self, f: impl FnOnce() + Send + 'static) {
+        self.after_commit.push(Box::new(f));
+    }
+}
+
+/// Name a listener error with where it happened.
+pub(crate) fn listener_error(model: &'static str, pk: String, listener: &str, event: RowEvent, source: crate::error::BoxError) -> Error {
+    Error::Listener {
+        model,
+        pk,
+        listener: listener.to_string(),
+        event,
+        source,
+    }
+}

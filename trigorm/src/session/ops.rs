@@ -1,0 +1,297 @@
+//! Staged writes and how one is flushed: `Before*` → SQL → `After*`, per row.
+
+use std::sync::{Arc, Mutex, Weak};
+
+use super::conn::{query_error, stmt_error, Conn, Shape};
+use super::identity::IdentityMap;
+use super::listeners::{listener_error, AfterCommitFn, ListenerCtx, ModelListeners, Registry};
+use crate::error::{Error, Result};
+use crate::event::{Change, Operation, RowEvent};
+use crate::model::{ColumnSet, Model};
+use crate::schema::TableDef;
+use crate::value::{Key, Value};
+
+/// What a staged write needs while it runs.
+pub(crate) struct FlushCx<'s, 'c> {
+    pub(crate) conn: &'s mut Conn<'c>,
+    pub(crate) registry: &'s Registry,
+    pub(crate) identity: &'s mut IdentityMap,
+    pub(crate) next: &'s mut Vec<Box<dyn StagedOp>>,
+    pub(crate) after_commit: &'s mut Vec<AfterCommitFn>,
+}
+
+/// A write staged in a session, with its model type erased.
+pub(crate) trait StagedOp: Send {
+    fn operation(&self) -> Operation;
+    fn table(&self) -> &'static TableDef;
+    fn clone_op(&self) -> Box<dyn StagedOp>;
+    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<()>;
+}
+
+/// Where an added object is handed back after its insert (with its generated key).
+pub(crate) type Slot<M> = Arc<Mutex<Option<M>>>;
+
+struct InsertOp<M> {
+    obj: M,
+    slot: Option<Weak<Mutex<Option<M>>>>,
+}
+struct UpdateOp<M> {
+    obj: M,
+}
+struct DeleteOp<M> {
+    obj: M,
+}
+
+pub(crate) fn insert<M: Model>(obj: M, slot: Option<&Slot<M>>) -> Box<dyn StagedOp> {
+    Box::new(InsertOp {
+        obj,
+        slot: slot.map(Arc::downgrade),
+    })
+}
+pub(crate) fn update<M: Model>(obj: M) -> Box<dyn StagedOp> {
+    Box::new(UpdateOp { obj })
+}
+pub(crate) fn delete<M: Model>(obj: M) -> Box<dyn StagedOp> {
+    Box::new(DeleteOp { obj })
+}
+
+/// The primary key as shown in errors.
+pub(crate) fn pk_text<M: Model>(obj: &M) -> String {
+    let t = M::table();
+    let v = obj.value(t.primary_key);
+    if t.auto_increment() && v == Value::Int(0) {
+        "<new>".to_string()
+    } else {
+        v.display_short()
+    }
+}
+
+fn fire<M: Model>(
+    cx: &mut FlushCx<'_, '_>,
+    listeners: Option<&ModelListeners<M>>,
+    event: RowEvent,
+    change: &mut Change<'_, M>,
+) -> Result<()> {
+    let Some(ls) = listeners else { return Ok(()) };
+    for l in &ls.row[event.index()] {
+        let mut ctx = ListenerCtx {
+            conn: &mut *cx.conn,
+            identity: &mut *cx.identity,
+            staged: &mut *cx.next,
+            after_commit: &mut *cx.after_commit,
+            staging_refused: None,
+        };
+        if let Err(e) = (l.f)(&mut ctx, change) {
+            let pk = match (&change.new, change.old) {
+                (Some(n), _) => pk_text::<M>(n),
+                (None, Some(o)) => pk_text::<M>(o),
+                (None, None) => String::new(),
+            };
+            return Err(listener_error(M::table().model, pk, &l.name, event, e));
+        }
+    }
+    Ok(())
+}
+
+/// Read a row by key without remembering it.
+fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
+    let t = M::table();
+    let sql = conn.shape_sql(t, Shape::SelectByKey)?;
+    let mut found = None;
+    conn.query(&sql, std::slice::from_ref(&key), &mut |row| {
+        found = Some(M::from_values(row)?);
+        Ok(())
+    })
+    .map_err(|e| query_error(e, Some(t.model), &sql))?;
+    Ok(found)
+}
+
+/// Read a row by key and remember it as the row's old values.
+pub(crate) fn load_by_key<M: Model>(conn: &mut Conn<'_>, identity: &mut IdentityMap, key: Value) -> Result<Option<M>> {
+    let found = read_by_key::<M>(conn, key)?;
+    if let Some(m) = &found {
+        identity.put(m.key(), m.clone());
+    }
+    Ok(found)
+}
+
+/// The old row: as last read or written in this transaction, else read now.
+fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<M> {
+    if let Some(old) = cx.identity.take::<M>(key) {
+        return Ok(old);
+    }
+    read_by_key::<M>(cx.conn, obj.primary_key())?.ok_or_else(|| Error::NotFound {
+        model: M::table().model,
+        pk: pk_text(obj),
+    })
+}
+
+impl<M: Model> StagedOp for InsertOp<M> {
+    fn operation(&self) -> Operation {
+        Operation::Insert
+    }
+    fn table(&self) -> &'static TableDef {
+        M::table()
+    }
+    fn clone_op(&self) -> Box<dyn StagedOp> {
+        Box::new(InsertOp {
+            obj: self.obj.clone(),
+            slot: self.slot.clone(),
+        })
+    }
+    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<()> {
+        let InsertOp { mut obj, slot } = *self;
+        let t = M::table();
+        let listeners = cx.registry.model::<M>();
+        let all = ColumnSet::all(t.columns.len());
+        fire(cx, listeners, RowEvent::BeforeInsert, &mut Change {
+            op: Operation::Insert,
+            event: RowEvent::BeforeInsert,
+            old: None,
+            new: Some(&mut obj),
+            changed: all,
+        })?;
+        let generate = t.auto_increment() && obj.value(t.primary_key) == Value::Int(0);
+        let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
+        let mut params = obj.values();
+        if generate {
+            params.remove(t.primary_key);
+        }
+        let id = cx
+            .conn
+            .insert(&sql, &params)
+            .map_err(|e| stmt_error("insert", Some(t.model), Some(pk_text(&obj)), &sql, e))?;
+        if generate {
+            if let Some(id) = id {
+                obj.set_value(t.primary_key, Value::Int(id))?;
+            }
+        }
+        fire(cx, listeners, RowEvent::AfterInsert, &mut Change {
+            op: Operation::Insert,
+            event: RowEvent::AfterInsert,
+            old: None,
+            new: Some(&mut obj),
+            changed: all,
+        })?;
+        if let Some(slot) = slot.and_then(|w| w.upgrade()) {
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(obj.clone());
+            }
+        }
+        cx.identity.put(obj.key(), obj);
+        Ok(())
+    }
+}
+
+impl<M: Model> StagedOp for UpdateOp<M> {
+    fn operation(&self) -> Operation {
+        Operation::Update
+    }
+    fn table(&self) -> &'static TableDef {
+        M::table()
+    }
+    fn clone_op(&self) -> Box<dyn StagedOp> {
+        Box::new(UpdateOp { obj: self.obj.clone() })
+    }
+    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<()> {
+        let UpdateOp { mut obj } = *self;
+        let t = M::table();
+        let key = obj.key();
+        let old = old_row(cx, &obj, &key)?;
+        let mut changed = obj.diff(&old);
+        if changed.is_empty() {
+            cx.identity.put(key, old);
+            return Ok(());
+        }
+        let listeners = cx.registry.model::<M>();
+        if listeners.is_some_and(|l| !l.row[RowEvent::BeforeUpdate.index()].is_empty()) {
+            fire(cx, listeners, RowEvent::BeforeUpdate, &mut Change {
+                op: Operation::Update,
+                event: RowEvent::BeforeUpdate,
+                old: Some(&old),
+                new: Some(&mut obj),
+                changed,
+            })?;
+            changed = obj.diff(&old);
+            if changed.is_empty() {
+                cx.identity.put(key, old);
+                return Ok(());
+            }
+        }
+        if changed.contains(t.primary_key) {
+            return Err(Error::Usage(format!(
+                "{} {}: an update cannot change the primary key",
+                t.model,
+                pk_text(&old)
+            )));
+        }
+        let sql = cx.conn.shape_sql(t, Shape::Update(changed))?;
+        let mut params: Vec<Value> = changed.iter().map(|i| obj.value(i)).collect();
+        params.push(obj.value(t.primary_key));
+        let n = cx
+            .conn
+            .execute(&sql, &params)
+            .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text(&obj)), &sql, e))?;
+        if n == 0 {
+            return Err(Error::NotFound {
+                model: t.model,
+                pk: pk_text(&obj),
+            });
+        }
+        fire(cx, listeners, RowEvent::AfterUpdate, &mut Change {
+            op: Operation::Update,
+            event: RowEvent::AfterUpdate,
+            old: Some(&old),
+            new: Some(&mut obj),
+            changed,
+        })?;
+        cx.identity.put(key, obj);
+        Ok(())
+    }
+}
+
+impl<M: Model> StagedOp for DeleteOp<M> {
+    fn operation(&self) -> Operation {
+        Operation::Delete
+    }
+    fn table(&self) -> &'static TableDef {
+        M::table()
+    }
+    fn clone_op(&self) -> Box<dyn StagedOp> {
+        Box::new(DeleteOp { obj: self.obj.clone() })
+    }
+    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<()> {
+        let DeleteOp { obj } = *self;
+        let t = M::table();
+        let key = obj.key();
+        let old = old_row(cx, &obj, &key)?;
+        let all = ColumnSet::all(t.columns.len());
+        let listeners = cx.registry.model::<M>();
+        fire(cx, listeners, RowEvent::BeforeDelete, &mut Change {
+            op: Operation::Delete,
+            event: RowEvent::BeforeDelete,
+            old: Some(&old),
+            new: None,
+            changed: all,
+        })?;
+        let sql = cx.conn.shape_sql(t, Shape::Delete)?;
+        let n = cx
+            .conn
+            .execute(&sql, &[old.primary_key()])
+            .map_err(|e| stmt_error("delete", Some(t.model), Some(pk_text(&old)), &sql, e))?;
+        if n == 0 {
+            return Err(Error::NotFound {
+                model: t.model,
+                pk: pk_text(&old),
+            });
+        }
+        fire(cx, listeners, RowEvent::AfterDelete, &mut Change {
+            op: Operation::Delete,
+            event: RowEvent::AfterDelete,
+            old: Some(&old),
+            new: None,
+            changed: all,
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,392 @@
+//! Values: what a column holds, and the conversions between Rust field types and it.
+//!
+//! [`Value`] is the one currency between models, SQL generation and drivers. Every value
+//! that reaches the database goes through it and is bound as a parameter, never spliced
+//! into SQL text. [`Field`] is implemented for every Rust type a model field may have.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use std::fmt;
+
+use crate::schema::ColumnType;
+
+/// A value of one column: what is bound into a statement and what a row is read back as.
+///
+/// ```
+/// use trigorm::Value;
+/// let v = Value::from("it's");
+/// assert_eq!(v, Value::Text("it's".to_string()));
+/// assert_eq!(Value::from(Some(3_i64)), Value::Int(3));
+/// assert_eq!(Value::from(None::<i64>), Value::Null);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub enum Value {
+    /// SQL `NULL`.
+    #[default]
+    Null,
+    /// Any integer (stored as a 64-bit signed integer).
+    Int(i64),
+    /// A double-precision float.
+    Float(f64),
+    /// A boolean (SQLite stores it as 0 or 1).
+    Bool(bool),
+    /// UTF-8 text.
+    Text(String),
+    /// Bytes.
+    Blob(Vec<u8>),
+    /// A point in time, UTC.
+    Timestamp(DateTime<Utc>),
+    /// A calendar date.
+    Date(NaiveDate),
+    /// A JSON document.
+    Json(serde_json::Value),
+}
+
+impl Value {
+    /// The name of this value's kind, as used in decode errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::Int(_) => "integer",
+            Value::Float(_) => "float",
+            Value::Bool(_) => "bool",
+            Value::Text(_) => "text",
+            Value::Blob(_) => "blob",
+            Value::Timestamp(_) => "timestamp",
+            Value::Date(_) => "date",
+            Value::Json(_) => "json",
+        }
+    }
+
+    /// Whether this is SQL `NULL`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// A short, bounded rendering for error messages (long text and blobs are cut).
+    pub fn display_short(&self) -> String {
+        let s = match self {
+            Value::Null => "NULL".to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Text(t) => format!("{t:?}"),
+            Value::Blob(b) => format!("<{} bytes>", b.len()),
+            Value::Timestamp(t) => t.to_rfc3339(),
+            Value::Date(d) => d.to_string(),
+            Value::Json(j) => j.to_string(),
+        };
+        if s.chars().count() > 64 {
+            let cut: String = s.chars().take(61).collect();
+            format!("{cut}...")
+        } else {
+            s
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display_short())
+    }
+}
+
+/// Why a [`Value`] could not become the Rust type a field has.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("expected {expected}, found {found}")]
+pub struct ValueError {
+    /// The Rust type the field wanted.
+    pub expected: &'static str,
+    /// What the database gave (kind and a short rendering).
+    pub found: String,
+}
+
+impl ValueError {
+    fn new(expected: &'static str, found: &Value) -> Self {
+        ValueError {
+            expected,
+            found: format!("{} {}", found.kind(), found.display_short()),
+        }
+    }
+}
+
+/// A Rust type that can be a model field: it knows its column type and converts to and
+/// from [`Value`]. Implemented for integers, `f64`, `f32`, `bool`, `String`, `Vec<u8>`,
+/// `chrono::DateTime<Utc>`, `chrono::NaiveDate`, `serde_json::Value`, and `Option<T>` of
+/// each (which makes the column nullable).
+///
+/// ```
+/// use trigorm::{Field, Value};
+/// assert_eq!(<Option<String> as Field>::NULLABLE, true);
+/// assert_eq!(42_i32.to_value(), Value::Int(42));
+/// assert_eq!(<bool as Field>::from_value(Value::Int(1)).unwrap(), true);
+/// ```
+pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
+    /// The column type this field maps to.
+    const TYPE: ColumnType;
+    /// Whether the column accepts `NULL` (true for `Option<T>`).
+    const NULLABLE: bool = false;
+    /// This field as a value to bind.
+    fn to_value(&self) -> Value;
+    /// A value read from the database as this field.
+    ///
+    /// # Errors
+    /// [`ValueError`] when the stored value has another type or is out of range.
+    fn from_value(value: Value) -> Result<Self, ValueError>;
+}
+
+macro_rules! int_field {
+    ($($t:ty),*) => {$(
+        impl Field for $t {
+            const TYPE: ColumnType = ColumnType::Integer;
+            fn to_value(&self) -> Value {
+                Value::Int(i64::from(*self))
+            }
+            fn from_value(value: Value) -> Result<Self, ValueError> {
+                match value {
+                    Value::Int(i) => <$t>::try_from(i).map_err(|_| ValueError::new(stringify!($t), &value)),
+                    Value::Bool(b) => Ok(<$t>::from(b)),
+                    other => Err(ValueError::new(stringify!($t), &other)),
+                }
+            }
+        }
+        impl From<$t> for Value {
+            fn from(v: $t) -> Value {
+                Value::Int(i64::from(v))
+            }
+        }
+    )*};
+}
+int_field!(i8, i16, i32, i64, u8, u16, u32);
+
+impl Field for f64 {
+    const TYPE: ColumnType = ColumnType::Float;
+    fn to_value(&self) -> Value {
+        Value::Float(*self)
+    }
+    fn from_value(value: Value) -> Result<Self, ValueError> {
+        match value {
+            Value::Float(f) => Ok(f),
+            // SQLite returns whole REAL values it stored as integers for INTEGER affinity only,
+            // but raw SQL may have written an integer into a REAL column.
+            Value::Int(i) => Ok(i as f64),
+            other => Err(ValueError::new("f64", &other)),
+        }
+    }
+}
+
+impl Field for f32 {
+    const TYPE: ColumnType = ColumnType::Float;
+    fn to_value(&self) -> Value {
+        Value::Float(f64::from(*self))
+    }
+    fn from_value(value: Value) -> Result<Self, ValueError> {
+        f64::from_value(value).map(|f| f as f32)
+    }
+}
+
+impl Field for bool {
+    const TYPE: ColumnType = ColumnType::Bool;
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+    fn from_value(value: Value) -> Result<Self, ValueError> {
+        match value {
+            Value::Bool(b) => Ok(b),
+            Value::Int(0) => Ok(false),
+            Value::Int(1) => Ok(true),
+            other => Err(ValueError::new("bool", &other)),
+        }
+    }
+}
+
+impl Field for String {
+    const TYPE: ColumnType = ColumnType::Text;
+    fn to_value(&self) -> Value {
+        Value::Text(self.clone())
+    }
+    fn from_value(value: Value) -> Result<Self, ValueError> {
+        match value {
+            Value::Text(s) => Ok(s),
+            other => Err(ValueError::new("String", &other)),
+        }
+    }
+}
+
+impl Field for Vec<u8> {
+    const TYPE: ColumnType = ColumnType::Blob;
+    fn to_value(&self) -> Value {
+        Value::Blob(self.clone())
+    }
+    fn from_value(value: Value) -> Result<Self, ValueError> {
+        match value {
+            Value::Blob(b) => Ok(b),
+            other => Err(ValueError::new("Vec<u8>", &other)),
+        }
+    }
+}
+
+/// The text form timestamps take where a backend has no timestamp type (SQLite): fixed
+/// width, so that text order is time order.
+pub(crate) const TIMESTAMP_TEXT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f+00:00";
+
+pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z") {
+        return Some(t.with_timezone(&Utc));
+    }
+    // CURRENT_TIMESTAMP and friends: naive, in UTC.
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+impl Field for DateTime<Utc> {
+    const TYPE: ColumnType = ColumnType::Timestamp;
+    fn to_value(&self) -> Value {
+        Value::Timestamp(*self)
+    }
+    fn from_value(value: Value) -> Result<Self, ValueError> {
+        match value {
+            Value::Timestamp(t) => Ok(t),
+            Value::Text(ref s) => parse_timestamp(s).ok_or_else(|| ValueError::new("DateTime<Utc>", &value)),
+            other => Err(ValueError::new("DateTime<Utc>", &other)),
+        }
+    }
+}
+
+impl Field for NaiveDate {
+    const TYPE: ColumnType = ColumnType::Date;
+    fn to_value(&self) -> Value {
+        Value::Date(*self)
+    }
+    fn from_value(value: Value) -> Result<Self, ValueError> {
+        match value {
+            Value::Date(d) => Ok(d),
+            Value::Text(ref s) => {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ValueError::new("NaiveDate", &value))
+            }
+            other => Err(ValueError::new("NaiveDate", &other)),
+        }
+    }
+}
+
+impl Field for serde_json::Value {
+    const TYPE: ColumnType = ColumnType::Json;
+    fn to_value(&self) -> Value {
+        Value::Json(self.clone())
+    }
+    fn from_value(value: Value) -> Result<Self, ValueError> {
+        match value {
+            Value::Json(j) => Ok(j),
+            Value::Text(ref s) => serde_json::from_str(s).map_err(|_| ValueError::new("serde_json::Value", &value)),
+            other => Err(ValueError::new("serde_json::Value", &other)),
+        }
+    }
+}
+
+impl<T: Field> Field for Option<T> {
+    const TYPE: ColumnType = T::TYPE;
+    const NULLABLE: bool = true;
+    fn to_value(&self) -> Value {
+        match self {
+            Some(v) => v.to_value(),
+            None => Value::Null,
+        }
+    }
+    fn from_value(value: Value) -> Result<Self, ValueError> {
+        match value {
+            Value::Null => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Value {
+        Value::Float(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Bool(v)
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_string())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Value {
+        Value::Blob(v)
+    }
+}
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Value {
+        Value::Blob(v.to_vec())
+    }
+}
+impl From<DateTime<Utc>> for Value {
+    fn from(v: DateTime<Utc>) -> Value {
+        Value::Timestamp(v)
+    }
+}
+impl From<NaiveDate> for Value {
+    fn from(v: NaiveDate) -> Value {
+        Value::Date(v)
+    }
+}
+impl From<serde_json::Value> for Value {
+    fn from(v: serde_json::Value) -> Value {
+        Value::Json(v)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        match v {
+            Some(v) => v.into(),
+            None => Value::Null,
+        }
+    }
+}
+
+/// A primary key in hashable form, used by the session's identity map.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// An integer key.
+    Int(i64),
+    /// A text key.
+    Text(String),
+    /// Any other key, by its canonical text.
+    Other(String),
+}
+
+impl Key {
+    /// The key of a primary-key value.
+    pub fn from_value(v: &Value) -> Key {
+        match v {
+            Value::Int(i) => Key::Int(*i),
+            Value::Bool(b) => Key::Int(i64::from(*b)),
+            Value::Text(s) => Key::Text(s.clone()),
+            other => Key::Other(format!("{other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Int(i) => write!(f, "{i}"),
+            Key::Text(s) => write!(f, "{s:?}"),
+            Key::Other(s) => f.write_str(s),
+        }
+    }
+}

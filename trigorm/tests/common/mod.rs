@@ -1,0 +1,147 @@
+//! Shared test support: the databases every scenario runs on, the seed models, and a
+//! statement log (the instrumented-driver view of what a session sent).
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use trigorm::{EngineBuilder, Model};
+
+/// A database for one test: a fresh file in its own directory, or a private in-memory one.
+pub struct Db {
+    pub url: String,
+    pub kind: &'static str,
+    pub dir: Option<tempfile::TempDir>,
+}
+
+impl Db {
+    pub fn file() -> Db {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        Db {
+            url,
+            kind: "file",
+            dir: Some(dir),
+        }
+    }
+
+    pub fn memory() -> Db {
+        Db {
+            url: "sqlite::memory:".to_string(),
+            kind: "memory",
+            dir: None,
+        }
+    }
+
+    /// The file's path (file databases only).
+    pub fn path(&self) -> Option<std::path::PathBuf> {
+        self.dir.as_ref().map(|d| d.path().join("test.db"))
+    }
+}
+
+/// Write a test once, run it on a SQLite file and in memory:
+/// `on_each_db!(name, |db: Db| { ... });`
+#[macro_export]
+macro_rules! on_each_db {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[test]
+            fn file() {
+                let f: fn($crate::common::Db) = $body;
+                f($crate::common::Db::file());
+            }
+            #[test]
+            fn memory() {
+                let f: fn($crate::common::Db) = $body;
+                f($crate::common::Db::memory());
+            }
+        }
+    };
+}
+
+/// Every statement a session sends, in order.
+#[derive(Clone, Default)]
+pub struct StatementLog(Arc<Mutex<Vec<String>>>);
+
+impl StatementLog {
+    pub fn attach(&self, b: EngineBuilder) -> EngineBuilder {
+        let log = self.0.clone();
+        b.on_statement(move |sql| log.lock().expect("log lock").push(sql.to_string()))
+    }
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("log lock"))
+    }
+}
+
+/// The seed scenario's models.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "users")]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn new(name: &str) -> User {
+        User {
+            id: 0,
+            name: name.to_string(),
+            email: None,
+            created_at: Utc::now(),
+        }
+    }
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "log")]
+pub struct Log {
+    pub id: i64,
+    pub user_id: i64,
+    pub change_type: String,
+    pub old_name: Option<String>,
+    pub new_name: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
+impl Log {
+    pub fn of(change_type: &str, old: Option<&User>, new: Option<&User>) -> Log {
+        Log {
+            id: 0,
+            user_id: new.or(old).map_or(0, |u| u.id),
+            change_type: change_type.to_string(),
+            old_name: old.map(|u| u.name.clone()),
+            new_name: new.map(|u| u.name.clone()),
+            changed_at: Utc::now(),
+        }
+    }
+}
+
+/// An engine builder with the seed's audit listeners: every insert, update and delete of
+/// a `User` stages a `Log` row.
+pub fn audited(url: &str) -> EngineBuilder {
+    use trigorm::event::{AfterDelete, AfterInsert, AfterUpdate};
+    trigorm::Engine::builder(url)
+        .model::<Log>()
+        .listen::<User>(AfterInsert, |ctx, c| {
+            ctx.add(Log::of("insert", None, c.new()));
+            Ok(())
+        })
+        .listen::<User>(AfterUpdate, |ctx, c| {
+            ctx.add(Log::of("update", c.old(), c.new()));
+            Ok(())
+        })
+        .listen::<User>(AfterDelete, |ctx, c| {
+            ctx.add(Log::of("delete", c.old(), None));
+            Ok(())
+        })
+}
+
+/// Count rows of a table with a fresh session.
+pub fn count<M: Model>(engine: &trigorm::Engine) -> u64 {
+    let mut s = engine.session().expect("session");
+    s.query::<M>().count().expect("count")
+}
