@@ -9,8 +9,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Lit, LitStr, Path, Token};
 
 const STRUCT_KEYS: &str = "`table`";
-const FIELD_KEYS: &str =
-    "`primary_key`, `natural`, `column`, `unique`, `index`, `default`, `references`, `on_delete`";
+const FIELD_KEYS: &str = "`primary_key`, `natural`, `column`, `unique`, `index`, `default`, `references`, `on_delete`";
 const DEFAULT_FORMS: &str =
     "`default` takes an integer, float, bool or string literal, e.g. `default = 0`, `default = -1.5`, \
      `default = true`, `default = \"none\"`";
@@ -94,7 +93,10 @@ impl FieldAttrs {
             }
             "references" => {
                 let path = meta.value()?.parse::<Path>().map_err(|e| {
-                    syn::Error::new(e.span(), "`references` takes the referenced model's type, e.g. `references = User`")
+                    syn::Error::new(
+                        e.span(),
+                        "`references` takes the referenced model's type, e.g. `references = User`",
+                    )
                 })?;
                 set(&mut out.references, path, &meta, key)
             }
@@ -109,10 +111,7 @@ impl FieldAttrs {
 }
 
 /// Call `f` with every key of every `#[trigorm(...)]` attribute.
-fn for_each_key(
-    attrs: &[Attribute],
-    mut f: impl FnMut(ParseNestedMeta, &str) -> syn::Result<()>,
-) -> syn::Result<()> {
+fn for_each_key(attrs: &[Attribute], mut f: impl FnMut(ParseNestedMeta, &str) -> syn::Result<()>) -> syn::Result<()> {
     for attr in attrs.iter().filter(|a| a.path().is_ident("trigorm")) {
         attr.parse_nested_meta(|meta| {
             let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
@@ -123,13 +122,21 @@ fn for_each_key(
 }
 
 fn unknown(meta: &ParseNestedMeta, level: &str, expected: &str) -> syn::Error {
-    let path = meta.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::");
-    meta.error(format_args!("unknown trigorm {level} attribute `{path}`; expected one of: {expected}"))
+    let path = meta
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::");
+    meta.error(format_args!(
+        "unknown trigorm {level} attribute `{path}`; expected one of: {expected}"
+    ))
 }
 
 fn set<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta, key: &str) -> syn::Result<()> {
     if slot.is_some() {
-        return Err(meta.error(format_args!("duplicate `{key}` on this item")));
+        return Err(meta.error(format_args!("duplicate `{key}`: give it once")));
     }
     *slot = Some(value);
     Ok(())
@@ -143,9 +150,12 @@ fn flag(slot: &mut Option<Span>, meta: &ParseNestedMeta, key: &str) -> syn::Resu
 }
 
 fn string(meta: &ParseNestedMeta, key: &str, example: &str) -> syn::Result<LitStr> {
-    meta.value()?
-        .parse::<LitStr>()
-        .map_err(|e| syn::Error::new(e.span(), format!("`{key}` takes a string, e.g. `{key} = \"{example}\"`")))
+    meta.value()?.parse::<LitStr>().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("`{key}` takes a string, e.g. `{key} = \"{example}\"`"),
+        )
+    })
 }
 
 fn on_delete(meta: &ParseNestedMeta) -> syn::Result<(OnDelete, Span)> {
@@ -177,7 +187,8 @@ fn default_value(meta: &ParseNestedMeta) -> syn::Result<DefaultAttr> {
         return Err(meta.error(DEFAULT_FORMS));
     }
     let bad = |msg: &str| syn::Error::new_spanned(&tokens, msg);
-    let signed_literal = |input: ParseStream| Ok((input.parse::<Option<Token![-]>>()?.is_some(), input.parse::<Lit>()?));
+    let signed_literal =
+        |input: ParseStream| Ok((input.parse::<Option<Token![-]>>()?.is_some(), input.parse::<Lit>()?));
     let (negative, lit) = signed_literal.parse2(tokens.clone()).map_err(|_| bad(DEFAULT_FORMS))?;
     let value = match &lit {
         Lit::Int(i) if matches!(i.suffix(), "f32" | "f64") => float(i.base10_digits(), negative),
@@ -192,8 +203,12 @@ fn default_value(meta: &ParseNestedMeta) -> syn::Result<DefaultAttr> {
         Lit::Str(s) if !negative => Some(DefaultLit::Text(s.value())),
         _ => return Err(bad(DEFAULT_FORMS)),
     };
-    let value = value.ok_or_else(|| bad("this `default` does not fit: integers must fit in i64, floats must be finite"))?;
-    Ok(DefaultAttr { value, span: lit.span() })
+    let value =
+        value.ok_or_else(|| bad("this `default` does not fit: integers must fit in i64, floats must be finite"))?;
+    Ok(DefaultAttr {
+        value,
+        span: lit.span(),
+    })
 }
 
 fn float(digits: &str, negative: bool) -> Option<DefaultLit> {
@@ -232,16 +247,34 @@ mod tests {
     #[test]
     fn defaults() {
         assert_eq!(default_of(parse_quote!(#[trigorm(default = 7)])), DefaultLit::Int(7));
-        assert_eq!(default_of(parse_quote!(#[trigorm(default = -7, unique)])), DefaultLit::Int(-7));
+        assert_eq!(
+            default_of(parse_quote!(#[trigorm(default = -7, unique)])),
+            DefaultLit::Int(-7)
+        );
         assert_eq!(
             default_of(parse_quote!(#[trigorm(default = -9223372036854775808)])),
             DefaultLit::Int(i64::MIN)
         );
-        assert_eq!(default_of(parse_quote!(#[trigorm(default = 1.5)])), DefaultLit::Float(1.5));
-        assert_eq!(default_of(parse_quote!(#[trigorm(default = -2.5e3)])), DefaultLit::Float(-2500.0));
-        assert_eq!(default_of(parse_quote!(#[trigorm(default = 3f64)])), DefaultLit::Float(3.0));
-        assert_eq!(default_of(parse_quote!(#[trigorm(default = false)])), DefaultLit::Bool(false));
-        assert_eq!(default_of(parse_quote!(#[trigorm(default = "it's")])), DefaultLit::Text("it's".into()));
+        assert_eq!(
+            default_of(parse_quote!(#[trigorm(default = 1.5)])),
+            DefaultLit::Float(1.5)
+        );
+        assert_eq!(
+            default_of(parse_quote!(#[trigorm(default = -2.5e3)])),
+            DefaultLit::Float(-2500.0)
+        );
+        assert_eq!(
+            default_of(parse_quote!(#[trigorm(default = 3f64)])),
+            DefaultLit::Float(3.0)
+        );
+        assert_eq!(
+            default_of(parse_quote!(#[trigorm(default = false)])),
+            DefaultLit::Bool(false)
+        );
+        assert_eq!(
+            default_of(parse_quote!(#[trigorm(default = "it's")])),
+            DefaultLit::Text("it's".into())
+        );
     }
 
     fn error(attr: Attribute) -> String {
@@ -267,6 +300,10 @@ mod tests {
         assert!(error(parse_quote!(#[trigorm(default = 1e999)])).contains("does not fit"));
         assert!(error(parse_quote!(#[trigorm(default)])).contains("expected `=`"));
         let s = StructAttrs::parse(&[parse_quote!(#[trigorm(primary_key)])]);
-        assert!(s.err().unwrap().to_string().contains("unknown trigorm struct attribute `primary_key`"));
+        assert!(s
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("unknown trigorm struct attribute `primary_key`"));
     }
 }

@@ -13,8 +13,9 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
     let ident = m.ident;
     let table = table_fn(m);
     let model = &m.name;
-    let count = m.columns.len();
-    let index: Vec<_> = (0..count).map(Literal::usize_unsuffixed).collect();
+    let count = Literal::usize_unsuffixed(m.columns.len());
+    let wrong_length = format!("a row of {model} needs {count} values, got {{}}");
+    let index: Vec<_> = (0..m.columns.len()).map(Literal::usize_unsuffixed).collect();
     let member: Vec<_> = m.columns.iter().map(|c| c.member).collect();
     let field: Vec<_> = m.columns.iter().map(field_trait).collect();
     let decode_error: Vec<_> = m.columns.iter().map(|c| decode_error(model, c)).collect();
@@ -28,7 +29,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 ::std::vec![#(#field::to_value(&self.#member)),*]
             }
 
-            fn value(&self, column: usize) -> ::trigorm::Value {
+            fn value(&self, column: ::core::primitive::usize) -> ::trigorm::Value {
                 match column {
                     #(#index => #field::to_value(&self.#member),)*
                     _ => ::trigorm::Value::Null,
@@ -41,7 +42,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 if values.len() != #count {
                     return ::core::result::Result::Err(::trigorm::Error::InvalidModel {
                         model: #model,
-                        reason: ::std::format!("a row of {} needs {} values, got {}", #model, #count, values.len()),
+                        reason: ::std::format!(#wrong_length, values.len()),
                     });
                 }
                 ::core::result::Result::Ok(Self {
@@ -61,7 +62,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
 
             fn set_value(
                 &mut self,
-                column: usize,
+                column: ::core::primitive::usize,
                 value: ::trigorm::Value,
             ) -> ::core::result::Result<(), ::trigorm::Error> {
                 match column {
@@ -95,7 +96,8 @@ fn decode_error(model: &str, c: &Column) -> TokenStream {
 
 /// `fn table()`: the `TableDef` as a static.
 fn table_fn(m: &ModelDef) -> TokenStream {
-    let (name, model, primary_key) = (&m.table, &m.name, m.primary_key);
+    let (name, model) = (&m.table, &m.name);
+    let primary_key = Literal::usize_unsuffixed(m.primary_key);
     let columns = m.columns.iter().enumerate().map(|(i, c)| column_def(m, i, c));
     quote! {
         fn table() -> &'static ::trigorm::schema::TableDef {
@@ -136,10 +138,12 @@ fn column_def(m: &ModelDef, i: usize, c: &Column) -> TokenStream {
     if let Some((path, on_delete)) = &c.references {
         let table = referenced_table(m, path);
         let on_delete = on_delete_variant(*on_delete);
-        set.push(quote!(references: ::core::option::Option::Some(::trigorm::schema::ForeignKeyDef {
+        set.push(
+            quote!(references: ::core::option::Option::Some(::trigorm::schema::ForeignKeyDef {
             table: #table,
             on_delete: ::trigorm::schema::OnDelete::#on_delete,
-        }),));
+        }),),
+        );
     }
     quote! {
         ::trigorm::schema::ColumnDef {
@@ -192,17 +196,14 @@ fn checks(m: &ModelDef) -> TokenStream {
         "the primary key `{}` of {} cannot be nullable: keys are never NULL",
         key.field, m.name
     );
-    let mut checks = vec![quote_spanned!(key.ty.span()=> ::core::assert!(!#key_ty::NULLABLE, #key_message);)];
+    let mut checks = vec![quote_spanned!(key.ty.span()=> ::core::assert!(!#key_ty::NULLABLE, #key_message))];
     for c in &m.columns {
         if let Some(d) = &c.default {
             checks.push(default_check(m, c, d));
         }
     }
-    quote! {
-        const _: () = {
-            #(#checks)*
-        };
-    }
+    // One constant per check, so that every failing check is reported.
+    quote!(#(const _: () = #checks;)*)
 }
 
 fn default_check(m: &ModelDef, c: &Column, d: &DefaultAttr) -> TokenStream {
@@ -210,12 +211,16 @@ fn default_check(m: &ModelDef, c: &Column, d: &DefaultAttr) -> TokenStream {
         DefaultLit::Int(_) => ("an integer", &["Integer", "Float"], "an integer or float"),
         DefaultLit::Float(_) => ("a float", &["Float"], "a float"),
         DefaultLit::Bool(_) => ("a bool", &["Bool"], "a bool"),
-        DefaultLit::Text(_) => ("a string", &["Text", "Timestamp", "Date", "Json"], "a text, timestamp, date or JSON"),
+        DefaultLit::Text(_) => (
+            "a string",
+            &["Text", "Timestamp", "Date", "Json"],
+            "a text, timestamp, date or JSON",
+        ),
     };
     let message = format!("{}.{}: {literal} `default` needs {types} field", m.name, c.field);
     let ty = field_trait(c);
     let kinds = kinds.iter().map(|k| format_ident!("{k}"));
     quote_spanned! {d.span=>
-        ::core::assert!(::core::matches!(#ty::TYPE, #(::trigorm::schema::ColumnType::#kinds)|*), #message);
+        ::core::assert!(::core::matches!(#ty::TYPE, #(::trigorm::schema::ColumnType::#kinds)|*), #message)
     }
 }

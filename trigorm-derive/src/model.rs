@@ -48,6 +48,9 @@ pub(crate) struct Column<'a> {
     pub default: Option<DefaultAttr>,
     /// The referenced model and the `on_delete` action.
     pub references: Option<(Path, OnDelete)>,
+    /// Where `primary_key` and `natural` were written on this field, if they were.
+    marked_key: Option<Span>,
+    natural: Option<Span>,
 }
 
 /// Errors collected over the fields, so that one build reports all of them.
@@ -67,12 +70,6 @@ impl Errors {
     }
 }
 
-/// A field's primary-key markers, kept until every field is read.
-struct KeyMarks {
-    primary_key: Option<Span>,
-    natural: Option<Span>,
-}
-
 impl<'a> ModelDef<'a> {
     pub(crate) fn from_input(input: &'a DeriveInput) -> syn::Result<Self> {
         let fields = named_fields(input)?;
@@ -83,7 +80,10 @@ impl<'a> ModelDef<'a> {
             ));
         }
         if let Some(where_clause) = &input.generics.where_clause {
-            return Err(syn::Error::new_spanned(where_clause, "Model cannot be derived for a struct with a where clause"));
+            return Err(syn::Error::new_spanned(
+                where_clause,
+                "Model cannot be derived for a struct with a where clause",
+            ));
         }
 
         let mut errors = Errors::default();
@@ -91,31 +91,42 @@ impl<'a> ModelDef<'a> {
         let attrs = StructAttrs::parse(&input.attrs)?;
         let table = match &attrs.table {
             Some(lit) => checked_name(lit.value(), lit.span(), "table", "", &mut errors),
-            None => checked_name(snake_case(&name), input.ident.span(), "table", "; name it with #[trigorm(table = \"...\")]", &mut errors),
+            None => checked_name(
+                snake_case(&name),
+                input.ident.span(),
+                "table",
+                "; name it with #[trigorm(table = \"...\")]",
+                &mut errors,
+            ),
         };
 
         let mut columns: Vec<Column> = Vec::new();
-        let mut marks = Vec::new();
         for (index, field) in fields.iter().enumerate() {
             if index == MAX_COLUMNS {
                 errors.push(syn::Error::new_spanned(
                     field,
-                    format!("too many fields: a model has at most {MAX_COLUMNS} columns"),
+                    format!(
+                        "too many fields: a model has at most {MAX_COLUMNS} columns, and this is field {}",
+                        index + 1
+                    ),
                 ));
                 break;
             }
-            let Some(member) = &field.ident else { continue };
-            match read_field(member, &field.ty, FieldAttrs::parse(&field.attrs), &columns) {
-                Ok((column, mark)) => {
-                    columns.push(column);
-                    marks.push(mark);
-                }
+            match read_field(field, &columns) {
+                Ok(column) => columns.push(column),
                 Err(e) => errors.push(e),
             }
         }
         errors.finish()?;
-        let (primary_key, natural) = primary_key(&input.ident, &columns, &marks)?;
-        Ok(ModelDef { ident: &input.ident, name, table, columns, primary_key, natural })
+        let (primary_key, natural) = primary_key(&input.ident, &columns)?;
+        Ok(ModelDef {
+            ident: &input.ident,
+            name,
+            table,
+            columns,
+            primary_key,
+            natural,
+        })
     }
 }
 
@@ -126,7 +137,10 @@ fn named_fields(input: &DeriveInput) -> syn::Result<&syn::punctuated::Punctuated
         Data::Struct(s) => match &s.fields {
             Fields::Named(f) => Ok(&f.named),
             Fields::Unnamed(f) => Err(syn::Error::new_spanned(f, format!("{not_named}, not a tuple struct"))),
-            Fields::Unit => Err(syn::Error::new_spanned(&input.ident, format!("{not_named}, not a unit struct"))),
+            Fields::Unit => Err(syn::Error::new_spanned(
+                &input.ident,
+                format!("{not_named}, not a unit struct"),
+            )),
         },
         Data::Enum(e) => Err(syn::Error::new(e.enum_token.span, format!("{not_named}, not an enum"))),
         Data::Union(u) => Err(syn::Error::new(u.union_token.span, format!("{not_named}, not a union"))),
@@ -136,38 +150,53 @@ fn named_fields(input: &DeriveInput) -> syn::Result<&syn::punctuated::Punctuated
 /// `name` if it is a plain SQL identifier; otherwise an error is recorded at `span`.
 fn checked_name(name: String, span: Span, kind: &str, hint: &str, errors: &mut Errors) -> String {
     if let Some(reason) = identifier_problem(&name) {
-        errors.push(syn::Error::new(span, format!("invalid {kind} name {name:?}: {reason}{hint}")));
+        errors.push(syn::Error::new(
+            span,
+            format!("invalid {kind} name {name:?}: {reason}{hint}"),
+        ));
     }
     name
 }
 
 /// One field's column, checked against itself and the columns before it.
-fn read_field<'a>(
-    member: &'a Ident,
-    ty: &'a Type,
-    attrs: syn::Result<FieldAttrs>,
-    before: &[Column],
-) -> syn::Result<(Column<'a>, KeyMarks)> {
-    let attrs = attrs?;
+fn read_field<'a>(field: &'a syn::Field, before: &[Column]) -> syn::Result<Column<'a>> {
+    let (member, ty) = match &field.ident {
+        Some(member) => (member, &field.ty),
+        None => return Err(syn::Error::new_spanned(field, "expected a named field")),
+    };
+    let attrs = FieldAttrs::parse(&field.attrs)?;
     let field = member.unraw().to_string();
     let (name, span) = match &attrs.column {
         Some(lit) => (lit.value(), lit.span()),
         None => (field.clone(), member.span()),
     };
     if let Some(reason) = identifier_problem(&name) {
-        let hint = if attrs.column.is_none() { "; name the column with #[trigorm(column = \"...\")]" } else { "" };
-        return Err(syn::Error::new(span, format!("invalid column name {name:?}: {reason}{hint}")));
+        let hint = if attrs.column.is_none() {
+            "; name the column with #[trigorm(column = \"...\")]"
+        } else {
+            ""
+        };
+        return Err(syn::Error::new(
+            span,
+            format!("invalid column name {name:?}: {reason}{hint}"),
+        ));
     }
     if let Some(other) = before.iter().find(|c| c.name.eq_ignore_ascii_case(&name)) {
         return Err(syn::Error::new(
             span,
-            format!("column {name:?} is already the column of field `{}`; rename one with #[trigorm(column = \"...\")]", other.field),
+            format!(
+                "column {name:?} is already the column of field `{}`; rename one with #[trigorm(column = \"...\")]",
+                other.field
+            ),
         ));
     }
     let references = match (attrs.references, attrs.on_delete) {
         (None, None) => None,
         (None, Some((_, span))) => {
-            return Err(syn::Error::new(span, "`on_delete` needs `references = OtherModel` on the same field"));
+            return Err(syn::Error::new(
+                span,
+                "`on_delete` needs `references = OtherModel` on the same field",
+            ));
         }
         (Some(_), Some((OnDelete::SetNull, span))) if !is_option(ty) => {
             return Err(syn::Error::new(
@@ -177,7 +206,7 @@ fn read_field<'a>(
         }
         (Some(path), on_delete) => Some((path, on_delete.map_or(OnDelete::NoAction, |(action, _)| action))),
     };
-    let column = Column {
+    Ok(Column {
         member,
         ty,
         field,
@@ -186,16 +215,20 @@ fn read_field<'a>(
         index: attrs.index.is_some(),
         default: attrs.default,
         references,
-    };
-    Ok((column, KeyMarks { primary_key: attrs.primary_key, natural: attrs.natural }))
+        marked_key: attrs.primary_key,
+        natural: attrs.natural,
+    })
 }
 
-/// The primary key's column index and whether it is natural (`marks` parallels `columns`).
-fn primary_key(ident: &Ident, columns: &[Column], marks: &[KeyMarks]) -> syn::Result<(usize, bool)> {
-    let mut marked = marks.iter().enumerate().filter_map(|(i, m)| Some((i, m.primary_key?)));
+/// The primary key's column index and whether it is natural.
+fn primary_key(ident: &Ident, columns: &[Column]) -> syn::Result<(usize, bool)> {
+    let mut marked = columns.iter().enumerate().filter_map(|(i, c)| Some((i, c.marked_key?)));
     let key = match (marked.next(), marked.next()) {
         (Some(_), Some((_, second))) => {
-            return Err(syn::Error::new(second, "a model has exactly one primary key, and another field is already marked `primary_key`"));
+            return Err(syn::Error::new(
+                second,
+                "a model has exactly one primary key, and another field is already marked `primary_key`",
+            ));
         }
         (Some((index, _)), None) => index,
         (None, _) => columns.iter().position(|c| c.field == "id").ok_or_else(|| {
@@ -206,16 +239,19 @@ fn primary_key(ident: &Ident, columns: &[Column], marks: &[KeyMarks]) -> syn::Re
         })?,
     };
     let mut errors = Errors::default();
-    for (_, m) in marks.iter().enumerate().filter(|(i, _)| *i != key) {
-        if let Some(span) = m.natural {
+    for (i, c) in columns.iter().enumerate() {
+        if let (Some(span), true) = (c.natural, i != key) {
             errors.push(syn::Error::new(span, "`natural` applies only to the primary key"));
         }
     }
     if is_option(columns[key].ty) {
-        errors.push(syn::Error::new_spanned(columns[key].ty, "the primary key cannot be an `Option<..>`: keys are never NULL"));
+        errors.push(syn::Error::new_spanned(
+            columns[key].ty,
+            "the primary key cannot be an `Option<..>`: keys are never NULL",
+        ));
     }
     errors.finish()?;
-    Ok((key, marks[key].natural.is_some()))
+    Ok((key, columns[key].natural.is_some()))
 }
 
 /// Whether `ty` is written `Option<..>` (any path ending in `Option` with one type argument).
@@ -259,9 +295,21 @@ mod tests {
             }
         };
         let m = ModelDef::from_input(&input).unwrap();
-        assert_eq!((m.name.as_str(), m.table.as_str(), m.primary_key, m.natural), ("AuditLog", "audit", 0, true));
+        assert_eq!(
+            (m.name.as_str(), m.table.as_str(), m.primary_key, m.natural),
+            ("AuditLog", "audit", 0, true)
+        );
         let names: Vec<_> = m.columns.iter().map(|c| (c.field.as_str(), c.name.as_str())).collect();
-        assert_eq!(names, [("code", "code"), ("type", "kind"), ("n", "n"), ("user_id", "user_id"), ("id", "id")]);
+        assert_eq!(
+            names,
+            [
+                ("code", "code"),
+                ("type", "kind"),
+                ("n", "n"),
+                ("user_id", "user_id"),
+                ("id", "id")
+            ]
+        );
         assert!(m.columns[1].index && !m.columns[1].unique);
         assert!(m.columns[2].unique);
         assert_eq!(m.columns[2].default.as_ref().unwrap().value, DefaultLit::Int(-3));
@@ -286,7 +334,7 @@ mod tests {
         };
         let tokens = expand(&input).unwrap();
         let file: syn::File = syn::parse2(tokens.clone()).unwrap();
-        assert_eq!(file.items.len(), 2);
+        assert_eq!(file.items.len(), 3);
         let text = tokens.to_string();
         assert!(text.contains("impl :: trigorm :: Model for User"));
         assert!(text.contains("name : \"user\""));
@@ -297,50 +345,166 @@ mod tests {
 
     #[test]
     fn shape_errors() {
-        assert!(error(parse_quote!(enum E { A })).contains("not an enum"));
-        assert!(error(parse_quote!(struct T(i64);)).contains("not a tuple struct"));
-        assert!(error(parse_quote!(struct U;)).contains("not a unit struct"));
+        assert!(error(parse_quote!(
+            enum E {
+                A,
+            }
+        ))
+        .contains("not an enum"));
+        assert!(error(parse_quote!(
+            struct T(i64);
+        ))
+        .contains("not a tuple struct"));
+        assert!(error(parse_quote!(
+            struct U;
+        ))
+        .contains("not a unit struct"));
         assert!(error(parse_quote!(union U { id: i64 })).contains("not a union"));
-        assert!(error(parse_quote!(struct G<T> { id: T })).contains("generic struct"));
-        assert!(error(parse_quote!(struct L<'a> { id: &'a i64 })).contains("generic struct"));
-        assert!(error(parse_quote!(struct W where i64: Copy { id: i64 })).contains("where clause"));
+        assert!(error(parse_quote!(
+            struct G<T> {
+                id: T,
+            }
+        ))
+        .contains("generic struct"));
+        assert!(error(parse_quote!(
+            struct L<'a> {
+                id: &'a i64,
+            }
+        ))
+        .contains("generic struct"));
+        assert!(error(parse_quote!(
+            struct W
+            where
+                i64: Copy,
+            {
+                id: i64,
+            }
+        ))
+        .contains("where clause"));
     }
 
     #[test]
     fn key_errors() {
-        assert!(error(parse_quote!(struct A { name: String })).contains("no primary key"));
-        assert!(error(parse_quote!(struct A { #[trigorm(primary_key)] a: i64, #[trigorm(primary_key)] b: i64 }))
-            .contains("exactly one primary key"));
-        assert!(error(parse_quote!(struct A { id: i64, #[trigorm(natural)] b: i64 })).contains("only to the primary key"));
-        assert!(error(parse_quote!(struct A { id: Option<i64> })).contains("cannot be an `Option<..>`"));
-        assert!(error(parse_quote!(struct A { #[trigorm(primary_key)] k: std::option::Option<String> }))
-            .contains("cannot be an `Option<..>`"));
+        assert!(error(parse_quote!(
+            struct A {
+                name: String,
+            }
+        ))
+        .contains("no primary key"));
+        assert!(error(parse_quote!(
+            struct A {
+                #[trigorm(primary_key)]
+                a: i64,
+                #[trigorm(primary_key)]
+                b: i64,
+            }
+        ))
+        .contains("exactly one primary key"));
+        assert!(error(parse_quote!(
+            struct A {
+                id: i64,
+                #[trigorm(natural)]
+                b: i64,
+            }
+        ))
+        .contains("only to the primary key"));
+        assert!(error(parse_quote!(
+            struct A {
+                id: Option<i64>,
+            }
+        ))
+        .contains("cannot be an `Option<..>`"));
+        assert!(error(parse_quote!(
+            struct A {
+                #[trigorm(primary_key)]
+                k: std::option::Option<String>,
+            }
+        ))
+        .contains("cannot be an `Option<..>`"));
     }
 
     #[test]
     fn name_errors() {
-        assert!(error(parse_quote!(#[trigorm(table = "users; drop")] struct A { id: i64 }))
-            .contains("invalid table name \"users; drop\""));
-        assert!(error(parse_quote!(#[trigorm(table = "x", table = "y")] struct A { id: i64 })).contains("duplicate `table`"));
-        assert!(error(parse_quote!(struct Café { id: i64 })).contains("#[trigorm(table = "));
-        assert!(error(parse_quote!(struct A { id: i64, #[trigorm(column = "")] b: i64 })).contains("it is empty"));
-        assert!(error(parse_quote!(struct A { id: i64, café: i64 })).contains("#[trigorm(column = "));
-        assert!(error(parse_quote!(struct A { id: i64, #[trigorm(column = "ID")] b: i64 }))
-            .contains("already the column of field `id`"));
+        assert!(error(parse_quote!(
+            #[trigorm(table = "users; drop")]
+            struct A {
+                id: i64,
+            }
+        ))
+        .contains("invalid table name \"users; drop\""));
+        assert!(error(parse_quote!(
+            #[trigorm(table = "x", table = "y")]
+            struct A {
+                id: i64,
+            }
+        ))
+        .contains("duplicate `table`"));
+        assert!(error(parse_quote!(
+            struct Café {
+                id: i64,
+            }
+        ))
+        .contains("#[trigorm(table = "));
+        assert!(error(parse_quote!(
+            struct A {
+                id: i64,
+                #[trigorm(column = "")]
+                b: i64,
+            }
+        ))
+        .contains("it is empty"));
+        assert!(error(parse_quote!(
+            struct A {
+                id: i64,
+                café: i64,
+            }
+        ))
+        .contains("#[trigorm(column = "));
+        assert!(error(parse_quote!(
+            struct A {
+                id: i64,
+                #[trigorm(column = "ID")]
+                b: i64,
+            }
+        ))
+        .contains("already the column of field `id`"));
     }
 
     #[test]
     fn reference_errors() {
-        assert!(error(parse_quote!(struct A { id: i64, #[trigorm(on_delete = "cascade")] b: i64 }))
-            .contains("`on_delete` needs `references"));
-        assert!(error(parse_quote!(struct A { id: i64, #[trigorm(references = B, on_delete = "set_null")] b: i64 }))
-            .contains("needs a nullable field"));
+        assert!(error(parse_quote!(
+            struct A {
+                id: i64,
+                #[trigorm(on_delete = "cascade")]
+                b: i64,
+            }
+        ))
+        .contains("`on_delete` needs `references"));
+        assert!(error(parse_quote!(
+            struct A {
+                id: i64,
+                #[trigorm(references = B, on_delete = "set_null")]
+                b: i64,
+            }
+        ))
+        .contains("needs a nullable field"));
     }
 
     #[test]
     fn reports_every_field_error() {
-        let e = error(parse_quote!(struct A { id: i64, #[trigorm(bogus)] b: i64, #[trigorm(unique, unique)] c: i64 }));
-        assert!(e.contains("unknown trigorm field attribute `bogus`") && e.contains("duplicate `unique`"), "{e}");
+        let e = error(parse_quote!(
+            struct A {
+                id: i64,
+                #[trigorm(bogus)]
+                b: i64,
+                #[trigorm(unique, unique)]
+                c: i64,
+            }
+        ));
+        assert!(
+            e.contains("unknown trigorm field attribute `bogus`") && e.contains("duplicate `unique`"),
+            "{e}"
+        );
     }
 
     #[test]

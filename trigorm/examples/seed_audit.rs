@@ -75,11 +75,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Load, change, stage, commit: the UPDATE and its log row, or neither.
     let mut user = s.get::<User>(1)?.ok_or("user 1 is missing")?;
-    user.name = if user.name == "John Doe" { "Jane Doe" } else { "John Doe" }.into();
+    user.name = if user.name == "John Doe" {
+        "Jane Doe"
+    } else {
+        "John Doe"
+    }
+    .into();
     s.update(&user)?;
     s.commit()?;
 
-    println!("{:<4} {:<8} {:<7} {:<10} {:<10} changed_at", "id", "user_id", "change", "old_name", "new_name");
+    println!(
+        "{:<4} {:<8} {:<7} {:<10} {:<10} changed_at",
+        "id", "user_id", "change", "old_name", "new_name"
+    );
     for l in s.query::<Log>().order_by(col("id").asc()).all()? {
         println!(
             "{:<4} {:<8} {:<7} {:<10} {:<10} {}",

@@ -95,6 +95,12 @@ impl Engine {
     ///
     /// # Errors
     /// As [`EngineBuilder::build`].
+    ///
+    /// ```
+    /// let engine = trigorm::Engine::connect("sqlite::memory:")?;
+    /// assert_eq!(engine.backend(), trigorm::driver::Backend::Sqlite);
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn connect(url: impl Into<String>) -> Result<Engine> {
         Engine::builder(url).build()
     }
@@ -140,7 +146,7 @@ fn run_ddl(inner: &EngineInner, pooled: &mut PooledConn, statements: &[String]) 
     let conn = &mut pooled.conn;
     conn.begin().map_err(|source| Error::Transaction {
         operation: "BEGIN",
-        source,
+        source: Box::new(source),
     })?;
     for sql in statements {
         if let Some(o) = &inner.observer {
@@ -153,13 +159,13 @@ fn run_ddl(inner: &EngineInner, pooled: &mut PooledConn, statements: &[String]) 
                 model: None,
                 pk: None,
                 sql: sql.clone(),
-                source,
+                source: Box::new(source),
             });
         }
     }
     conn.commit().map_err(|source| Error::Transaction {
         operation: "COMMIT",
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -257,6 +263,15 @@ impl EngineBuilder {
 
     /// Register a model, so that [`Engine::create_all`] creates its table. Models that
     /// have listeners are registered already.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// engine.create_all()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn model<M: Model>(mut self) -> Self {
         self.register::<M>();
         self
@@ -264,6 +279,25 @@ impl EngineBuilder {
 
     /// Run `f` at `event` for each row of `M` (see [`RowEvent`]). Named
     /// `Model.Event#n` in errors.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// use trigorm::event::BeforeInsert;
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .listen::<Item>(BeforeInsert, |_ctx, change| {
+    ///         if let Some(item) = change.new_mut() {
+    ///             item.name = item.name.trim().to_string(); // what is set is written
+    ///         }
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// # engine.create_all()?;
+    /// # let mut s = engine.session()?;
+    /// # assert_eq!(s.insert(Item { id: 0, name: " a ".into() })?.name, "a");
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn listen<M: Model>(
         mut self,
         event: RowEvent,
@@ -275,6 +309,19 @@ impl EngineBuilder {
     }
 
     /// [`EngineBuilder::listen`] with a name of your own, used in errors.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// use trigorm::event::BeforeDelete;
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .listen_named::<Item>("no_deletes", BeforeDelete, |_ctx, _change| {
+    ///         Err("items are never deleted".into())
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn listen_named<M: Model>(
         mut self,
         name: impl Into<String>,
@@ -291,6 +338,19 @@ impl EngineBuilder {
 
     /// Run `f` once per [`crate::Session::update_where`] / [`crate::Session::delete_where`]
     /// on `M`, after the row events, with the filter and the row count.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .on_bulk::<Item>(|_ctx, bulk| {
+    ///         println!("{} {} rows of {}", bulk.op.as_str(), bulk.rows, bulk.model);
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn on_bulk<M: Model>(
         mut self,
         f: impl Fn(&mut ListenerCtx<'_, '_>, &BulkChange<'_>) -> ListenerResult + Send + Sync + 'static,
@@ -303,6 +363,17 @@ impl EngineBuilder {
     }
 
     /// Run `f` at a flush event (see [`FlushEvent`]).
+    ///
+    /// ```
+    /// use trigorm::{Engine, Value, event::BeforeFlush};
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .on_flush(BeforeFlush, |ctx| {
+    ///         ctx.execute("SELECT ?", &[Value::Int(1)])?;
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn on_flush(
         mut self,
         event: FlushEvent,
@@ -316,6 +387,20 @@ impl EngineBuilder {
     }
 
     /// Run `f` at a transaction event (see [`TxEvent`]); it cannot touch the database.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use trigorm::{Engine, event::AfterCommit};
+    /// let commits = Arc::new(AtomicUsize::new(0));
+    /// let seen = commits.clone();
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .on_transaction(AfterCommit, move |_| {
+    ///         seen.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn on_transaction(mut self, event: TxEvent, f: impl Fn(TxEvent) + Send + Sync + 'static) -> Self {
         let list = &mut self.registry.tx[event as usize];
         let name = format!("{event:?}#{}", list.len() + 1);
@@ -326,6 +411,16 @@ impl EngineBuilder {
 
     /// How long to wait for a locked SQLite database before failing with
     /// [`crate::error::DbErrorKind::Busy`] (default 5 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let engine = trigorm::Engine::builder("sqlite::memory:")
+    ///     .busy_timeout(Duration::from_millis(250))
+    ///     .pool_size(4)
+    ///     .max_flush_rounds(8)
+    ///     .build()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn busy_timeout(mut self, d: Duration) -> Self {
         self.busy_timeout = d;
         self
@@ -357,6 +452,13 @@ impl EngineBuilder {
 
     /// Call `f` with the SQL text of every statement sessions run (also logged with
     /// `tracing` at TRACE, target `trigorm::sql`).
+    ///
+    /// ```
+    /// let engine = trigorm::Engine::builder("sqlite::memory:")
+    ///     .on_statement(|sql| eprintln!("sql: {sql}"))
+    ///     .build()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn on_statement(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
         self.observer = Some(Arc::new(f));
         self
@@ -368,6 +470,11 @@ impl EngineBuilder {
     /// [`Error::InvalidUrl`], [`Error::Unsupported`] for a backend this build lacks,
     /// [`Error::InvalidModel`] / [`Error::InvalidIdentifier`] for a bad declaration, or
     /// [`Error::Open`] with the path (missing directory, not a database, locked).
+    ///
+    /// ```
+    /// let err = trigorm::Engine::builder("sqlite:///no/such/dir/x.db").build().unwrap_err();
+    /// assert!(matches!(err, trigorm::Error::Open { .. }));
+    /// ```
     pub fn build(self) -> Result<Engine> {
         if let Some(e) = self.error {
             return Err(e);
@@ -410,7 +517,9 @@ fn parse_sqlite(url: &str, rest: &str) -> Result<crate::driver::sqlite::Location
     }
     let path = rest.strip_prefix("//").unwrap_or(rest);
     if path.is_empty() {
-        return Err(bad("no path: use sqlite://file.db, sqlite:///abs/file.db or sqlite::memory:"));
+        return Err(bad(
+            "no path: use sqlite://file.db, sqlite:///abs/file.db or sqlite::memory:",
+        ));
     }
     if path.contains('?') {
         return Err(bad("URL parameters are not supported; use the EngineBuilder settings"));

@@ -71,7 +71,7 @@ pub enum Error {
         path: String,
         /// The database's error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
     /// A backend that this build does not include, or a feature a backend cannot do.
     #[error("{backend} does not support {feature}")]
@@ -157,7 +157,7 @@ pub enum Error {
         sql: String,
         /// The database's error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
     /// A transaction command (BEGIN, COMMIT, ROLLBACK) failed.
     #[error("{operation} failed: {source}")]
@@ -166,7 +166,7 @@ pub enum Error {
         operation: &'static str,
         /// The database's error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
     /// A row that was to be updated or deleted is not in the database.
     #[error("{model} {pk} not found")]
@@ -210,7 +210,7 @@ impl Error {
     pub fn db_error(&self) -> Option<&DbError> {
         match self {
             Error::Open { source, .. } | Error::Statement { source, .. } | Error::Transaction { source, .. } => {
-                Some(source)
+                Some(&**source)
             }
             _ => None,
         }

@@ -88,7 +88,8 @@ impl Operation {
 /// A session event around a whole flush, registered with [`crate::EngineBuilder::on_flush`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FlushEvent {
-    /// **Fires when** a flush starts (also the flush inside `commit`), even with nothing staged.
+    /// **Fires when** a flush with staged writes starts (also the flush inside `commit`, and
+    /// the automatic flush before a query); a flush with nothing staged fires nothing.
     /// **May** stage writes through the context: they join this flush. May run SQL.
     /// **Cannot** commit or roll back.
     BeforeFlush,
@@ -156,7 +157,8 @@ impl<'a, M: Model> Change<'a, M> {
         self.old
     }
 
-    /// The row being written (insert, update).
+    /// The row being written (insert, update). Named after SQL's `NEW`, as `old` is after `OLD`.
+    #[allow(clippy::new_ret_no_self, clippy::wrong_self_convention)]
     pub fn new(&self) -> Option<&M> {
         self.new.as_deref()
     }

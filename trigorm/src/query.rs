@@ -31,10 +31,11 @@ pub enum CmpOp {
 }
 
 /// A condition on a model's rows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub enum Filter {
     /// Every row.
+    #[default]
     All,
     /// `column <op> value`
     Cmp(Col, CmpOp, Value),
@@ -200,10 +201,4 @@ pub struct Select {
     pub limit: Option<u64>,
     /// Skip this many rows.
     pub offset: Option<u64>,
-}
-
-impl Default for Filter {
-    fn default() -> Filter {
-        Filter::All
-    }
 }

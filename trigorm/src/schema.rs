@@ -168,7 +168,20 @@ impl TableDef {
         }
         for (i, c) in self.columns.iter().enumerate() {
             validate_identifier(IdentKind::Column, c.name)?;
-            if self.columns[..i].iter().any(|o| o.name == c.name) {
+            if c.primary_key && c.nullable {
+                return Err(Error::InvalidModel {
+                    model: self.model,
+                    reason: format!("primary key {:?} cannot be nullable", c.name),
+                });
+            }
+            if c.references.is_some_and(|fk| fk.on_delete == OnDelete::SetNull) && !c.nullable {
+                return Err(Error::InvalidModel {
+                    model: self.model,
+                    reason: format!("column {:?}: on_delete set_null needs a nullable column", c.name),
+                });
+            }
+            // SQLite compares names without regard to ASCII case.
+            if self.columns[..i].iter().any(|o| o.name.eq_ignore_ascii_case(c.name)) {
                 return Err(Error::InvalidModel {
                     model: self.model,
                     reason: format!("column {:?} is declared twice", c.name),

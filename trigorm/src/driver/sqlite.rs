@@ -64,7 +64,7 @@ impl SqliteDriver {
     fn open_error(&self, e: rusqlite::Error) -> Error {
         Error::Open {
             path: self.display.clone(),
-            source: db_error(e, &self.display),
+            source: Box::new(db_error(e, &self.display)),
         }
     }
 }

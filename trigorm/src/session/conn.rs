@@ -95,7 +95,7 @@ impl Conn<'_> {
         self.observe("BEGIN");
         self.pooled.conn.begin().map_err(|source| Error::Transaction {
             operation: "BEGIN",
-            source,
+            source: Box::new(source),
         })
     }
 
@@ -103,7 +103,7 @@ impl Conn<'_> {
         self.observe("COMMIT");
         self.pooled.conn.commit().map_err(|source| Error::Transaction {
             operation: "COMMIT",
-            source,
+            source: Box::new(source),
         })
     }
 
@@ -111,7 +111,7 @@ impl Conn<'_> {
         self.observe("ROLLBACK");
         self.pooled.conn.rollback().map_err(|source| Error::Transaction {
             operation: "ROLLBACK",
-            source,
+            source: Box::new(source),
         })
     }
 }
@@ -129,7 +129,7 @@ pub(crate) fn stmt_error(
         model,
         pk,
         sql: sql.to_string(),
-        source,
+        source: Box::new(source),
     }
 }
 

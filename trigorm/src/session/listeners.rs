@@ -170,7 +170,13 @@ impl ListenerCtx<'_, '_> {
 }
 
 /// Name a listener error with where it happened.
-pub(crate) fn listener_error(model: &'static str, pk: String, listener: &str, event: RowEvent, source: crate::error::BoxError) -> Error {
+pub(crate) fn listener_error(
+    model: &'static str,
+    pk: String,
+    listener: &str,
+    event: RowEvent,
+    source: crate::error::BoxError,
+) -> Error {
     Error::Listener {
         model,
         pk,

@@ -145,6 +145,18 @@ impl Session {
     ///
     /// # Errors
     /// As [`Session::flush`].
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// # engine.create_all()?;
+    /// let mut s = engine.session()?;
+    /// let item = s.insert(Item { id: 0, name: "a".into() })?;
+    /// assert!(item.id > 0);
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn insert<M: Model>(&mut self, obj: M) -> Result<M> {
         let pending = self.add(obj);
         self.flush()?;
@@ -159,6 +171,20 @@ impl Session {
     ///
     /// # Errors
     /// None today; the `Result` leaves room for checks at staging time.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// # engine.create_all()?;
+    /// let mut s = engine.session()?;
+    /// let mut item = s.insert(Item { id: 0, name: "a".into() })?;
+    /// item.name = "b".into();
+    /// s.update(&item)?; // UPDATE item SET name = ? WHERE id = ?, at the next flush
+    /// s.commit()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn update<M: Model>(&mut self, obj: &M) -> Result<()> {
         self.state.pending.push(ops::update(obj.clone()));
         Ok(())
@@ -168,6 +194,20 @@ impl Session {
     ///
     /// # Errors
     /// None today; the `Result` leaves room for checks at staging time.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// # engine.create_all()?;
+    /// let mut s = engine.session()?;
+    /// let item = s.insert(Item { id: 0, name: "a".into() })?;
+    /// s.delete(&item)?;
+    /// s.commit()?;
+    /// assert!(s.get::<Item>(item.id)?.is_none());
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn delete<M: Model>(&mut self, obj: &M) -> Result<()> {
         self.state.pending.push(ops::delete(obj.clone()));
         Ok(())
@@ -189,6 +229,19 @@ impl Session {
     ///
     /// # Errors
     /// A flush error, [`Error::Statement`], or [`Error::Decode`].
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// # engine.create_all()?;
+    /// let mut s = engine.session()?;
+    /// let id = s.insert(Item { id: 0, name: "a".into() })?.id;
+    /// assert_eq!(s.get::<Item>(id)?.map(|i| i.name), Some("a".to_string()));
+    /// assert!(s.get::<Item>(999)?.is_none());
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn get<M: Model>(&mut self, key: impl Into<Value>) -> Result<Option<M>> {
         self.flush()?;
         let (mut conn, st, _) = self.begun()?;
@@ -237,6 +290,20 @@ impl Session {
     ///
     /// # Errors
     /// [`Error::Statement`]; the transaction is rolled back.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// # engine.create_all()?;
+    /// use trigorm::Value;
+    /// let mut s = engine.session()?;
+    /// s.execute("INSERT INTO item (name) VALUES (?)", &[Value::from("it's bound")])?;
+    /// let rows = s.query_raw("SELECT name FROM item", &[])?;
+    /// assert_eq!(rows[0][0], Value::from("it's bound"));
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.flush()?;
         let r = self.begun().and_then(|(mut conn, _, _)| {
@@ -264,12 +331,25 @@ impl Session {
 
     /// Queue a side effect to run once after the next successful COMMIT (dropped on
     /// rollback).
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// # engine.create_all()?;
+    /// let mut s = engine.session()?;
+    /// s.add(Item { id: 0, name: "a".into() });
+    /// s.after_commit(|| println!("the item is durable"));
+    /// s.commit()?; // prints, once
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn after_commit(&mut self, f: impl FnOnce() + Send + 'static) {
         self.state.after_commit.push(Box::new(f));
     }
 
     /// Write every staged change, in rounds, inside the session's transaction
-    /// (semantics §4): `BeforeFlush`; inserts (parents first), updates, deletes (children
+    /// (semantics §4). With nothing staged it does nothing. Otherwise: `BeforeFlush`; inserts (parents first), updates, deletes (children
     /// first), each row `Before*` → SQL → `After*`; writes staged by listeners as the next
     /// round; `AfterFlush`.
     ///
@@ -277,10 +357,23 @@ impl Session {
     /// Any error rolls the whole transaction back; the staged changes of the transaction
     /// are pending again, to retry or discard. The error names the model, key and listener
     /// or statement.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// # engine.create_all()?;
+    /// let mut s = engine.session()?;
+    /// let pending = s.add(Item { id: 0, name: "a".into() });
+    /// s.flush()?; // written, not yet committed
+    /// assert!(pending.get().is_some());
+    /// s.rollback()?; // gone
+    /// assert_eq!(s.query::<Item>().count()?, 0);
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn flush(&mut self) -> Result<()> {
-        let eng = self.engine.clone();
-        let has_flush_listeners = eng.registry.flush.iter().any(|l| !l.is_empty());
-        if self.state.pending.is_empty() && !has_flush_listeners {
+        if self.state.pending.is_empty() {
             return Ok(());
         }
         self.flush_inner().map_err(|e| self.fail(e))
@@ -300,6 +393,20 @@ impl Session {
     ///
     /// # Errors
     /// As [`Session::flush`]; a failed COMMIT rolls back the same way.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// # engine.create_all()?;
+    /// let mut s = engine.session()?;
+    /// s.add(Item { id: 0, name: "a".into() });
+    /// s.commit()?;
+    /// let mut other = engine.session()?;
+    /// assert_eq!(other.query::<Item>().count()?, 1);
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn commit(&mut self) -> Result<()> {
         self.flush()?;
         let committed = {
@@ -329,6 +436,19 @@ impl Session {
     ///
     /// # Errors
     /// [`Error::Transaction`] when ROLLBACK itself fails (the session is still reset).
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// # engine.create_all()?;
+    /// let mut s = engine.session()?;
+    /// s.add(Item { id: 0, name: "a".into() });
+    /// s.rollback()?;
+    /// assert!(!s.has_pending());
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn rollback(&mut self) -> Result<()> {
         let r = self.end_transaction();
         let st = &mut self.state;
@@ -354,11 +474,12 @@ impl Session {
 
     /// After an error: roll back, and make the transaction's staged writes pending again.
     fn fail(&mut self, e: Error) -> Error {
-        let journal = std::mem::take(&mut self.state.journal);
+        let mut restored = std::mem::take(&mut self.state.journal);
+        restored.append(&mut self.state.pending);
         if let Err(rb) = self.end_transaction() {
             tracing::warn!(error = %rb, "ROLLBACK after an error failed");
         }
-        self.state.pending = journal;
+        self.state.pending = restored;
         e
     }
 
@@ -409,6 +530,20 @@ impl Session {
     ///
     /// # Errors
     /// As [`Session::update_where`].
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// # engine.create_all()?;
+    /// use trigorm::query::col;
+    /// let mut s = engine.session()?;
+    /// s.add(Item { id: 0, name: "a".into() });
+    /// s.add(Item { id: 0, name: "b".into() });
+    /// assert_eq!(s.delete_where::<Item>(col("name").eq("a"))?, 1);
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn delete_where<M: Model>(&mut self, filter: Filter) -> Result<u64> {
         self.bulk::<M>(Operation::Delete, filter, &[])
     }
@@ -470,7 +605,11 @@ impl Session {
                 };
                 (l.f)(&mut ctx, &change).map_err(|source| Error::SessionListener {
                     listener: l.name.clone(),
-                    event: if op == Operation::Update { "bulk update" } else { "bulk delete" },
+                    event: if op == Operation::Update {
+                        "bulk update"
+                    } else {
+                        "bulk delete"
+                    },
                     source,
                 })?;
             }
@@ -550,7 +689,7 @@ fn order_round(round: Vec<Box<dyn StagedOp>>) -> Vec<Box<dyn StagedOp>> {
         .into_iter()
         .map(|op| {
             let t = op.table();
-            let d = match depths.iter().find(|(p, _)| *p == t as *const TableDef) {
+            let d = match depths.iter().find(|(p, _)| std::ptr::eq(*p, t)) {
                 Some((_, d)) => *d,
                 None => {
                     let d = fk_depth(t, &mut Vec::new()) as i64;

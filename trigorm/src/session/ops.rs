@@ -144,13 +144,18 @@ impl<M: Model> StagedOp for InsertOp<M> {
         let t = M::table();
         let listeners = cx.registry.model::<M>();
         let all = ColumnSet::all(t.columns.len());
-        fire(cx, listeners, RowEvent::BeforeInsert, &mut Change {
-            op: Operation::Insert,
-            event: RowEvent::BeforeInsert,
-            old: None,
-            new: Some(&mut obj),
-            changed: all,
-        })?;
+        fire(
+            cx,
+            listeners,
+            RowEvent::BeforeInsert,
+            &mut Change {
+                op: Operation::Insert,
+                event: RowEvent::BeforeInsert,
+                old: None,
+                new: Some(&mut obj),
+                changed: all,
+            },
+        )?;
         let generate = t.auto_increment() && obj.value(t.primary_key) == Value::Int(0);
         let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
         let mut params = obj.values();
@@ -166,13 +171,18 @@ impl<M: Model> StagedOp for InsertOp<M> {
                 obj.set_value(t.primary_key, Value::Int(id))?;
             }
         }
-        fire(cx, listeners, RowEvent::AfterInsert, &mut Change {
-            op: Operation::Insert,
-            event: RowEvent::AfterInsert,
-            old: None,
-            new: Some(&mut obj),
-            changed: all,
-        })?;
+        fire(
+            cx,
+            listeners,
+            RowEvent::AfterInsert,
+            &mut Change {
+                op: Operation::Insert,
+                event: RowEvent::AfterInsert,
+                old: None,
+                new: Some(&mut obj),
+                changed: all,
+            },
+        )?;
         if let Some(slot) = slot.and_then(|w| w.upgrade()) {
             if let Ok(mut s) = slot.lock() {
                 *s = Some(obj.clone());
@@ -205,13 +215,18 @@ impl<M: Model> StagedOp for UpdateOp<M> {
         }
         let listeners = cx.registry.model::<M>();
         if listeners.is_some_and(|l| !l.row[RowEvent::BeforeUpdate.index()].is_empty()) {
-            fire(cx, listeners, RowEvent::BeforeUpdate, &mut Change {
-                op: Operation::Update,
-                event: RowEvent::BeforeUpdate,
-                old: Some(&old),
-                new: Some(&mut obj),
-                changed,
-            })?;
+            fire(
+                cx,
+                listeners,
+                RowEvent::BeforeUpdate,
+                &mut Change {
+                    op: Operation::Update,
+                    event: RowEvent::BeforeUpdate,
+                    old: Some(&old),
+                    new: Some(&mut obj),
+                    changed,
+                },
+            )?;
             changed = obj.diff(&old);
             if changed.is_empty() {
                 cx.identity.put(key, old);
@@ -238,13 +253,18 @@ impl<M: Model> StagedOp for UpdateOp<M> {
                 pk: pk_text(&obj),
             });
         }
-        fire(cx, listeners, RowEvent::AfterUpdate, &mut Change {
-            op: Operation::Update,
-            event: RowEvent::AfterUpdate,
-            old: Some(&old),
-            new: Some(&mut obj),
-            changed,
-        })?;
+        fire(
+            cx,
+            listeners,
+            RowEvent::AfterUpdate,
+            &mut Change {
+                op: Operation::Update,
+                event: RowEvent::AfterUpdate,
+                old: Some(&old),
+                new: Some(&mut obj),
+                changed,
+            },
+        )?;
         cx.identity.put(key, obj);
         Ok(())
     }
@@ -267,13 +287,18 @@ impl<M: Model> StagedOp for DeleteOp<M> {
         let old = old_row(cx, &obj, &key)?;
         let all = ColumnSet::all(t.columns.len());
         let listeners = cx.registry.model::<M>();
-        fire(cx, listeners, RowEvent::BeforeDelete, &mut Change {
-            op: Operation::Delete,
-            event: RowEvent::BeforeDelete,
-            old: Some(&old),
-            new: None,
-            changed: all,
-        })?;
+        fire(
+            cx,
+            listeners,
+            RowEvent::BeforeDelete,
+            &mut Change {
+                op: Operation::Delete,
+                event: RowEvent::BeforeDelete,
+                old: Some(&old),
+                new: None,
+                changed: all,
+            },
+        )?;
         let sql = cx.conn.shape_sql(t, Shape::Delete)?;
         let n = cx
             .conn
@@ -285,13 +310,18 @@ impl<M: Model> StagedOp for DeleteOp<M> {
                 pk: pk_text(&old),
             });
         }
-        fire(cx, listeners, RowEvent::AfterDelete, &mut Change {
-            op: Operation::Delete,
-            event: RowEvent::AfterDelete,
-            old: Some(&old),
-            new: None,
-            changed: all,
-        })?;
+        fire(
+            cx,
+            listeners,
+            RowEvent::AfterDelete,
+            &mut Change {
+                op: Operation::Delete,
+                event: RowEvent::AfterDelete,
+                old: Some(&old),
+                new: None,
+                changed: all,
+            },
+        )?;
         Ok(())
     }
 }

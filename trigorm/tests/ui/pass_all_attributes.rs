@@ -1,5 +1,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
-use trigorm::schema::{ColumnType, DefaultValue, OnDelete};
+use trigorm::schema::ColumnType::{self, Blob, Bool, Date, Float, Integer, Json, Text, Timestamp};
+use trigorm::schema::{DefaultValue, OnDelete};
 use trigorm::{ColumnSet, Error, Field, Model, Value};
 
 #[derive(Model, Clone, Debug, PartialEq)]
@@ -98,7 +99,10 @@ fn main() {
     t.validate().unwrap();
 
     let kind = &t.columns[1];
-    assert_eq!((kind.name, kind.field, kind.ty), ("kind", "type", ColumnType::Text));
+    assert_eq!(
+        (kind.name, kind.field, kind.ty),
+        ("kind", "type", ColumnType::Text)
+    );
     assert!(kind.index && !kind.unique && !kind.nullable);
     let a_i32 = &t.columns[t.column_index("a_i32").unwrap()];
     assert!(a_i32.unique && a_i32.index && a_i32.default == Some(DefaultValue::Int(7)));
@@ -108,27 +112,44 @@ fn main() {
     assert_eq!(t.columns[11].default, Some(DefaultValue::Bool(true)));
     assert_eq!(t.columns[12].default, Some(DefaultValue::Text("it's")));
     let types: Vec<ColumnType> = t.columns[2..17].iter().map(|c| c.ty).collect();
-    use ColumnType::*;
     assert_eq!(
         types,
-        [Integer, Integer, Integer, Integer, Integer, Integer, Integer, Float, Float, Bool, Text, Blob, Timestamp, Date, Json]
+        [
+            Integer, Integer, Integer, Integer, Integer, Integer, Integer, Float, Float, Bool,
+            Text, Blob, Timestamp, Date, Json
+        ]
     );
 
     let team = t.columns[17].references.unwrap();
-    assert_eq!(((team.table)().name, team.on_delete), ("teams", OnDelete::Cascade));
+    assert_eq!(
+        ((team.table)().name, team.on_delete),
+        ("teams", OnDelete::Cascade)
+    );
     let country = t.columns[18].references.unwrap();
-    assert_eq!(((country.table)().name, country.on_delete), ("country", OnDelete::SetNull));
+    assert_eq!(
+        ((country.table)().name, country.on_delete),
+        ("country", OnDelete::SetNull)
+    );
     assert!(t.columns[18].nullable);
     let parent = t.columns[19].references.unwrap();
-    assert_eq!(((parent.table)().name, parent.on_delete), ("audit_log", OnDelete::Restrict));
-    assert_eq!(t.columns[20].references.unwrap().on_delete, OnDelete::SetDefault);
-    assert_eq!(t.columns[21].references.unwrap().on_delete, OnDelete::NoAction);
+    assert_eq!(
+        ((parent.table)().name, parent.on_delete),
+        ("audit_log", OnDelete::Restrict)
+    );
+    assert_eq!(
+        t.columns[20].references.unwrap().on_delete,
+        OnDelete::SetDefault
+    );
+    assert_eq!(
+        t.columns[21].references.unwrap().on_delete,
+        OnDelete::NoAction
+    );
     assert!(t.columns[22].nullable && t.columns[22].ty == Float);
 
     // Natural keys: a String key, and an explicitly natural one.
     assert!(!Team::table().auto_increment() && Team::table().pk().primary_key);
     assert!(!Country::table().auto_increment());
-    assert_eq!(Team::table().columns[1].unique, true);
+    assert!(Team::table().columns[1].unique);
 
     // Values round-trip.
     let a = log();
@@ -142,7 +163,7 @@ fn main() {
     assert_eq!(a, b);
 
     // diff and set_value.
-    let mut c = b.clone();
+    let mut c = b;
     c.set_value(0, Value::Int(42)).unwrap();
     c.set_value(22, Value::Float(0.5)).unwrap();
     assert_eq!((c.id, c.maybe), (42, Some(0.5)));
@@ -150,14 +171,25 @@ fn main() {
     expected.insert(0);
     expected.insert(22);
     assert_eq!(a.diff(&c), expected);
-    assert!(matches!(c.set_value(23, Value::Null), Err(Error::InvalidModel { model: "AuditLog", .. })));
+    assert!(matches!(
+        c.set_value(23, Value::Null),
+        Err(Error::InvalidModel {
+            model: "AuditLog",
+            ..
+        })
+    ));
     match c.set_value(1, Value::Int(1)) {
-        Err(Error::Decode { model, column, .. }) => assert_eq!((model, column), ("AuditLog", "kind")),
+        Err(Error::Decode { model, column, .. }) => {
+            assert_eq!((model, column), ("AuditLog", "kind"));
+        }
         other => panic!("{other:?}"),
     }
 
     // from_values errors.
-    assert!(matches!(AuditLog::from_values(&mut []), Err(Error::InvalidModel { .. })));
+    assert!(matches!(
+        AuditLog::from_values(&mut []),
+        Err(Error::InvalidModel { .. })
+    ));
     let mut values = a.values();
     values[2] = Value::Int(1000);
     match AuditLog::from_values(&mut values) {

@@ -1,0 +1,147 @@
+//! The `listeners` variant: trigorm models and sessions; after-insert/update/delete
+//! listeners stage the `Log` row with `ctx.add`, so it is written in the same flush and
+//! transaction as the change.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use trigorm::event::{AfterDelete, AfterInsert, AfterUpdate};
+use trigorm::query::col;
+use trigorm::{Engine, EngineBuilder, Model};
+
+use crate::workload::{user_email, user_name, Plan, Timings, UPDATE_SUFFIX};
+
+/// `users(id, name, email, created_at)`.
+#[derive(Model, Clone, Debug)]
+#[trigorm(table = "users")]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `log(id, user_id, change_type, old_name, new_name, changed_at)`.
+#[derive(Model, Clone, Debug)]
+#[trigorm(table = "log")]
+pub struct Log {
+    pub id: i64,
+    pub user_id: i64,
+    pub change_type: String,
+    pub old_name: Option<String>,
+    pub new_name: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
+fn log_row(user_id: i64, change_type: &str, old: Option<&User>, new: Option<&User>) -> Log {
+    Log {
+        id: 0,
+        user_id,
+        change_type: change_type.to_string(),
+        old_name: old.map(|u| u.name.clone()),
+        new_name: new.map(|u| u.name.clone()),
+        changed_at: Utc::now(),
+    }
+}
+
+/// The engine builder with the models and the three audit listeners (the seed example's).
+pub fn audited(url: &str) -> EngineBuilder {
+    Engine::builder(url)
+        .model::<Log>()
+        .listen::<User>(AfterInsert, |ctx, change| {
+            let new = change.new();
+            ctx.add(log_row(new.map_or(0, |u| u.id), "insert", None, new));
+            Ok(())
+        })
+        .listen::<User>(AfterUpdate, |ctx, change| {
+            if change.is_changed("name") {
+                let (old, new) = (change.old(), change.new());
+                ctx.add(log_row(new.map_or(0, |u| u.id), "update", old, new));
+            }
+            Ok(())
+        })
+        .listen::<User>(AfterDelete, |ctx, change| {
+            let old = change.old();
+            ctx.add(log_row(old.map_or(0, |u| u.id), "delete", old, None));
+            Ok(())
+        })
+}
+
+/// Seconds since `t`.
+fn secs(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}
+
+/// Run the workload on a fresh database file (schema creation is not timed).
+pub fn run(db: &Path, plan: Plan) -> Result<Timings> {
+    let url = format!("sqlite://{}", db.display());
+    let engine = audited(&url).build().with_context(|| format!("opening {url}"))?;
+    engine.create_all().context("creating the schema")?;
+    let b = plan.batch as i64;
+
+    let t = Instant::now();
+    {
+        let mut s = engine.session()?;
+        let (mut name, mut email) = (String::new(), String::new());
+        for (lo, hi) in plan.batches() {
+            for j in lo..hi {
+                user_name(&mut name, j);
+                user_email(&mut email, j);
+                s.add(User {
+                    id: 0,
+                    name: name.clone(),
+                    email: email.clone(),
+                    created_at: Utc::now(),
+                });
+            }
+            s.commit().context("insert batch")?;
+        }
+    }
+    let insert_s = secs(t);
+
+    let t = Instant::now();
+    {
+        let mut s = engine.session()?;
+        for (lo, _) in plan.batches() {
+            let i = lo as i64;
+            let users = s
+                .query::<User>()
+                .filter(col("id").gt(i).and(col("id").le(i + b)))
+                .all()
+                .context("update: loading a batch")?;
+            for mut u in users {
+                u.name.push_str(UPDATE_SUFFIX);
+                s.update(&u)?;
+            }
+            s.commit().context("update batch")?;
+        }
+    }
+    let update_s = secs(t);
+
+    let t = Instant::now();
+    {
+        let mut s = engine.session()?;
+        for lo in plan.delete_starts() {
+            let i = lo as i64;
+            let users = s
+                .query::<User>()
+                .filter(col("id").gt(i).and(col("id").le(i + b)))
+                .all()
+                .context("delete: loading a batch")?;
+            for u in &users {
+                s.delete(u)?;
+            }
+            s.commit().context("delete batch")?;
+        }
+    }
+    let delete_s = secs(t);
+
+    Ok(Timings {
+        insert_s,
+        update_s,
+        delete_s,
+        peak_rss_kib: None,
+    })
+}

@@ -1,0 +1,663 @@
+//! Row events (semantics §2): what a listener sees, what it may change, veto, write and
+//! stage, and when nothing fires.
+mod common;
+use common::*;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeZone, Utc};
+use trigorm::event::{
+    AfterDelete, AfterInsert, AfterUpdate, BeforeDelete, BeforeInsert, BeforeUpdate, Operation, RowEvent,
+};
+use trigorm::query::col;
+use trigorm::{Engine, EngineBuilder, Error, Value};
+
+const ALL_USER_COLUMNS: [&str; 4] = ["id", "name", "email", "created_at"];
+
+/// A timestamp that the database stores exactly (whole seconds).
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap()
+}
+
+fn user(name: &str) -> User {
+    User {
+        created_at: t0(),
+        ..User::new(name)
+    }
+}
+
+/// What one listener call saw.
+#[derive(Debug, Clone)]
+struct Seen {
+    event: RowEvent,
+    op: Operation,
+    old: Option<User>,
+    new: Option<User>,
+    changed: Vec<&'static str>,
+    has_new_mut: bool,
+}
+
+type Seens = Arc<Mutex<Vec<Seen>>>;
+
+const ALL_EVENTS: [RowEvent; 6] = [
+    BeforeInsert,
+    AfterInsert,
+    BeforeUpdate,
+    AfterUpdate,
+    BeforeDelete,
+    AfterDelete,
+];
+
+/// Record every row event of `User`.
+fn recording(mut b: EngineBuilder, seen: &Seens) -> EngineBuilder {
+    for ev in ALL_EVENTS {
+        let seen = seen.clone();
+        b = b.listen::<User>(ev, move |_ctx, c| {
+            let has_new_mut = c.new_mut().is_some();
+            seen.lock().unwrap().push(Seen {
+                event: c.event(),
+                op: c.op(),
+                old: c.old().cloned(),
+                new: c.new().cloned(),
+                changed: c.changed().collect(),
+                has_new_mut,
+            });
+            Ok(())
+        });
+    }
+    b
+}
+
+fn take(seen: &Seens) -> Vec<Seen> {
+    std::mem::take(&mut *seen.lock().unwrap())
+}
+
+/// A user committed by its own session.
+fn committed(engine: &Engine, u: User) -> User {
+    let mut s = engine.session().unwrap();
+    let u = s.insert(u).unwrap();
+    s.commit().unwrap();
+    u
+}
+
+fn fresh_user(engine: &Engine, id: i64) -> Option<User> {
+    engine.session().unwrap().get::<User>(id).unwrap()
+}
+
+on_each_db!(insert_listeners_see_the_new_row_and_every_column, |db: Db| {
+    let seen = Seens::default();
+    let engine = recording(Engine::builder(&db.url), &seen).build().unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let written = s.insert(user("Jane")).unwrap();
+    assert!(written.id > 0);
+    let seen = take(&seen);
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+
+    let before = &seen[0];
+    assert_eq!((before.event, before.op), (BeforeInsert, Operation::Insert));
+    assert!(before.old.is_none());
+    assert_eq!(before.new.as_ref().unwrap(), &user("Jane"), "BeforeInsert sees the row, key 0");
+    assert_eq!(before.changed, ALL_USER_COLUMNS);
+    assert!(before.has_new_mut);
+
+    let after = &seen[1];
+    assert_eq!((after.event, after.op), (AfterInsert, Operation::Insert));
+    assert!(after.old.is_none());
+    assert_eq!(after.new.as_ref().unwrap(), &written, "AfterInsert sees the generated key");
+    assert_eq!(after.changed, ALL_USER_COLUMNS);
+    assert!(!after.has_new_mut, "new_mut() is None once the row is written");
+});
+
+on_each_db!(update_listeners_see_old_new_and_exactly_the_changed_columns, |db: Db| {
+    let seen = Seens::default();
+    let engine = recording(Engine::builder(&db.url), &seen).build().unwrap();
+    engine.create_all().unwrap();
+    let jane = committed(&engine, user("Jane"));
+    take(&seen);
+
+    let mut s = engine.session().unwrap();
+    let mut u = s.get::<User>(jane.id).unwrap().unwrap();
+    assert_eq!(u, jane);
+    u.name = "Joan".into();
+    u.email = Some("joan@example.com".into());
+    s.update(&u).unwrap();
+    s.flush().unwrap();
+
+    let seen = take(&seen);
+    assert_eq!(seen.iter().map(|x| x.event).collect::<Vec<_>>(), [BeforeUpdate, AfterUpdate]);
+    for x in &seen {
+        assert_eq!(x.op, Operation::Update);
+        assert_eq!(x.old.as_ref().unwrap(), &jane);
+        assert_eq!(x.new.as_ref().unwrap(), &u);
+        assert_eq!(x.changed, ["name", "email"], "{:?}", x.event);
+    }
+    assert!(seen[0].has_new_mut, "BeforeUpdate may modify the row");
+    assert!(!seen[1].has_new_mut, "AfterUpdate may not");
+});
+
+on_each_db!(delete_listeners_see_the_old_row, |db: Db| {
+    let seen = Seens::default();
+    let engine = recording(Engine::builder(&db.url), &seen).build().unwrap();
+    engine.create_all().unwrap();
+    let jane = committed(&engine, user("Jane"));
+    take(&seen);
+
+    let mut s = engine.session().unwrap();
+    let u = s.get::<User>(jane.id).unwrap().unwrap();
+    s.delete(&u).unwrap();
+    s.commit().unwrap();
+
+    let seen = take(&seen);
+    assert_eq!(seen.iter().map(|x| x.event).collect::<Vec<_>>(), [BeforeDelete, AfterDelete]);
+    for x in &seen {
+        assert_eq!(x.op, Operation::Delete);
+        assert_eq!(x.old.as_ref().unwrap(), &jane);
+        assert!(x.new.is_none());
+        assert!(!x.has_new_mut);
+        assert_eq!(x.changed, ALL_USER_COLUMNS);
+    }
+    assert_eq!(fresh_user(&engine, jane.id), None);
+});
+
+on_each_db!(old_values_are_read_at_flush_when_the_row_was_never_loaded, |db: Db| {
+    let seen = Seens::default();
+    let engine = recording(Engine::builder(&db.url), &seen).build().unwrap();
+    engine.create_all().unwrap();
+    let jane = committed(&engine, user("Jane"));
+    // Another writer renames her behind the ORM's back.
+    let mut other = engine.session().unwrap();
+    other
+        .execute("UPDATE users SET name = ? WHERE id = ?", &[Value::from("Janet"), Value::from(jane.id)])
+        .unwrap();
+    other.commit().unwrap();
+    drop(other);
+    take(&seen);
+
+    // A session that never read the row: the old values are read at flush.
+    let mut s = engine.session().unwrap();
+    let u = User {
+        name: "Joan".into(),
+        ..jane.clone()
+    };
+    s.update(&u).unwrap();
+    s.commit().unwrap();
+    let seen = take(&seen);
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    for x in &seen {
+        let old = x.old.as_ref().unwrap();
+        assert_eq!(old.name, "Janet", "the true old value, not a guess");
+        assert_eq!(old, &User { name: "Janet".into(), ..jane.clone() });
+        assert_eq!(x.changed, ["name"]);
+    }
+
+    // A row read in an earlier transaction of this session, changed since by someone
+    // else: the old values are again those in the database.
+    let mut s = engine.session().unwrap();
+    let mut u = s.get::<User>(jane.id).unwrap().unwrap();
+    s.commit().unwrap();
+    let mut other = engine.session().unwrap();
+    other
+        .execute("UPDATE users SET name = ? WHERE id = ?", &[Value::from("Jo"), Value::from(jane.id)])
+        .unwrap();
+    other.commit().unwrap();
+    drop(other);
+    u.name = "Johanna".into();
+    s.update(&u).unwrap();
+    s.commit().unwrap();
+    let seen = take(&seen);
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    assert!(seen.iter().all(|x| x.old.as_ref().unwrap().name == "Jo"), "{seen:#?}");
+    assert_eq!(fresh_user(&engine, jane.id).unwrap().name, "Johanna");
+});
+
+on_each_db!(old_values_after_an_earlier_flush_in_the_same_transaction, |db: Db| {
+    let seen = Seens::default();
+    // BeforeUpdate stamps the email: what it set is part of what was written.
+    let b = Engine::builder(&db.url).listen::<User>(BeforeUpdate, |_ctx, c| {
+        let new = c.new_mut().expect("BeforeUpdate has a row to modify");
+        new.email = Some(format!("{}@stamp", new.name.to_lowercase()));
+        Ok(())
+    });
+    let engine = recording(b, &seen).build().unwrap();
+    engine.create_all().unwrap();
+
+    let mut s = engine.session().unwrap();
+    let inserted = s.insert(user("Jane")).unwrap();
+    take(&seen);
+
+    // First update: its old row is the row as inserted earlier in this transaction.
+    let mut u = inserted.clone();
+    u.name = "A".into();
+    s.update(&u).unwrap();
+    s.flush().unwrap();
+    let first = take(&seen);
+    let after = first.iter().find(|x| x.event == AfterUpdate).unwrap();
+    assert_eq!(after.old.as_ref().unwrap(), &inserted);
+    assert_eq!(after.new.as_ref().unwrap().email.as_deref(), Some("a@stamp"));
+
+    // Second update from the caller's copy (which never saw the stamp): its old row is
+    // what the first flush wrote, stamp included.
+    u.name = "B".into();
+    s.update(&u).unwrap();
+    s.flush().unwrap();
+    let second = take(&seen);
+    assert_eq!(second.len(), 2, "{second:#?}");
+    for x in &second {
+        let old = x.old.as_ref().unwrap();
+        assert_eq!(old.name, "A", "{:?}", x.event);
+        assert_eq!(old.email.as_deref(), Some("a@stamp"), "{:?}", x.event);
+    }
+    let after = &second[1];
+    assert_eq!(after.event, AfterUpdate);
+    assert_eq!(after.new.as_ref().unwrap().email.as_deref(), Some("b@stamp"));
+    assert_eq!(after.changed, ["name", "email"]);
+    s.commit().unwrap();
+
+    let back = fresh_user(&engine, inserted.id).unwrap();
+    assert_eq!((back.name.as_str(), back.email.as_deref()), ("B", Some("b@stamp")));
+});
+
+on_each_db!(before_listener_modifications_are_what_is_written, |db: Db| {
+    let after_saw = Arc::new(Mutex::new(Vec::<User>::new()));
+    let a1 = after_saw.clone();
+    let a2 = after_saw.clone();
+    let engine = Engine::builder(&db.url)
+        .listen::<User>(BeforeInsert, |_ctx, c| {
+            let new = c.new_mut().unwrap();
+            if new.email.is_none() {
+                new.email = Some(format!("{}@default", new.name.to_lowercase()));
+            }
+            Ok(())
+        })
+        .listen::<User>(BeforeUpdate, |_ctx, c| {
+            let new = c.new_mut().unwrap();
+            new.name = new.name.to_uppercase();
+            Ok(())
+        })
+        .listen::<User>(AfterInsert, move |_ctx, c| {
+            a1.lock().unwrap().push(c.new().unwrap().clone());
+            Ok(())
+        })
+        .listen::<User>(AfterUpdate, move |_ctx, c| {
+            a2.lock().unwrap().push(c.new().unwrap().clone());
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+
+    let mut s = engine.session().unwrap();
+    let written = s.insert(user("Jane")).unwrap();
+    assert_eq!(written.email.as_deref(), Some("jane@default"), "insert returns the row as written");
+    s.commit().unwrap();
+    let back = fresh_user(&engine, written.id).unwrap();
+    assert_eq!(back.email.as_deref(), Some("jane@default"));
+
+    let mut s = engine.session().unwrap();
+    let mut u = s.get::<User>(written.id).unwrap().unwrap();
+    u.name = "joan".into();
+    s.update(&u).unwrap();
+    s.commit().unwrap();
+    let back = fresh_user(&engine, written.id).unwrap();
+    assert_eq!(back.name, "JOAN");
+    assert_eq!(back.email.as_deref(), Some("jane@default"));
+
+    let after_saw = after_saw.lock().unwrap();
+    assert_eq!(after_saw.len(), 2);
+    assert_eq!(after_saw[0].email.as_deref(), Some("jane@default"), "After* sees what was written");
+    assert_eq!(after_saw[1].name, "JOAN");
+});
+
+fn assert_veto(err: Error, pk: &str, listener: &str, event: RowEvent, message: &str) {
+    let text = err.to_string();
+    match err {
+        Error::Listener {
+            model,
+            pk: p,
+            listener: l,
+            event: e,
+            source,
+        } => {
+            assert_eq!(model, "User");
+            assert_eq!(p, pk);
+            assert_eq!(l, listener);
+            assert_eq!(e, event);
+            assert_eq!(source.to_string(), message);
+            for part in ["User", pk, listener, message] {
+                assert!(text.contains(part), "{text:?} should name {part:?}");
+            }
+        }
+        other => panic!("expected Error::Listener, got {other:?}"),
+    }
+}
+
+on_each_db!(before_update_veto_writes_nothing_and_names_the_listener, |db: Db| {
+    let engine = audited(&db.url)
+        .listen::<User>(BeforeUpdate, |_ctx, c| {
+            if c.new().unwrap().name == "Mallory" {
+                return Err("no Mallory".into());
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let jane = committed(&engine, user("Jane"));
+    assert_eq!(count::<Log>(&engine), 1);
+
+    let mut s = engine.session().unwrap();
+    let mut u = s.get::<User>(jane.id).unwrap().unwrap();
+    u.name = "Mallory".into();
+    s.update(&u).unwrap();
+    let err = s.commit().unwrap_err();
+    assert_veto(err, &jane.id.to_string(), "User.BeforeUpdate#1", BeforeUpdate, "no Mallory");
+    drop(s);
+    assert_eq!(fresh_user(&engine, jane.id).unwrap().name, "Jane");
+    assert_eq!(count::<Log>(&engine), 1, "no log row of the vetoed update");
+});
+
+on_each_db!(a_named_listener_is_named_in_its_veto, |db: Db| {
+    let engine = Engine::builder(&db.url)
+        .listen::<User>(BeforeInsert, |_ctx, _c| Ok(()))
+        .listen_named::<User>("no-bots", BeforeInsert, |_ctx, c| {
+            if c.new().unwrap().name.ends_with("bot") {
+                return Err("bots are not users".into());
+            }
+            Ok(())
+        })
+        .listen::<User>(BeforeDelete, |_ctx, _c| Ok(()))
+        .listen::<User>(BeforeDelete, |_ctx, _c| Err("users are forever".into()))
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+
+    let mut s = engine.session().unwrap();
+    let err = s.insert(user("spambot")).unwrap_err();
+    assert_veto(err, "<new>", "no-bots", BeforeInsert, "bots are not users");
+    s.rollback().unwrap();
+    assert_eq!(count::<User>(&engine), 0);
+
+    let jane = s.insert(user("Jane")).unwrap();
+    s.commit().unwrap();
+    s.delete(&jane).unwrap();
+    let err = s.commit().unwrap_err();
+    assert_veto(err, &jane.id.to_string(), "User.BeforeDelete#2", BeforeDelete, "users are forever");
+    s.rollback().unwrap();
+    assert_eq!(fresh_user(&engine, jane.id), Some(jane));
+});
+
+fn raw_audit_engine(url: &str) -> Engine {
+    let engine = Engine::builder(url)
+        .model::<Log>()
+        .listen::<User>(AfterUpdate, |ctx, c| {
+            let (old, new) = (c.old().unwrap(), c.new().unwrap());
+            let n = ctx.execute(
+                "INSERT INTO log (user_id, change_type, old_name, new_name, changed_at) VALUES (?, ?, ?, ?, ?)",
+                &[
+                    Value::from(new.id),
+                    Value::from("raw"),
+                    Value::from(old.name.as_str()),
+                    Value::from(new.name.as_str()),
+                    Value::from(t0()),
+                ],
+            )?;
+            assert_eq!(n, 1);
+            // The listener's connection sees the row as just written: same transaction.
+            let rows = ctx.query("SELECT name FROM users WHERE id = ?", &[Value::from(new.id)])?;
+            if rows != vec![vec![Value::from(new.name.as_str())]] {
+                return Err(format!("the listener saw {rows:?}").into());
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    engine
+}
+
+on_each_db!(listener_raw_sql_is_bound_and_commits_with_the_change, |db: Db| {
+    let engine = raw_audit_engine(&db.url);
+    let jane = committed(&engine, user("Jane"));
+    let mut s = engine.session().unwrap();
+    let mut u = s.get::<User>(jane.id).unwrap().unwrap();
+    u.name = "O'Brien'); DROP TABLE users; --".into();
+    s.update(&u).unwrap();
+    s.commit().unwrap();
+
+    let logs = engine.session().unwrap().query::<Log>().all().unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].user_id, jane.id);
+    assert_eq!(logs[0].change_type, "raw");
+    assert_eq!(logs[0].old_name.as_deref(), Some("Jane"));
+    assert_eq!(logs[0].new_name.as_deref(), Some(u.name.as_str()));
+    assert_eq!(fresh_user(&engine, jane.id).unwrap().name, u.name);
+});
+
+on_each_db!(listener_raw_sql_rolls_back_with_the_change, |db: Db| {
+    let engine = raw_audit_engine(&db.url);
+    let jane = committed(&engine, user("Jane"));
+    let mut s = engine.session().unwrap();
+    let mut u = s.get::<User>(jane.id).unwrap().unwrap();
+    u.name = "Joan".into();
+    s.update(&u).unwrap();
+    s.flush().unwrap();
+    assert_eq!(s.query::<Log>().count().unwrap(), 1, "written in the session's transaction");
+    s.rollback().unwrap();
+    assert_eq!(count::<Log>(&engine), 0);
+    assert_eq!(fresh_user(&engine, jane.id).unwrap().name, "Jane");
+});
+
+on_each_db!(a_staged_object_is_written_in_the_same_flush_and_fires_its_own_events, |db: Db| {
+    let log_events = Arc::new(Mutex::new(Vec::<(RowEvent, Log)>::new()));
+    let (l1, l2) = (log_events.clone(), log_events.clone());
+    let engine = audited(&db.url)
+        .listen::<Log>(BeforeInsert, move |_ctx, c| {
+            l1.lock().unwrap().push((c.event(), c.new().unwrap().clone()));
+            Ok(())
+        })
+        .listen::<Log>(AfterInsert, move |_ctx, c| {
+            l2.lock().unwrap().push((c.event(), c.new().unwrap().clone()));
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+
+    let mut s = engine.session().unwrap();
+    s.add(user("Jane"));
+    s.flush().unwrap();
+    assert!(!s.has_pending(), "the log row was written by the same flush");
+    let jane = s.query::<User>().first().unwrap().unwrap();
+    let logs = s.query::<Log>().all().unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!((logs[0].user_id, logs[0].change_type.as_str()), (jane.id, "insert"));
+
+    let events = log_events.lock().unwrap().clone();
+    assert_eq!(events.iter().map(|e| e.0).collect::<Vec<_>>(), [BeforeInsert, AfterInsert]);
+    assert_eq!(events[0].1.id, 0);
+    assert_eq!(events[1].1, logs[0], "the Log's own AfterInsert sees the Log as written");
+    assert_eq!(events[1].1.user_id, jane.id);
+    s.commit().unwrap();
+    assert_eq!(count::<Log>(&engine), 1);
+});
+
+on_each_db!(listeners_update_and_delete_through_their_context, |db: Db| {
+    let log_events = Arc::new(Mutex::new(Vec::<(RowEvent, Option<Log>, Option<Log>)>::new()));
+    let (l1, l2) = (log_events.clone(), log_events.clone());
+    let engine = Engine::builder(&db.url)
+        .listen::<User>(AfterInsert, |ctx, c| {
+            ctx.add(Log::of("insert", None, c.new()));
+            Ok(())
+        })
+        // Keep the user's log rows' new_name in step with the user.
+        .listen::<User>(AfterUpdate, |ctx, c| {
+            let new = c.new().unwrap();
+            for row in ctx.query("SELECT id FROM log WHERE user_id = ?", &[Value::from(new.id)])? {
+                let mut log = ctx.get::<Log>(row[0].clone())?.ok_or("log row vanished")?;
+                log.new_name = Some(new.name.clone());
+                ctx.update(&log);
+            }
+            Ok(())
+        })
+        // Remove them with the user.
+        .listen::<User>(AfterDelete, |ctx, c| {
+            let old = c.old().unwrap();
+            let logs = ctx.query("SELECT id FROM log WHERE user_id = ?", &[Value::from(old.id)])?;
+            for row in logs {
+                let log = ctx.get::<Log>(row[0].clone())?.ok_or("log row vanished")?;
+                ctx.delete(&log);
+            }
+            Ok(())
+        })
+        .listen::<Log>(AfterUpdate, move |_ctx, c| {
+            l1.lock().unwrap().push((c.event(), c.old().cloned(), c.new().cloned()));
+            Ok(())
+        })
+        .listen::<Log>(AfterDelete, move |_ctx, c| {
+            l2.lock().unwrap().push((c.event(), c.old().cloned(), c.new().cloned()));
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+
+    let jane = committed(&engine, user("Jane"));
+    let bob = committed(&engine, user("Bob"));
+    let mut s = engine.session().unwrap();
+    let mut u = s.get::<User>(jane.id).unwrap().unwrap();
+    u.name = "Joan".into();
+    s.update(&u).unwrap();
+    s.commit().unwrap();
+
+    let mut fresh = engine.session().unwrap();
+    let logs = fresh.query::<Log>().filter(col("user_id").eq(jane.id)).all().unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].new_name.as_deref(), Some("Joan"));
+    assert_eq!(logs[0].old_name, None);
+    drop(fresh);
+    {
+        let events = log_events.lock().unwrap();
+        assert_eq!(events.len(), 1, "{events:#?}");
+        let (ev, old, new) = &events[0];
+        assert_eq!(*ev, AfterUpdate);
+        assert_eq!(old.as_ref().unwrap().new_name.as_deref(), Some("Jane"));
+        assert_eq!(new.as_ref().unwrap(), &logs[0]);
+    }
+
+    s.delete(&u).unwrap();
+    s.commit().unwrap();
+    let mut fresh = engine.session().unwrap();
+    assert_eq!(fresh.query::<Log>().filter(col("user_id").eq(jane.id)).count().unwrap(), 0);
+    assert_eq!(fresh.query::<Log>().filter(col("user_id").eq(bob.id)).count().unwrap(), 1);
+    let events = log_events.lock().unwrap();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert_eq!(events[1].0, AfterDelete);
+    assert_eq!(events[1].1.as_ref().unwrap(), &logs[0]);
+    assert!(events[1].2.is_none());
+});
+
+on_each_db!(an_update_that_changes_nothing_sends_no_sql_and_fires_nothing, |db: Db| {
+    let seen = Seens::default();
+    let log = StatementLog::default();
+    let engine = recording(log.attach(Engine::builder(&db.url)), &seen).build().unwrap();
+    engine.create_all().unwrap();
+    let jane = committed(&engine, user("Jane"));
+
+    let mut s = engine.session().unwrap();
+    let mut u = s.get::<User>(jane.id).unwrap().unwrap();
+    take(&seen);
+    log.take();
+    s.update(&u).unwrap();
+    u.name = "Jane".to_string(); // the value it already has
+    s.update(&u).unwrap();
+    s.flush().unwrap();
+    assert_eq!(log.take(), Vec::<String>::new(), "no statement at all");
+    assert!(take(&seen).is_empty(), "no update events");
+
+    // Never loaded in this transaction: the old row is read, and nothing is written.
+    s.commit().unwrap();
+    log.take();
+    s.update(&jane).unwrap();
+    s.commit().unwrap();
+    let sent = log.take();
+    assert!(!sent.iter().any(|q| q.to_uppercase().starts_with("UPDATE")), "{sent:#?}");
+    assert!(take(&seen).is_empty(), "no update events");
+});
+
+on_each_db!(an_unchanged_object_returned_by_insert_is_no_change_in_a_later_transaction, |db: Db| {
+    // `User::new` stamps `Utc::now()`, with the clock's full precision.
+    let seen = Seens::default();
+    let log = StatementLog::default();
+    let engine = recording(log.attach(Engine::builder(&db.url)), &seen).build().unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let jane = s.insert(User::new("Jane")).unwrap();
+    s.commit().unwrap();
+    take(&seen);
+    log.take();
+
+    // Nothing changed since it was written.
+    s.update(&jane).unwrap();
+    s.commit().unwrap();
+    let sent = log.take();
+    assert!(!sent.iter().any(|q| q.to_uppercase().starts_with("UPDATE")), "{sent:#?}");
+    assert!(take(&seen).is_empty(), "no update events");
+
+    // And a rename changes exactly the name.
+    let mut u = jane.clone();
+    u.name = "Joan".into();
+    s.update(&u).unwrap();
+    s.commit().unwrap();
+    let seen = take(&seen);
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|x| x.changed == ["name"]), "{seen:#?}");
+});
+
+on_each_db!(listeners_run_in_registration_order, |db: Db| {
+    let order = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut b = Engine::builder(&db.url);
+    // Interleave events and the two ways of registering.
+    for (i, ev) in [AfterUpdate, BeforeUpdate, AfterUpdate, BeforeUpdate, AfterUpdate]
+        .into_iter()
+        .enumerate()
+    {
+        let order = order.clone();
+        let f = move |_ctx: &mut trigorm::ListenerCtx<'_, '_>, c: &mut trigorm::event::Change<'_, User>| {
+            if let Some(new) = c.new_mut() {
+                // Each Before* listener sees what the one before it set.
+                new.name.push_str(&format!("+{i}"));
+            }
+            order
+                .lock()
+                .unwrap()
+                .push(format!("{:?}:{i}:{}", c.event(), c.new().unwrap().name));
+            Ok(())
+        };
+        b = if i % 2 == 0 {
+            b.listen::<User>(ev, f)
+        } else {
+            b.listen_named::<User>(format!("named{i}"), ev, f)
+        };
+    }
+    let engine = b.build().unwrap();
+    engine.create_all().unwrap();
+    let jane = committed(&engine, user("Jane"));
+
+    let mut s = engine.session().unwrap();
+    let mut u = s.get::<User>(jane.id).unwrap().unwrap();
+    u.name = "J".into();
+    s.update(&u).unwrap();
+    s.commit().unwrap();
+    assert_eq!(
+        *order.lock().unwrap(),
+        [
+            "BeforeUpdate:1:J+1",
+            "BeforeUpdate:3:J+1+3",
+            "AfterUpdate:0:J+1+3",
+            "AfterUpdate:2:J+1+3",
+            "AfterUpdate:4:J+1+3",
+        ]
+    );
+    assert_eq!(fresh_user(&engine, jane.id).unwrap().name, "J+1+3");
+});

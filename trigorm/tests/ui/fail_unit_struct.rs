@@ -1,0 +1,6 @@
+use trigorm::Model;
+
+#[derive(Model, Clone)]
+struct Marker;
+
+fn main() {}
