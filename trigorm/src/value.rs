@@ -227,8 +227,9 @@ impl Field for Vec<u8> {
 }
 
 /// The text form timestamps take where a backend has no timestamp type (SQLite): fixed
-/// width, so that text order is time order.
-pub(crate) const TIMESTAMP_TEXT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f+00:00";
+/// width, so that text order is time order, and to the nanosecond, so that what is read
+/// back equals what was written.
+pub(crate) const TIMESTAMP_TEXT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.9f+00:00";
 
 pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {

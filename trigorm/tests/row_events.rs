@@ -97,44 +97,58 @@ on_each_db!(insert_listeners_see_the_new_row_and_every_column, |db: Db| {
     let before = &seen[0];
     assert_eq!((before.event, before.op), (BeforeInsert, Operation::Insert));
     assert!(before.old.is_none());
-    assert_eq!(before.new.as_ref().unwrap(), &user("Jane"), "BeforeInsert sees the row, key 0");
+    assert_eq!(
+        before.new.as_ref().unwrap(),
+        &user("Jane"),
+        "BeforeInsert sees the row, key 0"
+    );
     assert_eq!(before.changed, ALL_USER_COLUMNS);
     assert!(before.has_new_mut);
 
     let after = &seen[1];
     assert_eq!((after.event, after.op), (AfterInsert, Operation::Insert));
     assert!(after.old.is_none());
-    assert_eq!(after.new.as_ref().unwrap(), &written, "AfterInsert sees the generated key");
+    assert_eq!(
+        after.new.as_ref().unwrap(),
+        &written,
+        "AfterInsert sees the generated key"
+    );
     assert_eq!(after.changed, ALL_USER_COLUMNS);
     assert!(!after.has_new_mut, "new_mut() is None once the row is written");
 });
 
-on_each_db!(update_listeners_see_old_new_and_exactly_the_changed_columns, |db: Db| {
-    let seen = Seens::default();
-    let engine = recording(Engine::builder(&db.url), &seen).build().unwrap();
-    engine.create_all().unwrap();
-    let jane = committed(&engine, user("Jane"));
-    take(&seen);
+on_each_db!(
+    update_listeners_see_old_new_and_exactly_the_changed_columns,
+    |db: Db| {
+        let seen = Seens::default();
+        let engine = recording(Engine::builder(&db.url), &seen).build().unwrap();
+        engine.create_all().unwrap();
+        let jane = committed(&engine, user("Jane"));
+        take(&seen);
 
-    let mut s = engine.session().unwrap();
-    let mut u = s.get::<User>(jane.id).unwrap().unwrap();
-    assert_eq!(u, jane);
-    u.name = "Joan".into();
-    u.email = Some("joan@example.com".into());
-    s.update(&u).unwrap();
-    s.flush().unwrap();
+        let mut s = engine.session().unwrap();
+        let mut u = s.get::<User>(jane.id).unwrap().unwrap();
+        assert_eq!(u, jane);
+        u.name = "Joan".into();
+        u.email = Some("joan@example.com".into());
+        s.update(&u).unwrap();
+        s.flush().unwrap();
 
-    let seen = take(&seen);
-    assert_eq!(seen.iter().map(|x| x.event).collect::<Vec<_>>(), [BeforeUpdate, AfterUpdate]);
-    for x in &seen {
-        assert_eq!(x.op, Operation::Update);
-        assert_eq!(x.old.as_ref().unwrap(), &jane);
-        assert_eq!(x.new.as_ref().unwrap(), &u);
-        assert_eq!(x.changed, ["name", "email"], "{:?}", x.event);
+        let seen = take(&seen);
+        assert_eq!(
+            seen.iter().map(|x| x.event).collect::<Vec<_>>(),
+            [BeforeUpdate, AfterUpdate]
+        );
+        for x in &seen {
+            assert_eq!(x.op, Operation::Update);
+            assert_eq!(x.old.as_ref().unwrap(), &jane);
+            assert_eq!(x.new.as_ref().unwrap(), &u);
+            assert_eq!(x.changed, ["name", "email"], "{:?}", x.event);
+        }
+        assert!(seen[0].has_new_mut, "BeforeUpdate may modify the row");
+        assert!(!seen[1].has_new_mut, "AfterUpdate may not");
     }
-    assert!(seen[0].has_new_mut, "BeforeUpdate may modify the row");
-    assert!(!seen[1].has_new_mut, "AfterUpdate may not");
-});
+);
 
 on_each_db!(delete_listeners_see_the_old_row, |db: Db| {
     let seen = Seens::default();
@@ -149,7 +163,10 @@ on_each_db!(delete_listeners_see_the_old_row, |db: Db| {
     s.commit().unwrap();
 
     let seen = take(&seen);
-    assert_eq!(seen.iter().map(|x| x.event).collect::<Vec<_>>(), [BeforeDelete, AfterDelete]);
+    assert_eq!(
+        seen.iter().map(|x| x.event).collect::<Vec<_>>(),
+        [BeforeDelete, AfterDelete]
+    );
     for x in &seen {
         assert_eq!(x.op, Operation::Delete);
         assert_eq!(x.old.as_ref().unwrap(), &jane);
@@ -168,7 +185,10 @@ on_each_db!(old_values_are_read_at_flush_when_the_row_was_never_loaded, |db: Db|
     // Another writer renames her behind the ORM's back.
     let mut other = engine.session().unwrap();
     other
-        .execute("UPDATE users SET name = ? WHERE id = ?", &[Value::from("Janet"), Value::from(jane.id)])
+        .execute(
+            "UPDATE users SET name = ? WHERE id = ?",
+            &[Value::from("Janet"), Value::from(jane.id)],
+        )
         .unwrap();
     other.commit().unwrap();
     drop(other);
@@ -182,12 +202,18 @@ on_each_db!(old_values_are_read_at_flush_when_the_row_was_never_loaded, |db: Db|
     };
     s.update(&u).unwrap();
     s.commit().unwrap();
-    let seen = take(&seen);
-    assert_eq!(seen.len(), 2, "{seen:#?}");
-    for x in &seen {
+    let first = take(&seen);
+    assert_eq!(first.len(), 2, "{first:#?}");
+    for x in &first {
         let old = x.old.as_ref().unwrap();
         assert_eq!(old.name, "Janet", "the true old value, not a guess");
-        assert_eq!(old, &User { name: "Janet".into(), ..jane.clone() });
+        assert_eq!(
+            old,
+            &User {
+                name: "Janet".into(),
+                ..jane.clone()
+            }
+        );
         assert_eq!(x.changed, ["name"]);
     }
 
@@ -198,17 +224,101 @@ on_each_db!(old_values_are_read_at_flush_when_the_row_was_never_loaded, |db: Db|
     s.commit().unwrap();
     let mut other = engine.session().unwrap();
     other
-        .execute("UPDATE users SET name = ? WHERE id = ?", &[Value::from("Jo"), Value::from(jane.id)])
+        .execute(
+            "UPDATE users SET name = ? WHERE id = ?",
+            &[Value::from("Jo"), Value::from(jane.id)],
+        )
         .unwrap();
     other.commit().unwrap();
     drop(other);
     u.name = "Johanna".into();
     s.update(&u).unwrap();
     s.commit().unwrap();
+    let second = take(&seen);
+    assert_eq!(second.len(), 2, "{second:#?}");
+    assert!(
+        second.iter().all(|x| x.old.as_ref().unwrap().name == "Jo"),
+        "{second:#?}"
+    );
+    assert_eq!(fresh_user(&engine, jane.id).unwrap().name, "Johanna");
+
+    // A delete of a stale copy: the listeners see the row as it is in the database.
+    let mut s = engine.session().unwrap();
+    s.delete(&jane).unwrap();
+    s.commit().unwrap();
+    let third = take(&seen);
+    assert_eq!(third.len(), 2, "{third:#?}");
+    for x in &third {
+        assert_eq!(
+            x.old.as_ref().unwrap(),
+            &User {
+                name: "Johanna".into(),
+                ..jane.clone()
+            }
+        );
+    }
+});
+
+on_each_db!(old_values_after_raw_sql_in_the_same_transaction, |db: Db| {
+    let seen = Seens::default();
+    let engine = recording(Engine::builder(&db.url), &seen).build().unwrap();
+    engine.create_all().unwrap();
+    let jane = committed(&engine, user("Jane"));
+    take(&seen);
+
+    let mut s = engine.session().unwrap();
+    let mut u = s.get::<User>(jane.id).unwrap().unwrap();
+    // The session itself writes the row with raw SQL after reading it.
+    s.execute(
+        "UPDATE users SET name = ? WHERE id = ?",
+        &[Value::from("Janet"), Value::from(jane.id)],
+    )
+    .unwrap();
+    u.name = "Joan".into();
+    s.update(&u).unwrap();
+    s.commit().unwrap();
     let seen = take(&seen);
     assert_eq!(seen.len(), 2, "{seen:#?}");
-    assert!(seen.iter().all(|x| x.old.as_ref().unwrap().name == "Jo"), "{seen:#?}");
-    assert_eq!(fresh_user(&engine, jane.id).unwrap().name, "Johanna");
+    for x in &seen {
+        assert_eq!(
+            x.old.as_ref().unwrap().name,
+            "Janet",
+            "{:?}: the value last written to the database, not the one read before it",
+            x.event
+        );
+    }
+});
+
+on_each_db!(an_after_insert_listener_can_update_the_row_it_inserted, |db: Db| {
+    let seen = Seens::default();
+    let b = Engine::builder(&db.url).listen::<User>(AfterInsert, |ctx, c| {
+        // A value derived from the generated key.
+        let mut u = c.new().unwrap().clone();
+        u.email = Some(format!("user{}@example.com", u.id));
+        ctx.update(&u);
+        Ok(())
+    });
+    let engine = recording(b, &seen).build().unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let inserted = s.insert(user("Jane")).unwrap();
+    s.commit().unwrap();
+    let back = fresh_user(&engine, inserted.id).unwrap();
+    assert_eq!(back.email, Some(format!("user{}@example.com", inserted.id)));
+
+    let seen = take(&seen);
+    assert_eq!(
+        seen.iter().map(|x| x.event).collect::<Vec<_>>(),
+        [BeforeInsert, AfterInsert, BeforeUpdate, AfterUpdate]
+    );
+    let update = &seen[3];
+    assert_eq!(
+        update.old.as_ref().unwrap(),
+        &inserted,
+        "the old row is the row as inserted"
+    );
+    assert_eq!(update.new.as_ref().unwrap(), &back);
+    assert_eq!(update.changed, ["email"]);
 });
 
 on_each_db!(old_values_after_an_earlier_flush_in_the_same_transaction, |db: Db| {
@@ -232,9 +342,14 @@ on_each_db!(old_values_after_an_earlier_flush_in_the_same_transaction, |db: Db| 
     s.update(&u).unwrap();
     s.flush().unwrap();
     let first = take(&seen);
-    let after = first.iter().find(|x| x.event == AfterUpdate).unwrap();
+    assert_eq!(
+        first.iter().map(|x| x.event).collect::<Vec<_>>(),
+        [BeforeUpdate, AfterUpdate]
+    );
+    let after = &first[1];
     assert_eq!(after.old.as_ref().unwrap(), &inserted);
     assert_eq!(after.new.as_ref().unwrap().email.as_deref(), Some("a@stamp"));
+    assert_eq!(after.changed, ["name", "email"], "what was written, stamp included");
 
     // Second update from the caller's copy (which never saw the stamp): its old row is
     // what the first flush wrote, stamp included.
@@ -289,7 +404,11 @@ on_each_db!(before_listener_modifications_are_what_is_written, |db: Db| {
 
     let mut s = engine.session().unwrap();
     let written = s.insert(user("Jane")).unwrap();
-    assert_eq!(written.email.as_deref(), Some("jane@default"), "insert returns the row as written");
+    assert_eq!(
+        written.email.as_deref(),
+        Some("jane@default"),
+        "insert returns the row as written"
+    );
     s.commit().unwrap();
     let back = fresh_user(&engine, written.id).unwrap();
     assert_eq!(back.email.as_deref(), Some("jane@default"));
@@ -305,7 +424,11 @@ on_each_db!(before_listener_modifications_are_what_is_written, |db: Db| {
 
     let after_saw = after_saw.lock().unwrap();
     assert_eq!(after_saw.len(), 2);
-    assert_eq!(after_saw[0].email.as_deref(), Some("jane@default"), "After* sees what was written");
+    assert_eq!(
+        after_saw[0].email.as_deref(),
+        Some("jane@default"),
+        "After* sees what was written"
+    );
     assert_eq!(after_saw[1].name, "JOAN");
 });
 
@@ -351,7 +474,13 @@ on_each_db!(before_update_veto_writes_nothing_and_names_the_listener, |db: Db| {
     u.name = "Mallory".into();
     s.update(&u).unwrap();
     let err = s.commit().unwrap_err();
-    assert_veto(err, &jane.id.to_string(), "User.BeforeUpdate#1", BeforeUpdate, "no Mallory");
+    assert_veto(
+        err,
+        &jane.id.to_string(),
+        "User.BeforeUpdate#1",
+        BeforeUpdate,
+        "no Mallory",
+    );
     drop(s);
     assert_eq!(fresh_user(&engine, jane.id).unwrap().name, "Jane");
     assert_eq!(count::<Log>(&engine), 1, "no log row of the vetoed update");
@@ -382,7 +511,13 @@ on_each_db!(a_named_listener_is_named_in_its_veto, |db: Db| {
     s.commit().unwrap();
     s.delete(&jane).unwrap();
     let err = s.commit().unwrap_err();
-    assert_veto(err, &jane.id.to_string(), "User.BeforeDelete#2", BeforeDelete, "users are forever");
+    assert_veto(
+        err,
+        &jane.id.to_string(),
+        "User.BeforeDelete#2",
+        BeforeDelete,
+        "users are forever",
+    );
     s.rollback().unwrap();
     assert_eq!(fresh_user(&engine, jane.id), Some(jane));
 });
@@ -442,45 +577,64 @@ on_each_db!(listener_raw_sql_rolls_back_with_the_change, |db: Db| {
     u.name = "Joan".into();
     s.update(&u).unwrap();
     s.flush().unwrap();
-    assert_eq!(s.query::<Log>().count().unwrap(), 1, "written in the session's transaction");
+    assert_eq!(
+        s.query::<Log>().count().unwrap(),
+        1,
+        "written in the session's transaction"
+    );
     s.rollback().unwrap();
     assert_eq!(count::<Log>(&engine), 0);
     assert_eq!(fresh_user(&engine, jane.id).unwrap().name, "Jane");
 });
 
-on_each_db!(a_staged_object_is_written_in_the_same_flush_and_fires_its_own_events, |db: Db| {
-    let log_events = Arc::new(Mutex::new(Vec::<(RowEvent, Log)>::new()));
-    let (l1, l2) = (log_events.clone(), log_events.clone());
-    let engine = audited(&db.url)
-        .listen::<Log>(BeforeInsert, move |_ctx, c| {
-            l1.lock().unwrap().push((c.event(), c.new().unwrap().clone()));
-            Ok(())
-        })
-        .listen::<Log>(AfterInsert, move |_ctx, c| {
-            l2.lock().unwrap().push((c.event(), c.new().unwrap().clone()));
-            Ok(())
-        })
-        .build()
-        .unwrap();
-    engine.create_all().unwrap();
+on_each_db!(
+    a_staged_object_is_written_in_the_same_flush_and_fires_its_own_events,
+    |db: Db| {
+        let log_events = Arc::new(Mutex::new(Vec::<(RowEvent, Log)>::new()));
+        let (l1, l2) = (log_events.clone(), log_events.clone());
+        let engine = audited(&db.url)
+            .listen::<Log>(BeforeInsert, move |_ctx, c| {
+                l1.lock().unwrap().push((c.event(), c.new().unwrap().clone()));
+                Ok(())
+            })
+            .listen::<Log>(AfterInsert, move |_ctx, c| {
+                l2.lock().unwrap().push((c.event(), c.new().unwrap().clone()));
+                Ok(())
+            })
+            .build()
+            .unwrap();
+        engine.create_all().unwrap();
 
-    let mut s = engine.session().unwrap();
-    s.add(user("Jane"));
-    s.flush().unwrap();
-    assert!(!s.has_pending(), "the log row was written by the same flush");
-    let jane = s.query::<User>().first().unwrap().unwrap();
-    let logs = s.query::<Log>().all().unwrap();
-    assert_eq!(logs.len(), 1);
-    assert_eq!((logs[0].user_id, logs[0].change_type.as_str()), (jane.id, "insert"));
+        let mut s = engine.session().unwrap();
+        s.add(user("Jane"));
+        s.flush().unwrap();
+        assert!(!s.has_pending(), "the log row was written by the same flush");
+        let jane = s.query::<User>().first().unwrap().unwrap();
+        let logs = s.query::<Log>().all().unwrap();
+        assert_eq!(logs.len(), 1);
+        assert_eq!((logs[0].user_id, logs[0].change_type.as_str()), (jane.id, "insert"));
 
-    let events = log_events.lock().unwrap().clone();
-    assert_eq!(events.iter().map(|e| e.0).collect::<Vec<_>>(), [BeforeInsert, AfterInsert]);
-    assert_eq!(events[0].1.id, 0);
-    assert_eq!(events[1].1, logs[0], "the Log's own AfterInsert sees the Log as written");
-    assert_eq!(events[1].1.user_id, jane.id);
-    s.commit().unwrap();
-    assert_eq!(count::<Log>(&engine), 1);
-});
+        let events = log_events.lock().unwrap().clone();
+        assert_eq!(
+            events.iter().map(|e| e.0).collect::<Vec<_>>(),
+            [BeforeInsert, AfterInsert]
+        );
+        assert_eq!(events[0].1.id, 0);
+        // (`changed_at` is `Utc::now()`, whose sub-microsecond part SQLite does not keep: that
+        // is `an_unchanged_object_returned_by_insert_is_no_change_in_a_later_transaction`.)
+        let as_read = Log {
+            changed_at: events[1].1.changed_at,
+            ..logs[0].clone()
+        };
+        assert_eq!(
+            events[1].1, as_read,
+            "the Log's own AfterInsert sees the Log as written"
+        );
+        assert_eq!(events[1].1.user_id, jane.id);
+        s.commit().unwrap();
+        assert_eq!(count::<Log>(&engine), 1);
+    }
+);
 
 on_each_db!(listeners_update_and_delete_through_their_context, |db: Db| {
     let log_events = Arc::new(Mutex::new(Vec::<(RowEvent, Option<Log>, Option<Log>)>::new()));
@@ -548,8 +702,14 @@ on_each_db!(listeners_update_and_delete_through_their_context, |db: Db| {
     s.delete(&u).unwrap();
     s.commit().unwrap();
     let mut fresh = engine.session().unwrap();
-    assert_eq!(fresh.query::<Log>().filter(col("user_id").eq(jane.id)).count().unwrap(), 0);
-    assert_eq!(fresh.query::<Log>().filter(col("user_id").eq(bob.id)).count().unwrap(), 1);
+    assert_eq!(
+        fresh.query::<Log>().filter(col("user_id").eq(jane.id)).count().unwrap(),
+        0
+    );
+    assert_eq!(
+        fresh.query::<Log>().filter(col("user_id").eq(bob.id)).count().unwrap(),
+        1
+    );
     let events = log_events.lock().unwrap();
     assert_eq!(events.len(), 2, "{events:#?}");
     assert_eq!(events[1].0, AfterDelete);
@@ -557,62 +717,74 @@ on_each_db!(listeners_update_and_delete_through_their_context, |db: Db| {
     assert!(events[1].2.is_none());
 });
 
-on_each_db!(an_update_that_changes_nothing_sends_no_sql_and_fires_nothing, |db: Db| {
-    let seen = Seens::default();
-    let log = StatementLog::default();
-    let engine = recording(log.attach(Engine::builder(&db.url)), &seen).build().unwrap();
-    engine.create_all().unwrap();
-    let jane = committed(&engine, user("Jane"));
+on_each_db!(
+    an_update_that_changes_nothing_sends_no_sql_and_fires_nothing,
+    |db: Db| {
+        let seen = Seens::default();
+        let log = StatementLog::default();
+        let engine = recording(log.attach(Engine::builder(&db.url)), &seen).build().unwrap();
+        engine.create_all().unwrap();
+        let jane = committed(&engine, user("Jane"));
 
-    let mut s = engine.session().unwrap();
-    let mut u = s.get::<User>(jane.id).unwrap().unwrap();
-    take(&seen);
-    log.take();
-    s.update(&u).unwrap();
-    u.name = "Jane".to_string(); // the value it already has
-    s.update(&u).unwrap();
-    s.flush().unwrap();
-    assert_eq!(log.take(), Vec::<String>::new(), "no statement at all");
-    assert!(take(&seen).is_empty(), "no update events");
+        let mut s = engine.session().unwrap();
+        let mut u = s.get::<User>(jane.id).unwrap().unwrap();
+        take(&seen);
+        log.take();
+        s.update(&u).unwrap();
+        u.name = "Jane".to_string(); // the value it already has
+        s.update(&u).unwrap();
+        s.flush().unwrap();
+        assert_eq!(log.take(), Vec::<String>::new(), "no statement at all");
+        assert!(take(&seen).is_empty(), "no update events");
 
-    // Never loaded in this transaction: the old row is read, and nothing is written.
-    s.commit().unwrap();
-    log.take();
-    s.update(&jane).unwrap();
-    s.commit().unwrap();
-    let sent = log.take();
-    assert!(!sent.iter().any(|q| q.to_uppercase().starts_with("UPDATE")), "{sent:#?}");
-    assert!(take(&seen).is_empty(), "no update events");
-});
+        // Never loaded in this transaction: the old row is read, and nothing is written.
+        s.commit().unwrap();
+        log.take();
+        s.update(&jane).unwrap();
+        s.commit().unwrap();
+        let sent = log.take();
+        assert!(
+            !sent.iter().any(|q| q.to_uppercase().starts_with("UPDATE")),
+            "{sent:#?}"
+        );
+        assert!(take(&seen).is_empty(), "no update events");
+    }
+);
 
-on_each_db!(an_unchanged_object_returned_by_insert_is_no_change_in_a_later_transaction, |db: Db| {
-    // `User::new` stamps `Utc::now()`, with the clock's full precision.
-    let seen = Seens::default();
-    let log = StatementLog::default();
-    let engine = recording(log.attach(Engine::builder(&db.url)), &seen).build().unwrap();
-    engine.create_all().unwrap();
-    let mut s = engine.session().unwrap();
-    let jane = s.insert(User::new("Jane")).unwrap();
-    s.commit().unwrap();
-    take(&seen);
-    log.take();
+on_each_db!(
+    an_unchanged_object_returned_by_insert_is_no_change_in_a_later_transaction,
+    |db: Db| {
+        // `User::new` stamps `Utc::now()`, with the clock's full precision.
+        let seen = Seens::default();
+        let log = StatementLog::default();
+        let engine = recording(log.attach(Engine::builder(&db.url)), &seen).build().unwrap();
+        engine.create_all().unwrap();
+        let mut s = engine.session().unwrap();
+        let jane = s.insert(User::new("Jane")).unwrap();
+        s.commit().unwrap();
+        take(&seen);
+        log.take();
 
-    // Nothing changed since it was written.
-    s.update(&jane).unwrap();
-    s.commit().unwrap();
-    let sent = log.take();
-    assert!(!sent.iter().any(|q| q.to_uppercase().starts_with("UPDATE")), "{sent:#?}");
-    assert!(take(&seen).is_empty(), "no update events");
+        // Nothing changed since it was written.
+        s.update(&jane).unwrap();
+        s.commit().unwrap();
+        let sent = log.take();
+        assert!(
+            !sent.iter().any(|q| q.to_uppercase().starts_with("UPDATE")),
+            "{sent:#?}"
+        );
+        assert!(take(&seen).is_empty(), "no update events");
 
-    // And a rename changes exactly the name.
-    let mut u = jane.clone();
-    u.name = "Joan".into();
-    s.update(&u).unwrap();
-    s.commit().unwrap();
-    let seen = take(&seen);
-    assert_eq!(seen.len(), 2);
-    assert!(seen.iter().all(|x| x.changed == ["name"]), "{seen:#?}");
-});
+        // And a rename changes exactly the name.
+        let mut u = jane.clone();
+        u.name = "Joan".into();
+        s.update(&u).unwrap();
+        s.commit().unwrap();
+        let seen = take(&seen);
+        assert_eq!(seen.len(), 2);
+        assert!(seen.iter().all(|x| x.changed == ["name"]), "{seen:#?}");
+    }
+);
 
 on_each_db!(listeners_run_in_registration_order, |db: Db| {
     let order = Arc::new(Mutex::new(Vec::<String>::new()));

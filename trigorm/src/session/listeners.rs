@@ -128,11 +128,15 @@ impl ListenerCtx<'_, '_> {
     }
 
     /// Run a statement with bound parameters in the session's transaction; the number of
-    /// rows it changed.
+    /// rows it changed. The session forgets the old values it remembered (raw SQL may
+    /// have changed those rows), so later updates read them again.
     ///
     /// # Errors
     /// [`Error::Statement`] with the SQL.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        // Raw SQL may change any row: forget the remembered old values (later updates
+        // read them again).
+        self.identity.clear();
         self.conn
             .execute(sql, params)
             .map_err(|e| stmt_error("execute", None, None, sql, e))

@@ -25,7 +25,7 @@ use crate::event::{BulkChange, FlushEvent, Operation, TxEvent};
 use crate::model::{ColumnSet, Model};
 use crate::query::{Filter, Select};
 use crate::schema::TableDef;
-use crate::value::Value;
+use crate::value::{Key, Value};
 use conn::{query_error, stmt_error, Conn};
 use identity::IdentityMap;
 use listeners::AfterCommitFn;
@@ -287,6 +287,8 @@ impl Session {
 
     /// Run a statement with bound parameters in the session's transaction (after flushing
     /// staged writes). Raw SQL fires no listeners: that is what native triggers are for.
+    /// The session forgets the old values it remembered (raw SQL may have changed those
+    /// rows), so later updates read them again.
     ///
     /// # Errors
     /// [`Error::Statement`]; the transaction is rolled back.
@@ -306,7 +308,10 @@ impl Session {
     /// ```
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.flush()?;
-        let r = self.begun().and_then(|(mut conn, _, _)| {
+        let r = self.begun().and_then(|(mut conn, st, _)| {
+            // Raw SQL may change any row: what the session remembers is no longer known to
+            // be true, so later updates read their old values again.
+            st.identity.clear();
             conn.execute(sql, params)
                 .map_err(|e| stmt_error("execute", None, None, sql, e))
         });
@@ -476,6 +481,9 @@ impl Session {
     fn fail(&mut self, e: Error) -> Error {
         let mut restored = std::mem::take(&mut self.state.journal);
         restored.append(&mut self.state.pending);
+        for op in &restored {
+            op.rolled_back();
+        }
         if let Err(rb) = self.end_transaction() {
             tracing::warn!(error = %rb, "ROLLBACK after an error failed");
         }
@@ -672,16 +680,26 @@ fn fk_depth(t: &'static TableDef, path: &mut Vec<*const TableDef>) -> usize {
     depth
 }
 
+/// The columns of `t` that reference `t` itself.
+fn self_references(t: &'static TableDef) -> impl Iterator<Item = usize> {
+    t.columns
+        .iter()
+        .enumerate()
+        .filter(move |(_, c)| c.references.is_some_and(|fk| std::ptr::eq((fk.table)(), t)))
+        .map(|(i, _)| i)
+}
+
 /// Order one round: inserts parents first, then updates, then deletes children first;
-/// staging order within each group.
+/// staging order within each group. Rows of a table that references itself are ordered
+/// by those references too.
 fn order_round(round: Vec<Box<dyn StagedOp>>) -> Vec<Box<dyn StagedOp>> {
     let Some(first) = round.first().map(|op| (op.operation(), op.table() as *const TableDef)) else {
         return round;
     };
-    if round
+    let homogeneous = round
         .iter()
-        .all(|op| (op.operation(), op.table() as *const TableDef) == first)
-    {
+        .all(|op| (op.operation(), op.table() as *const TableDef) == first);
+    if homogeneous && (first.0 == Operation::Update || self_references(round[0].table()).next().is_none()) {
         return round;
     }
     let mut depths: Vec<(*const TableDef, i64)> = Vec::new();
@@ -707,7 +725,81 @@ fn order_round(round: Vec<Box<dyn StagedOp>>) -> Vec<Box<dyn StagedOp>> {
         .collect();
     // A stable sort: staging order within each group.
     keyed.sort_by_key(|(k, _)| *k);
-    keyed.into_iter().map(|(_, op)| op).collect()
+    let mut out: Vec<Box<dyn StagedOp>> = Vec::with_capacity(keyed.len());
+    let mut group: Vec<Box<dyn StagedOp>> = Vec::new();
+    for (_, op) in keyed {
+        if let Some(g) = group.first() {
+            if g.operation() != op.operation() || !std::ptr::eq(g.table(), op.table()) {
+                out.extend(order_self_referencing(std::mem::take(&mut group)));
+            }
+        }
+        group.push(op);
+    }
+    out.extend(order_self_referencing(group));
+    out
+}
+
+/// Within one group (one operation on one table), put referenced rows before the rows that
+/// reference them for inserts, and after them for deletes. Unrelated rows keep staging
+/// order.
+fn order_self_referencing(group: Vec<Box<dyn StagedOp>>) -> Vec<Box<dyn StagedOp>> {
+    let Some(op) = group.first() else { return group };
+    let (t, operation) = (op.table(), op.operation());
+    let cols: Vec<usize> = self_references(t).collect();
+    if cols.is_empty() || operation == Operation::Update || group.len() < 2 {
+        return group;
+    }
+    let keys: std::collections::HashMap<Key, usize> = group
+        .iter()
+        .enumerate()
+        .map(|(i, op)| (Key::from_value(&op.key_value()), i))
+        .collect();
+    // parent[i]: the rows of this group that row i references.
+    let parents: Vec<Vec<usize>> = group
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
+            cols.iter()
+                .filter_map(|&c| {
+                    let v = op.column_value(c);
+                    (!v.is_null()).then(|| keys.get(&Key::from_value(&v)).copied()).flatten()
+                })
+                .filter(|&j| j != i)
+                .collect()
+        })
+        .collect();
+    // Edges to follow first: parents for inserts, children for deletes.
+    let before: Vec<Vec<usize>> = if operation == Operation::Insert {
+        parents
+    } else {
+        let mut children = vec![Vec::new(); group.len()];
+        for (i, ps) in parents.iter().enumerate() {
+            for &p in ps {
+                children[p].push(i);
+            }
+        }
+        children
+    };
+    let mut order = Vec::with_capacity(group.len());
+    let mut state = vec![0u8; group.len()]; // 0 new, 1 in progress, 2 placed
+    for i in 0..group.len() {
+        place(i, &before, &mut state, &mut order);
+    }
+    let mut slots: Vec<Option<Box<dyn StagedOp>>> = group.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+/// Depth-first: place what must come first, then `i`. A cycle is left to the database.
+fn place(i: usize, before: &[Vec<usize>], state: &mut [u8], order: &mut Vec<usize>) {
+    if state[i] != 0 {
+        return;
+    }
+    state[i] = 1;
+    for &j in &before[i] {
+        place(j, before, state, order);
+    }
+    state[i] = 2;
+    order.push(i);
 }
 
 /// Run rounds until nothing more is staged, or fail at the engine's bound.

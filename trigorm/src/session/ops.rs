@@ -26,6 +26,12 @@ pub(crate) trait StagedOp: Send {
     fn table(&self) -> &'static TableDef;
     fn clone_op(&self) -> Box<dyn StagedOp>;
     fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<()>;
+    /// The primary key as staged.
+    fn key_value(&self) -> Value;
+    /// One column's value as staged.
+    fn column_value(&self, column: usize) -> Value;
+    /// The transaction this write was flushed in rolled back: forget what it wrote.
+    fn rolled_back(&self) {}
 }
 
 /// Where an added object is handed back after its insert (with its generated key).
@@ -34,6 +40,13 @@ pub(crate) type Slot<M> = Arc<Mutex<Option<M>>>;
 struct InsertOp<M> {
     obj: M,
     slot: Option<Weak<Mutex<Option<M>>>>,
+    /// The key the database generated, shared with the copies kept for a retry: a retried
+    /// insert reuses it, so that writes staged against that key still find their row (and
+    /// fail loudly if another writer took the key meanwhile).
+    generated: Arc<Mutex<Option<i64>>>,
+    /// Whether to remember the written row as the old values of a later update. Rows that
+    /// listeners stage (audit rows) are not remembered: nobody holds them.
+    remember: bool,
 }
 struct UpdateOp<M> {
     obj: M,
@@ -45,7 +58,9 @@ struct DeleteOp<M> {
 pub(crate) fn insert<M: Model>(obj: M, slot: Option<&Slot<M>>) -> Box<dyn StagedOp> {
     Box::new(InsertOp {
         obj,
+        remember: slot.is_some(),
         slot: slot.map(Arc::downgrade),
+        generated: Arc::new(Mutex::new(None)),
     })
 }
 pub(crate) fn update<M: Model>(obj: M) -> Box<dyn StagedOp> {
@@ -81,7 +96,14 @@ fn fire<M: Model>(
             after_commit: &mut *cx.after_commit,
             staging_refused: None,
         };
-        if let Err(e) = (l.f)(&mut ctx, change) {
+        let r = (l.f)(&mut ctx, change);
+        if event == RowEvent::BeforeUpdate {
+            // The next listener sees what this one changed.
+            if let (Some(new), Some(old)) = (change.new.as_deref(), change.old) {
+                change.changed = new.diff(old);
+            }
+        }
+        if let Err(e) = r {
             let pk = match (&change.new, change.old) {
                 (Some(n), _) => pk_text::<M>(n),
                 (None, Some(o)) => pk_text::<M>(o),
@@ -137,11 +159,36 @@ impl<M: Model> StagedOp for InsertOp<M> {
         Box::new(InsertOp {
             obj: self.obj.clone(),
             slot: self.slot.clone(),
+            generated: self.generated.clone(),
+            remember: self.remember,
         })
     }
+    fn key_value(&self) -> Value {
+        self.obj.primary_key()
+    }
+    fn column_value(&self, column: usize) -> Value {
+        self.obj.value(column)
+    }
+    fn rolled_back(&self) {
+        if let Some(slot) = self.slot.as_ref().and_then(Weak::upgrade) {
+            if let Ok(mut s) = slot.lock() {
+                *s = None;
+            }
+        }
+    }
     fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<()> {
-        let InsertOp { mut obj, slot } = *self;
+        let InsertOp {
+            mut obj,
+            slot,
+            generated,
+            remember,
+        } = *self;
         let t = M::table();
+        if t.auto_increment() && obj.value(t.primary_key) == Value::Int(0) {
+            if let Some(key) = generated.lock().ok().and_then(|g| *g) {
+                obj.set_value(t.primary_key, Value::Int(key))?;
+            }
+        }
         let listeners = cx.registry.model::<M>();
         let all = ColumnSet::all(t.columns.len());
         fire(
@@ -169,6 +216,9 @@ impl<M: Model> StagedOp for InsertOp<M> {
         if generate {
             if let Some(id) = id {
                 obj.set_value(t.primary_key, Value::Int(id))?;
+                if let Ok(mut g) = generated.lock() {
+                    *g = Some(id);
+                }
             }
         }
         fire(
@@ -188,7 +238,9 @@ impl<M: Model> StagedOp for InsertOp<M> {
                 *s = Some(obj.clone());
             }
         }
-        cx.identity.put(obj.key(), obj);
+        if remember {
+            cx.identity.put(obj.key(), obj);
+        }
         Ok(())
     }
 }
@@ -202,6 +254,12 @@ impl<M: Model> StagedOp for UpdateOp<M> {
     }
     fn clone_op(&self) -> Box<dyn StagedOp> {
         Box::new(UpdateOp { obj: self.obj.clone() })
+    }
+    fn key_value(&self) -> Value {
+        self.obj.primary_key()
+    }
+    fn column_value(&self, column: usize) -> Value {
+        self.obj.value(column)
     }
     fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<()> {
         let UpdateOp { mut obj } = *self;
@@ -279,6 +337,12 @@ impl<M: Model> StagedOp for DeleteOp<M> {
     }
     fn clone_op(&self) -> Box<dyn StagedOp> {
         Box::new(DeleteOp { obj: self.obj.clone() })
+    }
+    fn key_value(&self) -> Value {
+        self.obj.primary_key()
+    }
+    fn column_value(&self, column: usize) -> Value {
+        self.obj.value(column)
     }
     fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<()> {
         let DeleteOp { obj } = *self;

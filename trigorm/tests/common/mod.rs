@@ -40,19 +40,21 @@ impl Db {
 }
 
 /// Write a test once, run it on a SQLite file and in memory:
-/// `on_each_db!(name, |db: Db| { ... });`
+/// `on_each_db!(name, |db: Db| { ... });` (attributes such as `#[ignore]` may come first)
 #[macro_export]
 macro_rules! on_each_db {
-    ($name:ident, $body:expr) => {
+    ($(#[$meta:meta])* $name:ident, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
             #[test]
+            $(#[$meta])*
             fn file() {
                 let f: fn($crate::common::Db) = $body;
                 f($crate::common::Db::file());
             }
             #[test]
+            $(#[$meta])*
             fn memory() {
                 let f: fn($crate::common::Db) = $body;
                 f($crate::common::Db::memory());

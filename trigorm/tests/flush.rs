@@ -1,0 +1,832 @@
+//! Flush order, rounds, failure and retry (semantics §4).
+mod common;
+use common::*;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeZone, Utc};
+use trigorm::error::DbErrorKind;
+use trigorm::event::{AfterDelete, AfterInsert, AfterUpdate, BeforeDelete, BeforeInsert, BeforeUpdate, RowEvent};
+use trigorm::query::col;
+use trigorm::{Engine, EngineBuilder, Error, Model, Value};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap()
+}
+
+fn user(name: &str) -> User {
+    User {
+        created_at: t0(),
+        ..User::new(name)
+    }
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+struct Parent {
+    id: i64,
+    name: String,
+}
+
+/// References its parent with the default action: SQLite refuses to delete a parent that
+/// still has children.
+#[derive(Model, Clone, Debug, PartialEq)]
+struct Child {
+    id: i64,
+    #[trigorm(references = Parent)]
+    parent_id: i64,
+    name: String,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+struct Grandchild {
+    id: i64,
+    #[trigorm(references = Child, on_delete = "cascade")]
+    child_id: i64,
+    name: String,
+}
+
+/// Deleted with its parent by the database.
+#[derive(Model, Clone, Debug, PartialEq)]
+struct CascadeChild {
+    id: i64,
+    #[trigorm(references = Parent, on_delete = "cascade")]
+    parent_id: i64,
+    name: String,
+}
+
+/// A row whose insert stages the next one, up to `depth == limit`.
+#[derive(Model, Clone, Debug, PartialEq)]
+struct Node {
+    id: i64,
+    depth: i64,
+    limit: i64,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+struct Member {
+    id: i64,
+    #[trigorm(unique)]
+    handle: String,
+}
+
+/// What happened, in order, as text.
+#[derive(Clone, Default)]
+struct Trace(Arc<Mutex<Vec<String>>>);
+
+impl Trace {
+    fn push(&self, s: impl Into<String>) {
+        self.0.lock().unwrap().push(s.into());
+    }
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+const ALL_EVENTS: [RowEvent; 6] = [
+    BeforeInsert,
+    AfterInsert,
+    BeforeUpdate,
+    AfterUpdate,
+    BeforeDelete,
+    AfterDelete,
+];
+
+/// Trace every row event of `M` as `"<Event> <Model> <label>"`.
+fn trace_rows<M: Model>(mut b: EngineBuilder, trace: &Trace, label: fn(&M) -> String) -> EngineBuilder {
+    for ev in ALL_EVENTS {
+        let t = trace.clone();
+        b = b.listen::<M>(ev, move |_ctx, c| {
+            let row = c.new().or(c.old()).unwrap();
+            t.push(format!("{:?} {} {}", c.event(), M::table().model, label(row)));
+            Ok(())
+        });
+    }
+    b
+}
+
+fn family_engine(url: &str, trace: &Trace) -> Engine {
+    let mut b = Engine::builder(url);
+    b = trace_rows::<Parent>(b, trace, |p| p.name.clone());
+    b = trace_rows::<Child>(b, trace, |c| c.name.clone());
+    b = trace_rows::<Grandchild>(b, trace, |g| g.name.clone());
+    b = trace_rows::<CascadeChild>(b, trace, |c| c.name.clone());
+    let engine = b.build().unwrap();
+    engine.create_all().unwrap();
+    engine
+}
+
+fn parent(id: i64, name: &str) -> Parent {
+    Parent { id, name: name.into() }
+}
+fn child(id: i64, parent_id: i64, name: &str) -> Child {
+    Child {
+        id,
+        parent_id,
+        name: name.into(),
+    }
+}
+fn grandchild(id: i64, child_id: i64, name: &str) -> Grandchild {
+    Grandchild {
+        id,
+        child_id,
+        name: name.into(),
+    }
+}
+
+/// The events of one kind, in order.
+fn only(trace: Vec<String>, prefix: &str) -> Vec<String> {
+    trace.into_iter().filter(|e| e.starts_with(prefix)).collect()
+}
+
+on_each_db!(
+    inserts_run_parents_before_children_whatever_the_staging_order,
+    |db: Db| {
+        let trace = Trace::default();
+        let engine = family_engine(&db.url, &trace);
+
+        // Foreign keys are enforced: a child without its parent is refused.
+        let mut s = engine.session().unwrap();
+        let err = s.insert(child(10, 1, "orphan")).unwrap_err();
+        assert_eq!(err.db_kind(), Some(DbErrorKind::ForeignKeyViolation), "{err:?}");
+        s.rollback().unwrap();
+        trace.take();
+
+        s.add(grandchild(100, 10, "g100"));
+        s.add(child(10, 1, "c10"));
+        s.add(parent(1, "p1"));
+        s.add(child(11, 2, "c11"));
+        s.add(parent(2, "p2"));
+        s.commit().unwrap();
+        assert_eq!(
+            trace.take(),
+            [
+                "BeforeInsert Parent p1",
+                "AfterInsert Parent p1",
+                "BeforeInsert Parent p2",
+                "AfterInsert Parent p2",
+                "BeforeInsert Child c10",
+                "AfterInsert Child c10",
+                "BeforeInsert Child c11",
+                "AfterInsert Child c11",
+                "BeforeInsert Grandchild g100",
+                "AfterInsert Grandchild g100",
+            ]
+        );
+        assert_eq!(count::<Parent>(&engine), 2);
+        assert_eq!(count::<Child>(&engine), 2);
+        assert_eq!(count::<Grandchild>(&engine), 1);
+    }
+);
+
+on_each_db!(deletes_run_children_before_parents, |db: Db| {
+    let trace = Trace::default();
+    let engine = family_engine(&db.url, &trace);
+    let mut s = engine.session().unwrap();
+    s.add(parent(1, "p1"));
+    s.add(child(10, 1, "c10"));
+    s.add(grandchild(100, 10, "g100"));
+    s.add(CascadeChild {
+        id: 20,
+        parent_id: 1,
+        name: "cc20".into(),
+    });
+    s.commit().unwrap();
+    trace.take();
+
+    // Parents first in staging order: a parent deleted first would be refused (Child) or
+    // would take its children along (CascadeChild, Grandchild), and their own deletes
+    // would then find nothing.
+    let p = s.get::<Parent>(1).unwrap().unwrap();
+    let c = s.get::<Child>(10).unwrap().unwrap();
+    let g = s.get::<Grandchild>(100).unwrap().unwrap();
+    let cc = s.get::<CascadeChild>(20).unwrap().unwrap();
+    s.delete(&p).unwrap();
+    s.delete(&cc).unwrap();
+    s.delete(&c).unwrap();
+    s.delete(&g).unwrap();
+    s.commit().unwrap();
+    assert_eq!(
+        only(trace.take(), "AfterDelete"),
+        [
+            "AfterDelete Grandchild g100",
+            "AfterDelete CascadeChild cc20",
+            "AfterDelete Child c10",
+            "AfterDelete Parent p1",
+        ]
+    );
+    assert_eq!(count::<Parent>(&engine), 0);
+    assert_eq!(count::<Child>(&engine), 0);
+    assert_eq!(count::<Grandchild>(&engine), 0);
+    assert_eq!(count::<CascadeChild>(&engine), 0);
+});
+
+fn user_engine(b: EngineBuilder, trace: &Trace) -> Engine {
+    let engine = trace_rows::<User>(b, trace, |u| u.name.clone()).build().unwrap();
+    engine.create_all().unwrap();
+    engine
+}
+
+fn committed_users(engine: &Engine, names: &[&str]) -> Vec<User> {
+    let mut s = engine.session().unwrap();
+    let users = names.iter().map(|n| s.insert(user(n)).unwrap()).collect();
+    s.commit().unwrap();
+    users
+}
+
+on_each_db!(inserts_then_updates_then_deletes, |db: Db| {
+    let trace = Trace::default();
+    let log = StatementLog::default();
+    let engine = user_engine(log.attach(Engine::builder(&db.url)), &trace);
+    let users = committed_users(&engine, &["a", "b"]);
+    trace.take();
+    log.take();
+
+    let mut s = engine.session().unwrap();
+    s.delete(&users[0]).unwrap();
+    s.update(&User {
+        name: "b2".into(),
+        ..users[1].clone()
+    })
+    .unwrap();
+    s.add(user("c"));
+    s.commit().unwrap();
+    assert_eq!(
+        trace.take(),
+        [
+            "BeforeInsert User c",
+            "AfterInsert User c",
+            "BeforeUpdate User b2",
+            "AfterUpdate User b2",
+            "BeforeDelete User a",
+            "AfterDelete User a",
+        ]
+    );
+    let writes: Vec<String> = log
+        .take()
+        .into_iter()
+        .filter_map(|q| {
+            let verb = q.split_whitespace().next()?.to_uppercase();
+            ["INSERT", "UPDATE", "DELETE"].contains(&verb.as_str()).then_some(verb)
+        })
+        .collect();
+    assert_eq!(writes, ["INSERT", "UPDATE", "DELETE"]);
+});
+
+on_each_db!(row_events_fire_in_staging_order_within_each_group, |db: Db| {
+    let trace = Trace::default();
+    let engine = user_engine(Engine::builder(&db.url), &trace);
+    let u = committed_users(&engine, &["a", "b", "c", "d"]);
+    trace.take();
+
+    let rename = |u: &User| User {
+        name: format!("{}2", u.name),
+        ..u.clone()
+    };
+    let mut s = engine.session().unwrap();
+    s.add(user("z"));
+    s.update(&rename(&u[2])).unwrap();
+    s.delete(&u[3]).unwrap();
+    s.add(user("y"));
+    s.update(&rename(&u[1])).unwrap();
+    s.delete(&u[0]).unwrap();
+    s.add(user("x"));
+    s.commit().unwrap();
+    assert_eq!(
+        trace.take(),
+        [
+            "BeforeInsert User z",
+            "AfterInsert User z",
+            "BeforeInsert User y",
+            "AfterInsert User y",
+            "BeforeInsert User x",
+            "AfterInsert User x",
+            "BeforeUpdate User c2",
+            "AfterUpdate User c2",
+            "BeforeUpdate User b2",
+            "AfterUpdate User b2",
+            "BeforeDelete User d",
+            "AfterDelete User d",
+            "BeforeDelete User a",
+            "AfterDelete User a",
+        ]
+    );
+});
+
+/// An engine whose `Node` inserts stage the next node until `depth == limit`.
+fn node_engine(b: EngineBuilder) -> Engine {
+    let engine = b
+        .model::<User>()
+        .listen::<Node>(AfterInsert, |ctx, c| {
+            let n = c.new().unwrap();
+            if n.depth < n.limit {
+                ctx.add(Node {
+                    id: 0,
+                    depth: n.depth + 1,
+                    limit: n.limit,
+                });
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    engine
+}
+
+fn node(limit: i64) -> Node {
+    Node { id: 0, depth: 1, limit }
+}
+
+fn assert_flush_loop(err: Error, bound: usize) {
+    let text = err.to_string();
+    match err {
+        Error::FlushLoop { rounds, staged } => {
+            assert_eq!(rounds, bound);
+            assert_eq!(staged, "Node insert x1");
+            assert!(text.contains("Node insert"), "{text}");
+        }
+        other => panic!("expected Error::FlushLoop, got {other:?}"),
+    }
+}
+
+on_each_db!(a_flush_that_keeps_staging_stops_at_16_rounds, |db: Db| {
+    let engine = node_engine(Engine::builder(&db.url));
+    let mut s = engine.session().unwrap();
+    // 16 rounds: one node per round, the last stages nothing.
+    s.add(node(16));
+    s.commit().unwrap();
+    assert_eq!(count::<Node>(&engine), 16);
+    let deepest = engine
+        .session()
+        .unwrap()
+        .query::<Node>()
+        .order_by(col("depth").desc())
+        .first()
+        .unwrap()
+        .unwrap();
+    assert_eq!(deepest.depth, 16);
+
+    // A 17th round is one too many; the whole transaction is rolled back, including what
+    // an earlier flush wrote.
+    s.insert(user("Jane")).unwrap();
+    s.add(node(17));
+    let err = s.commit().unwrap_err();
+    assert_flush_loop(err, 16);
+    assert_eq!(count::<Node>(&engine), 16, "nothing of the failed flush is written");
+    assert_eq!(count::<User>(&engine), 0);
+
+    // Endless staging stops the same way.
+    s.rollback().unwrap();
+    s.add(node(i64::MAX));
+    assert_flush_loop(s.flush().unwrap_err(), 16);
+    s.rollback().unwrap();
+    assert_eq!(count::<Node>(&engine), 16);
+});
+
+on_each_db!(the_round_bound_is_configurable, |db: Db| {
+    let engine = node_engine(Engine::builder(&db.url).max_flush_rounds(3));
+    let mut s = engine.session().unwrap();
+    s.add(node(3));
+    s.commit().unwrap();
+    assert_eq!(count::<Node>(&engine), 3);
+    s.add(node(4));
+    assert_flush_loop(s.commit().unwrap_err(), 3);
+    s.rollback().unwrap();
+    assert_eq!(count::<Node>(&engine), 3);
+
+    let err = Engine::builder(&db.url).max_flush_rounds(0).build().unwrap_err();
+    assert!(matches!(err, Error::Usage(_)), "{err:?}");
+});
+
+/// The seed's audit, plus a raw-SQL audit row for each user insert.
+fn audited_raw(url: &str) -> EngineBuilder {
+    audited(url).listen::<User>(AfterInsert, |ctx, c| {
+        let u = c.new().unwrap();
+        ctx.execute(
+            "INSERT INTO log (user_id, change_type, new_name, changed_at) VALUES (?, ?, ?, ?)",
+            &[
+                Value::from(u.id),
+                Value::from("raw insert"),
+                Value::from(u.name.as_str()),
+                Value::from(t0()),
+            ],
+        )?;
+        Ok(())
+    })
+}
+
+/// Users' names and log rows as `(user_id, change_type)`, read by a fresh session.
+fn state(engine: &Engine) -> (Vec<String>, Vec<(i64, String)>) {
+    let mut s = engine.session().unwrap();
+    let mut names: Vec<String> = s.query::<User>().all().unwrap().into_iter().map(|u| u.name).collect();
+    names.sort();
+    let mut logs: Vec<(i64, String)> = s
+        .query::<Log>()
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.user_id, l.change_type))
+        .collect();
+    logs.sort();
+    (names, logs)
+}
+
+fn log_rows(rows: &[(i64, &str)]) -> Vec<(i64, String)> {
+    let mut v: Vec<(i64, String)> = rows.iter().map(|(id, t)| (*id, t.to_string())).collect();
+    v.sort();
+    v
+}
+
+on_each_db!(a_listener_error_rolls_back_the_whole_transaction, |db: Db| {
+    let engine = audited_raw(&db.url)
+        .listen::<User>(BeforeUpdate, |_ctx, c| {
+            if c.new().unwrap().name == "Mallory" {
+                return Err("no Mallory".into());
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let jane = committed_users(&engine, &["Jane"]).remove(0);
+    let before = state(&engine);
+    assert_eq!(before.1, log_rows(&[(jane.id, "insert"), (jane.id, "raw insert")]));
+
+    let mut s = engine.session().unwrap();
+    let bob = s.insert(user("Bob")).unwrap(); // flushed, with its two log rows
+    assert_eq!(s.query::<Log>().filter(col("user_id").eq(bob.id)).count().unwrap(), 2);
+    s.update(&User {
+        name: "Mallory".into(),
+        ..jane.clone()
+    })
+    .unwrap();
+    let err = s.commit().unwrap_err();
+    match err {
+        Error::Listener {
+            model,
+            pk,
+            listener,
+            event,
+            ..
+        } => {
+            assert_eq!((model, pk.as_str()), ("User", jane.id.to_string().as_str()));
+            assert_eq!((listener.as_str(), event), ("User.BeforeUpdate#1", BeforeUpdate));
+        }
+        other => panic!("expected Error::Listener, got {other:?}"),
+    }
+    assert_eq!(
+        state(&engine),
+        before,
+        "neither Bob nor any log row of this transaction remains"
+    );
+    assert!(s.has_pending(), "the transaction's changes are pending again");
+});
+
+on_each_db!(
+    a_unique_violation_rolls_back_the_whole_transaction_and_can_be_retried,
+    |db: Db| {
+        let engine = Engine::builder(&db.url)
+            .model::<Log>()
+            .listen::<Member>(AfterInsert, |ctx, c| {
+                let m = c.new().unwrap();
+                ctx.add(Log {
+                    id: 0,
+                    user_id: m.id,
+                    change_type: format!("member {}", m.handle),
+                    old_name: None,
+                    new_name: None,
+                    changed_at: t0(),
+                });
+                ctx.execute(
+                    "INSERT INTO log (user_id, change_type, changed_at) VALUES (?, ?, ?)",
+                    &[Value::from(m.id), Value::from("raw"), Value::from(t0())],
+                )?;
+                Ok(())
+            })
+            .build()
+            .unwrap();
+        engine.create_all().unwrap();
+        let mut setup = engine.session().unwrap();
+        let taken = setup
+            .insert(Member {
+                id: 0,
+                handle: "taken".into(),
+            })
+            .unwrap();
+        setup.commit().unwrap();
+        drop(setup);
+        assert_eq!(count::<Log>(&engine), 2);
+
+        let mut s = engine.session().unwrap();
+        s.insert(Member {
+            id: 0,
+            handle: "fresh".into(),
+        })
+        .unwrap();
+        s.add(Member {
+            id: 0,
+            handle: "taken".into(),
+        });
+        let err = s.commit().unwrap_err();
+        assert_eq!(err.db_kind(), Some(DbErrorKind::UniqueViolation), "{err:?}");
+        let text = err.to_string();
+        match err {
+            Error::Statement {
+                operation,
+                model,
+                pk,
+                sql,
+                ..
+            } => {
+                assert_eq!(operation, "insert");
+                assert_eq!(model, Some("Member"));
+                assert_eq!(pk.as_deref(), Some("<new>"));
+                assert!(sql.to_uppercase().starts_with("INSERT INTO \"MEMBER\""), "{sql}");
+                assert!(!sql.contains("taken"), "values are bound, not in the SQL: {sql}");
+                assert!(text.contains("Member") && text.contains(&sql), "{text}");
+            }
+            other => panic!("expected Error::Statement, got {other:?}"),
+        }
+        let mut fresh = engine.session().unwrap();
+        let handles: Vec<String> = fresh
+            .query::<Member>()
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|m| m.handle)
+            .collect();
+        assert_eq!(handles, ["taken"], "\"fresh\" was rolled back with the failed insert");
+        assert_eq!(fresh.query::<Log>().count().unwrap(), 2, "and so were its log rows");
+
+        // Fix the cause, then retry the same session: both members, each with its log rows,
+        // once.
+        fresh.delete(&taken).unwrap();
+        fresh.commit().unwrap();
+        drop(fresh);
+        assert!(s.has_pending());
+        s.commit().unwrap();
+        let mut fresh = engine.session().unwrap();
+        let mut members = fresh.query::<Member>().all().unwrap();
+        members.sort_by(|a, b| a.handle.cmp(&b.handle));
+        assert_eq!(
+            members.iter().map(|m| m.handle.as_str()).collect::<Vec<_>>(),
+            ["fresh", "taken"]
+        );
+        for m in &members {
+            let mut kinds: Vec<String> = fresh
+                .query::<Log>()
+                .filter(col("user_id").eq(m.id) & col("id").gt(2)) // after the setup's two rows
+                .all()
+                .unwrap()
+                .into_iter()
+                .map(|l| l.change_type)
+                .collect();
+            kinds.sort();
+            assert_eq!(kinds, [format!("member {}", m.handle), "raw".to_string()], "{m:?}");
+        }
+        assert_eq!(fresh.query::<Log>().count().unwrap(), 6);
+    }
+);
+
+on_each_db!(
+    an_update_of_a_missing_row_rolls_back_and_rollback_discards_it,
+    |db: Db| {
+        let engine = audited_raw(&db.url).build().unwrap();
+        engine.create_all().unwrap();
+        let mut s = engine.session().unwrap();
+        s.insert(user("Bob")).unwrap();
+        s.update(&User {
+            id: 999,
+            ..user("Ghost")
+        })
+        .unwrap();
+        let err = s.commit().unwrap_err();
+        match &err {
+            Error::NotFound { model, pk } => assert_eq!((*model, pk.as_str()), ("User", "999")),
+            other => panic!("expected Error::NotFound, got {other:?}"),
+        }
+        assert_eq!(state(&engine), (vec![], vec![]));
+
+        // The failed changes are pending; rollback discards them, and the session goes on.
+        assert!(s.has_pending());
+        s.rollback().unwrap();
+        assert!(!s.has_pending());
+        s.commit().unwrap();
+        assert_eq!(state(&engine), (vec![], vec![]));
+        let ann = s.insert(user("Ann")).unwrap();
+        s.commit().unwrap();
+        assert_eq!(
+            state(&engine),
+            (
+                vec!["Ann".to_string()],
+                log_rows(&[(ann.id, "insert"), (ann.id, "raw insert")])
+            )
+        );
+    }
+);
+
+on_each_db!(after_a_failure_a_retry_writes_everything_exactly_once, |db: Db| {
+    let failing = Arc::new(AtomicBool::new(true));
+    let f = failing.clone();
+    let engine = audited_raw(&db.url)
+        .listen_named::<User>("flaky", AfterUpdate, move |_ctx, _c| {
+            if f.swap(false, Ordering::SeqCst) {
+                return Err("the mail server is down".into());
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let jane = committed_users(&engine, &["Jane"]).remove(0);
+    let before = state(&engine);
+
+    let mut s = engine.session().unwrap();
+    let bob = s.insert(user("Bob")).unwrap();
+    let mut j = s.get::<User>(jane.id).unwrap().unwrap();
+    j.name = "Joan".into();
+    s.update(&j).unwrap();
+    let err = s.commit().unwrap_err();
+    match err {
+        Error::Listener {
+            model,
+            pk,
+            listener,
+            event,
+            source,
+        } => {
+            assert_eq!((model, pk), ("User", jane.id.to_string()));
+            assert_eq!((listener.as_str(), event), ("flaky", AfterUpdate));
+            assert_eq!(source.to_string(), "the mail server is down");
+        }
+        other => panic!("expected Error::Listener, got {other:?}"),
+    }
+    assert_eq!(
+        state(&engine),
+        before,
+        "the UPDATE that ran before the listener failed is undone"
+    );
+
+    assert!(s.has_pending());
+    s.commit().unwrap();
+    let (names, logs) = state(&engine);
+    assert_eq!(names, ["Bob", "Joan"]);
+    assert_eq!(
+        logs,
+        log_rows(&[
+            (jane.id, "insert"),
+            (jane.id, "raw insert"),
+            (bob.id, "insert"),
+            (bob.id, "raw insert"),
+            (jane.id, "update"),
+        ])
+    );
+    let mut fresh = engine.session().unwrap();
+    let update = fresh
+        .query::<Log>()
+        .filter(col("change_type").eq("update"))
+        .first()
+        .unwrap()
+        .unwrap();
+    assert_eq!(update.old_name.as_deref(), Some("Jane"));
+    assert_eq!(update.new_name.as_deref(), Some("Joan"));
+});
+
+on_each_db!(a_pending_handle_holds_nothing_after_its_flush_failed, |db: Db| {
+    let failing = Arc::new(AtomicBool::new(true));
+    let f = failing.clone();
+    let engine = Engine::builder(&db.url)
+        .listen::<User>(BeforeInsert, move |_ctx, c| {
+            if c.new().unwrap().name == "b" && f.swap(false, Ordering::SeqCst) {
+                return Err("not yet".into());
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let a = s.add(user("a"));
+    let b = s.add(user("b"));
+    assert!(s.flush().is_err());
+    assert_eq!(count::<User>(&engine), 0);
+    assert_eq!(a.get(), None, "a was not written by a successful flush");
+    assert_eq!(b.get(), None);
+
+    s.commit().unwrap();
+    let (a, b) = (a.get().unwrap(), b.get().unwrap());
+    let mut fresh = engine.session().unwrap();
+    assert_eq!(fresh.get::<User>(a.id).unwrap(), Some(a));
+    assert_eq!(fresh.get::<User>(b.id).unwrap(), Some(b));
+    assert_eq!(fresh.query::<User>().count().unwrap(), 2);
+});
+
+on_each_db!(
+    a_retry_whose_generated_key_was_taken_fails_loudly_instead_of_touching_another_row,
+    |db: Db| {
+        let failing = Arc::new(AtomicBool::new(true));
+        let f = failing.clone();
+        let engine = Engine::builder(&db.url)
+            .listen::<User>(BeforeUpdate, move |_ctx, _c| {
+                if f.swap(false, Ordering::SeqCst) {
+                    return Err("not yet".into());
+                }
+                Ok(())
+            })
+            .build()
+            .unwrap();
+        engine.create_all().unwrap();
+
+        let mut s = engine.session().unwrap();
+        let bob = s.insert(user("Bob")).unwrap();
+        s.update(&User {
+            name: "Robert".into(),
+            ..bob.clone()
+        })
+        .unwrap();
+        assert!(s.commit().is_err());
+
+        // Meanwhile another session inserts Eve, who gets the key Bob had in the rolled-back
+        // transaction.
+        let mut other = engine.session().unwrap();
+        let eve = other.insert(user("Eve")).unwrap();
+        other.commit().unwrap();
+        drop(other);
+        assert_eq!(eve.id, bob.id, "the scenario needs the key to be reused");
+
+        // Retrying re-inserts Bob with the key his staged rename points at: the clash with
+        // Eve fails loudly instead of renaming her.
+        let err = s.commit().unwrap_err();
+        assert_eq!(err.db_kind(), Some(DbErrorKind::UniqueViolation), "{err}");
+        assert!(
+            matches!(&err, Error::Statement { operation: "insert", model: Some("User"), pk: Some(pk), .. } if *pk == bob.id.to_string()),
+            "{err}"
+        );
+        s.rollback().unwrap();
+        let mut fresh = engine.session().unwrap();
+        let names: Vec<String> = fresh
+            .query::<User>()
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
+        assert_eq!(names, ["Eve"]);
+    }
+);
+
+/// A tree in one table.
+#[derive(Model, Clone, Debug, PartialEq)]
+struct Category {
+    id: i64,
+    #[trigorm(references = Self)]
+    parent_id: Option<i64>,
+    name: String,
+}
+
+fn category(id: i64, parent_id: Option<i64>, name: &str) -> Category {
+    Category {
+        id,
+        parent_id,
+        name: name.into(),
+    }
+}
+
+on_each_db!(
+    a_self_referencing_table_inserts_parents_first_and_deletes_children_first,
+    |db: Db| {
+        let trace = Trace::default();
+        let engine = trace_rows::<Category>(Engine::builder(&db.url), &trace, |c| c.name.clone())
+            .build()
+            .unwrap();
+        engine.create_all().unwrap();
+        let mut s = engine.session().unwrap();
+        s.add(category(3, Some(2), "leaf"));
+        s.add(category(2, Some(1), "branch"));
+        s.add(category(1, None, "root"));
+        s.commit().unwrap();
+        assert_eq!(
+            only(trace.take(), "AfterInsert"),
+            [
+                "AfterInsert Category root",
+                "AfterInsert Category branch",
+                "AfterInsert Category leaf",
+            ]
+        );
+
+        s.delete(&category(1, None, "root")).unwrap();
+        s.delete(&category(2, Some(1), "branch")).unwrap();
+        s.delete(&category(3, Some(2), "leaf")).unwrap();
+        s.commit().unwrap();
+        assert_eq!(
+            only(trace.take(), "AfterDelete"),
+            [
+                "AfterDelete Category leaf",
+                "AfterDelete Category branch",
+                "AfterDelete Category root",
+            ]
+        );
+        assert_eq!(count::<Category>(&engine), 0);
+    }
+);

@@ -1,0 +1,129 @@
+//! The SQL the SQLite dialect renders, as exact strings (no database needed).
+
+use trigorm::query::{col, Select};
+use trigorm::sql::sqlite::SqliteDialect;
+use trigorm::sql::Dialect;
+use trigorm::{ColumnSet, Model, Value};
+
+#[derive(Model, Clone, Debug)]
+#[trigorm(table = "users")]
+struct User {
+    id: i64,
+    #[trigorm(unique)]
+    name: String,
+    email: Option<String>,
+}
+
+#[derive(Model, Clone, Debug)]
+struct Post {
+    id: i64,
+    #[trigorm(references = User, on_delete = "cascade", index)]
+    author_id: i64,
+    #[trigorm(default = "draft")]
+    state: String,
+    #[trigorm(default = 0)]
+    likes: i64,
+}
+
+#[test]
+fn writes_by_key() {
+    let d = SqliteDialect;
+    let t = User::table();
+    assert_eq!(d.insert(t, false), r#"INSERT INTO "users" ("name", "email") VALUES (?, ?)"#);
+    assert_eq!(
+        d.insert(t, true),
+        r#"INSERT INTO "users" ("id", "name", "email") VALUES (?, ?, ?)"#
+    );
+    let mut only_email = ColumnSet::EMPTY;
+    only_email.insert(2);
+    assert_eq!(d.update(t, only_email), r#"UPDATE "users" SET "email" = ? WHERE "id" = ?"#);
+    assert_eq!(d.delete(t), r#"DELETE FROM "users" WHERE "id" = ?"#);
+    assert_eq!(
+        d.select_by_key(t),
+        r#"SELECT "id", "name", "email" FROM "users" WHERE "id" = ?"#
+    );
+}
+
+#[test]
+fn select_binds_every_value_in_placeholder_order() {
+    let d = SqliteDialect;
+    let select = Select {
+        filter: Some(
+            col("id")
+                .gt(10)
+                .and(col("name").like("J%").or(col("email").is_null()))
+                .and(!col("id").is_in([1, 2])),
+        ),
+        order: vec![col("name").asc(), col("id").desc()],
+        limit: Some(5),
+        offset: Some(20),
+    };
+    let st = d.select(User::table(), &select).unwrap();
+    assert_eq!(
+        st.sql,
+        r#"SELECT "id", "name", "email" FROM "users" WHERE "id" > ? AND ("name" LIKE ? OR "email" IS NULL) AND (NOT "id" IN (?, ?)) ORDER BY "name" ASC, "id" DESC LIMIT ? OFFSET ?"#
+    );
+    assert_eq!(
+        st.values,
+        vec![
+            Value::Int(10),
+            Value::from("J%"),
+            Value::Int(1),
+            Value::Int(2),
+            Value::Int(5),
+            Value::Int(20)
+        ]
+    );
+}
+
+#[test]
+fn hostile_values_stay_out_of_the_sql() {
+    let d = SqliteDialect;
+    let evil = "x'); DROP TABLE users; --";
+    let st = d
+        .select(
+            User::table(),
+            &Select {
+                filter: Some(col("name").eq(evil)),
+                ..Select::default()
+            },
+        )
+        .unwrap();
+    assert!(!st.sql.contains("DROP"), "{}", st.sql);
+    assert_eq!(st.values, vec![Value::from(evil)]);
+}
+
+#[test]
+fn unknown_columns_are_refused() {
+    let d = SqliteDialect;
+    let err = d
+        .count(User::table(), &col("name; DROP TABLE users").eq(1))
+        .unwrap_err();
+    assert!(matches!(err, trigorm::Error::UnknownColumn { model: "User", .. }), "{err}");
+}
+
+#[test]
+fn empty_in_matches_nothing_and_count_renders() {
+    let d = SqliteDialect;
+    let st = d.count(User::table(), &col("id").is_in(Vec::<i64>::new())).unwrap();
+    assert_eq!(st.sql, r#"SELECT COUNT(*) FROM "users" WHERE 1 = 0"#);
+    assert!(st.values.is_empty());
+}
+
+#[test]
+fn create_table_with_keys_defaults_and_indexes() {
+    let d = SqliteDialect;
+    assert_eq!(
+        d.create_table(User::table()).unwrap(),
+        vec![
+            r#"CREATE TABLE IF NOT EXISTS "users" ( "id" INTEGER NOT NULL PRIMARY KEY, "name" TEXT NOT NULL UNIQUE, "email" TEXT )"#
+        ]
+    );
+    assert_eq!(
+        d.create_table(Post::table()).unwrap(),
+        vec![
+            r#"CREATE TABLE IF NOT EXISTS "post" ( "id" INTEGER NOT NULL PRIMARY KEY, "author_id" INTEGER NOT NULL, "state" TEXT NOT NULL DEFAULT 'draft', "likes" INTEGER NOT NULL DEFAULT 0, FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE CASCADE )"#,
+            r#"CREATE INDEX IF NOT EXISTS "idx_post_author_id" ON "post" ("author_id")"#
+        ]
+    );
+}
