@@ -169,28 +169,22 @@ fn run_ddl(inner: &EngineInner, pooled: &mut PooledConn, statements: &[String]) 
     })
 }
 
-/// Add `t` after every table it references (depth first), once.
+/// Add `t` after every table it references (a post-order walk), once.
 fn collect_with_parents(t: &'static TableDef, out: &mut Vec<&'static TableDef>) {
-    if out.iter().any(|o| std::ptr::eq(*o, t)) {
-        return;
-    }
-    // Mark before recursing so that reference cycles end.
-    out.push(t);
-    let at = out.len() - 1;
-    for c in t.columns {
-        if let Some(fk) = c.references {
-            let parent = (fk.table)();
-            if !out.iter().any(|o| std::ptr::eq(*o, parent)) {
-                let before = out.len();
-                collect_with_parents(parent, out);
-                // Move the parents in front of t.
-                let parents: Vec<_> = out.drain(before..).collect();
-                for (k, p) in parents.into_iter().enumerate() {
-                    out.insert(at + k, p);
-                }
+    fn visit(t: &'static TableDef, path: &mut Vec<*const TableDef>, out: &mut Vec<&'static TableDef>) {
+        if out.iter().any(|o| std::ptr::eq(*o, t)) || path.contains(&(t as *const TableDef)) {
+            return;
+        }
+        path.push(t);
+        for c in t.columns {
+            if let Some(fk) = c.references {
+                visit((fk.table)(), path, out);
             }
         }
+        path.pop();
+        out.push(t);
     }
+    visit(t, &mut Vec::new(), out);
 }
 
 impl EngineInner {
@@ -509,7 +503,7 @@ impl EngineBuilder {
 fn parse_sqlite(url: &str, rest: &str) -> Result<crate::driver::sqlite::Location> {
     use crate::driver::sqlite::Location;
     let bad = |reason: &str| Error::InvalidUrl {
-        url: url.to_string(),
+        url: redact_url(url),
         reason: reason.to_string(),
     };
     if rest == ":memory:" || rest == "//:memory:" {
@@ -527,9 +521,25 @@ fn parse_sqlite(url: &str, rest: &str) -> Result<crate::driver::sqlite::Location
     Ok(Location::File(PathBuf::from(path)))
 }
 
+/// The URL as shown in errors: a password (`user:password@`) is replaced by `***`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rfind('@') {
+        Some(at) => match authority[..at].split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
 fn open_driver(url: &str, busy_timeout: Duration) -> Result<(Box<dyn Driver>, Box<dyn Dialect>)> {
     let (scheme, rest) = url.split_once(':').ok_or_else(|| Error::InvalidUrl {
-        url: url.to_string(),
+        url: redact_url(url),
         reason: "no scheme (sqlite:, postgres:, mysql:)".into(),
     })?;
     match scheme {
@@ -555,7 +565,7 @@ fn open_driver(url: &str, busy_timeout: Duration) -> Result<(Box<dyn Driver>, Bo
             feature: "connections in this version (SQLite only so far)".into(),
         }),
         other => Err(Error::InvalidUrl {
-            url: url.to_string(),
+            url: redact_url(url),
             reason: format!("unknown scheme {other:?}"),
         }),
     }

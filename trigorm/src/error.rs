@@ -59,7 +59,7 @@ pub enum Error {
     /// The engine URL could not be understood.
     #[error("invalid database URL {url:?}: {reason}")]
     InvalidUrl {
-        /// The URL as given.
+        /// The URL as given, its password replaced by `***`.
         url: String,
         /// What is wrong with it.
         reason: String,
@@ -117,6 +117,16 @@ pub enum Error {
         /// What was expected and found.
         #[source]
         source: ValueError,
+    },
+    /// A value that cannot be written faithfully.
+    #[error("cannot write {model}.{column}: {reason}")]
+    InvalidValue {
+        /// The model.
+        model: &'static str,
+        /// The column.
+        column: &'static str,
+        /// Why.
+        reason: &'static str,
     },
     /// A row listener returned an error (for a `Before*` event: a veto).
     #[error("listener {listener:?} ({event:?}) failed on {model} {pk}: {source}")]

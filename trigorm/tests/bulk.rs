@@ -89,7 +89,10 @@ fn logs_of(engine: &Engine, change_type: &str) -> Vec<Log> {
         .unwrap()
 }
 
-fn rows_of(evs: &[Ev], event: RowEvent) -> Vec<(i64, Option<User>, Option<User>, Vec<&'static str>)> {
+/// One row event: the row's id, its old and new rows, the changed columns.
+type RowSeen = (i64, Option<User>, Option<User>, Vec<&'static str>);
+
+fn rows_of(evs: &[Ev], event: RowEvent) -> Vec<RowSeen> {
     evs.iter()
         .filter_map(|e| match e {
             Ev::Row {
@@ -244,32 +247,8 @@ on_each_db!(update_where_skips_rows_that_would_not_change, |db: Db| {
     assert_eq!(logs_of(&engine, "update").len(), updates_before + 6);
 });
 
-/// `on_each_db!` for a test that fails because of a bug in trigorm: both variants are
-/// ignored with the reason.
-macro_rules! on_each_db_bug {
-    ($name:ident, $reason:literal, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[test]
-            #[ignore = $reason]
-            fn file() {
-                let f: fn(Db) = $body;
-                f(Db::file());
-            }
-            #[test]
-            #[ignore = $reason]
-            fn memory() {
-                let f: fn(Db) = $body;
-                f(Db::memory());
-            }
-        }
-    };
-}
-
-on_each_db_bug!(
+on_each_db!(
     update_where_counts_only_rows_a_before_update_listener_leaves_changed,
-    "BUG: bulk_inner counts rows before BeforeUpdate listeners run (rows = round.len())",
     |db: Db| {
         // A BeforeUpdate listener that puts one row's value back: that row is not written, so
         // it is not changed, not counted, and has no AfterUpdate.

@@ -538,53 +538,26 @@ on_each_db!(rows_a_query_loads_are_the_old_values_of_a_later_update, |db: Db| {
     assert_eq!(changed, vec!["active"]);
 });
 
-/// `on_each_db!` for a test that fails because of a bug in trigorm: both variants are
-/// ignored with the reason.
-macro_rules! on_each_db_bug {
-    ($name:ident, $reason:literal, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[test]
-            #[ignore = $reason]
-            fn file() {
-                let f: fn(Db) = $body;
-                f(Db::file());
-            }
-            #[test]
-            #[ignore = $reason]
-            fn memory() {
-                let f: fn(Db) = $body;
-                f(Db::memory());
-            }
-        }
-    };
-}
-
-on_each_db_bug!(
-    old_values_are_not_stale_after_raw_sql_in_the_same_session,
-    "BUG: Session::execute leaves the identity map as it was; the next update reports stale old values",
-    |db: Db| {
-        // Semantics §2: old values are the values last read from or written to the
-        // database, never a guess. After the session's own raw UPDATE, the values the query
-        // loaded are no longer what the database holds.
-        let log = StatementLog::default();
-        let seen = Seen::default();
-        let engine = watched(&db.url, &log, &seen);
-        let mut s = engine.session().unwrap();
-        let mut fig = s
-            .query::<Item>()
-            .filter(col("name").eq("fig"))
-            .first()
-            .unwrap()
-            .unwrap();
-        assert_eq!(fig.qty, 5);
-        s.execute("UPDATE items SET qty = 50 WHERE id = ?", &[Value::from(fig.id)])
-            .unwrap();
-        fig.active = false;
-        s.update(&fig).unwrap();
-        s.commit().unwrap();
-        let (old, _, _) = seen.lock().unwrap().pop().unwrap();
-        assert_eq!(old.qty, 50, "the old row is the row the database held");
-    }
-);
+on_each_db!(old_values_are_not_stale_after_raw_sql_in_the_same_session, |db: Db| {
+    // Semantics §2: old values are the values last read from or written to the
+    // database, never a guess. After the session's own raw UPDATE, the values the query
+    // loaded are no longer what the database holds.
+    let log = StatementLog::default();
+    let seen = Seen::default();
+    let engine = watched(&db.url, &log, &seen);
+    let mut s = engine.session().unwrap();
+    let mut fig = s
+        .query::<Item>()
+        .filter(col("name").eq("fig"))
+        .first()
+        .unwrap()
+        .unwrap();
+    assert_eq!(fig.qty, 5);
+    s.execute("UPDATE items SET qty = 50 WHERE id = ?", &[Value::from(fig.id)])
+        .unwrap();
+    fig.active = false;
+    s.update(&fig).unwrap();
+    s.commit().unwrap();
+    let (old, _, _) = seen.lock().unwrap().pop().unwrap();
+    assert_eq!(old.qty, 50, "the old row is the row the database held");
+});

@@ -12,29 +12,6 @@ use trigorm::query::col;
 use trigorm::schema::IdentKind;
 use trigorm::{Engine, Error, Model, Session, Value};
 
-/// `on_each_db!` for a test that fails because of a bug in trigorm: both variants are
-/// ignored with the reason.
-macro_rules! on_each_db_bug {
-    ($name:ident, $reason:literal, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[test]
-            #[ignore = $reason]
-            fn file() {
-                let f: fn(Db) = $body;
-                f(Db::file());
-            }
-            #[test]
-            #[ignore = $reason]
-            fn memory() {
-                let f: fn(Db) = $body;
-                f(Db::memory());
-            }
-        }
-    };
-}
-
 #[derive(Model, Clone, Debug, PartialEq)]
 #[trigorm(table = "parent")]
 struct Parent {
@@ -268,28 +245,24 @@ on_each_db!(
     }
 );
 
-on_each_db_bug!(
-    create_all_orders_a_diamond_of_foreign_keys_parents_first,
-    "BUG: collect_with_parents inserts a second parent at a stale index, before its own parent",
-    |db: Db| {
-        let log = StatementLog::default();
-        let engine = log.attach(Engine::builder(&db.url)).model::<DiaD>().build().unwrap();
-        engine.create_all().unwrap();
-        let order = created(&log.take());
-        assert_eq!(order.len(), 4, "{order:?}");
-        for (child, parent) in [
-            ("dia_b", "dia_a"),
-            ("dia_c", "dia_a"),
-            ("dia_d", "dia_b"),
-            ("dia_d", "dia_c"),
-        ] {
-            assert!(
-                position(&order, parent) < position(&order, child),
-                "{parent} must be created before {child}: {order:?}"
-            );
-        }
+on_each_db!(create_all_orders_a_diamond_of_foreign_keys_parents_first, |db: Db| {
+    let log = StatementLog::default();
+    let engine = log.attach(Engine::builder(&db.url)).model::<DiaD>().build().unwrap();
+    engine.create_all().unwrap();
+    let order = created(&log.take());
+    assert_eq!(order.len(), 4, "{order:?}");
+    for (child, parent) in [
+        ("dia_b", "dia_a"),
+        ("dia_c", "dia_a"),
+        ("dia_d", "dia_b"),
+        ("dia_d", "dia_c"),
+    ] {
+        assert!(
+            position(&order, parent) < position(&order, child),
+            "{parent} must be created before {child}: {order:?}"
+        );
     }
-);
+});
 
 on_each_db!(create_all_handles_self_and_mutual_references, |db: Db| {
     let engine = Engine::builder(&db.url)

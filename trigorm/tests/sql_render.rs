@@ -29,14 +29,20 @@ struct Post {
 fn writes_by_key() {
     let d = SqliteDialect;
     let t = User::table();
-    assert_eq!(d.insert(t, false), r#"INSERT INTO "users" ("name", "email") VALUES (?, ?)"#);
+    assert_eq!(
+        d.insert(t, false),
+        r#"INSERT INTO "users" ("name", "email") VALUES (?, ?)"#
+    );
     assert_eq!(
         d.insert(t, true),
         r#"INSERT INTO "users" ("id", "name", "email") VALUES (?, ?, ?)"#
     );
     let mut only_email = ColumnSet::EMPTY;
     only_email.insert(2);
-    assert_eq!(d.update(t, only_email), r#"UPDATE "users" SET "email" = ? WHERE "id" = ?"#);
+    assert_eq!(
+        d.update(t, only_email),
+        r#"UPDATE "users" SET "email" = ? WHERE "id" = ?"#
+    );
     assert_eq!(d.delete(t), r#"DELETE FROM "users" WHERE "id" = ?"#);
     assert_eq!(
         d.select_by_key(t),
@@ -99,7 +105,10 @@ fn unknown_columns_are_refused() {
     let err = d
         .count(User::table(), &col("name; DROP TABLE users").eq(1))
         .unwrap_err();
-    assert!(matches!(err, trigorm::Error::UnknownColumn { model: "User", .. }), "{err}");
+    assert!(
+        matches!(err, trigorm::Error::UnknownColumn { model: "User", .. }),
+        "{err}"
+    );
 }
 
 #[test]

@@ -389,91 +389,60 @@ on_each_db!(
     }
 );
 
-/// `on_each_db!` for a test that fails because of a bug in trigorm: both variants are
-/// ignored with the reason.
-macro_rules! on_each_db_bug {
-    ($name:ident, $reason:literal, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[test]
-            #[ignore = $reason]
-            fn file() {
-                let f: fn(Db) = $body;
-                f(Db::file());
-            }
-            #[test]
-            #[ignore = $reason]
-            fn memory() {
-                let f: fn(Db) = $body;
-                f(Db::memory());
-            }
-        }
-    };
-}
+on_each_db!(a_timestamp_with_nanoseconds_is_written_as_it_is_stored, |db: Db| {
+    // `Utc::now()` has nanoseconds on Linux. The row `insert` hands back must be the row
+    // as stored, or re-staging it unchanged in a later transaction is a change of
+    // `created_at` (an UPDATE and update events).
+    let engine = audited(&db.url).build().unwrap();
+    engine.create_all().unwrap();
+    let mut user = User::new("nanos");
+    user.created_at = Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap();
+    let mut s = engine.session().unwrap();
+    let written = s.insert(user).unwrap();
+    s.commit().unwrap();
+    s.update(&written).unwrap();
+    s.commit().unwrap();
+    let updates = s
+        .query::<Log>()
+        .filter(col("change_type").eq("update"))
+        .count()
+        .unwrap();
+    assert_eq!(updates, 0, "an unchanged object is no change");
+    let read = s.get::<User>(written.id).unwrap().unwrap();
+    assert_eq!(read, written, "the row as written is the row as stored");
+});
 
-on_each_db_bug!(
-    a_timestamp_with_nanoseconds_is_written_as_it_is_stored,
-    "BUG: timestamps are stored to the microsecond but the written object keeps its nanoseconds",
-    |db: Db| {
-        // `Utc::now()` has nanoseconds on Linux; the database keeps microseconds. The row
-        // `insert` hands back must be the row as stored, or re-staging it unchanged in a
-        // later transaction is a change of `created_at` (an UPDATE and update events).
-        let engine = audited(&db.url).build().unwrap();
-        engine.create_all().unwrap();
-        let mut user = User::new("nanos");
-        user.created_at = Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap();
-        let mut s = engine.session().unwrap();
-        let written = s.insert(user).unwrap();
+on_each_db!(nan_is_never_silently_stored_as_null, |db: Db| {
+    // SQLite turns a bound NaN into NULL. Writing NaN must either be refused or
+    // round-trip; reading it back as `None` changes the data without a word.
+    let engine = Engine::builder(&db.url).model::<AllOptions>().build().unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let written = s.insert(AllOptions {
+        id: 0,
+        v_i8: None,
+        v_i16: None,
+        v_i32: None,
+        v_i64: None,
+        v_u8: None,
+        v_u16: None,
+        v_u32: None,
+        v_f32: None,
+        v_f64: Some(f64::NAN),
+        v_bool: None,
+        v_string: None,
+        v_bytes: None,
+        v_ts: None,
+        v_date: None,
+        v_json: None,
+    });
+    if let Ok(written) = written {
         s.commit().unwrap();
-        s.update(&written).unwrap();
-        s.commit().unwrap();
-        let updates = s
-            .query::<Log>()
-            .filter(col("change_type").eq("update"))
-            .count()
-            .unwrap();
-        assert_eq!(updates, 0, "an unchanged object is no change");
-        let read = s.get::<User>(written.id).unwrap().unwrap();
-        assert_eq!(read, written, "the row as written is the row as stored");
+        let read = s.get::<AllOptions>(written.id).unwrap().unwrap();
+        assert!(
+            read.v_f64.is_some_and(f64::is_nan),
+            "Some(NaN) read back as {:?}",
+            read.v_f64
+        );
     }
-);
-
-on_each_db_bug!(
-    nan_is_never_silently_stored_as_null,
-    "BUG: SQLite stores a bound NaN as NULL; Some(f64::NAN) reads back as None",
-    |db: Db| {
-        // SQLite turns a bound NaN into NULL. Writing NaN must either be refused or
-        // round-trip; reading it back as `None` changes the data without a word.
-        let engine = Engine::builder(&db.url).model::<AllOptions>().build().unwrap();
-        engine.create_all().unwrap();
-        let mut s = engine.session().unwrap();
-        let written = s.insert(AllOptions {
-            id: 0,
-            v_i8: None,
-            v_i16: None,
-            v_i32: None,
-            v_i64: None,
-            v_u8: None,
-            v_u16: None,
-            v_u32: None,
-            v_f32: None,
-            v_f64: Some(f64::NAN),
-            v_bool: None,
-            v_string: None,
-            v_bytes: None,
-            v_ts: None,
-            v_date: None,
-            v_json: None,
-        });
-        if let Ok(written) = written {
-            s.commit().unwrap();
-            let read = s.get::<AllOptions>(written.id).unwrap().unwrap();
-            assert!(
-                read.v_f64.is_some_and(f64::is_nan),
-                "Some(NaN) read back as {:?}",
-                read.v_f64
-            );
-        }
-    }
-);
+});

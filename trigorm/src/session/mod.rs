@@ -593,8 +593,7 @@ impl Session {
             st.identity.put(old.key(), old);
             round.extend(staged);
         }
-        let rows = round.len() as u64;
-        run_rounds(&mut conn, st, eng, round)?;
+        let rows = run_rounds(&mut conn, st, eng, round)?;
         if let Some(ls) = eng.registry.model::<M>() {
             let change = BulkChange {
                 model: t.model,
@@ -762,7 +761,9 @@ fn order_self_referencing(group: Vec<Box<dyn StagedOp>>) -> Vec<Box<dyn StagedOp
             cols.iter()
                 .filter_map(|&c| {
                     let v = op.column_value(c);
-                    (!v.is_null()).then(|| keys.get(&Key::from_value(&v)).copied()).flatten()
+                    (!v.is_null())
+                        .then(|| keys.get(&Key::from_value(&v)).copied())
+                        .flatten()
                 })
                 .filter(|&j| j != i)
                 .collect()
@@ -802,9 +803,16 @@ fn place(i: usize, before: &[Vec<usize>], state: &mut [u8], order: &mut Vec<usiz
     order.push(i);
 }
 
-/// Run rounds until nothing more is staged, or fail at the engine's bound.
-fn run_rounds(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, mut round: Vec<Box<dyn StagedOp>>) -> Result<()> {
+/// Run rounds until nothing more is staged, or fail at the engine's bound. Returns how
+/// many of the first round's writes ran a statement.
+fn run_rounds(
+    conn: &mut Conn<'_>,
+    st: &mut State,
+    eng: &EngineInner,
+    mut round: Vec<Box<dyn StagedOp>>,
+) -> Result<u64> {
     let mut rounds = 0;
+    let mut first_round_written = 0;
     let mut next: Vec<Box<dyn StagedOp>> = Vec::new();
     while !round.is_empty() {
         if rounds == eng.max_flush_rounds {
@@ -823,11 +831,14 @@ fn run_rounds(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, mut round:
             after_commit: &mut st.after_commit,
         };
         for op in round.drain(..) {
-            op.run(&mut cx)?;
+            let written = op.run(&mut cx)?;
+            if rounds == 1 && written {
+                first_round_written += 1;
+            }
         }
         std::mem::swap(&mut round, &mut next);
     }
-    Ok(())
+    Ok(first_round_written)
 }
 
 fn describe(round: &[Box<dyn StagedOp>]) -> String {

@@ -25,7 +25,9 @@ pub(crate) trait StagedOp: Send {
     fn operation(&self) -> Operation;
     fn table(&self) -> &'static TableDef;
     fn clone_op(&self) -> Box<dyn StagedOp>;
-    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<()>;
+    /// Write the row with its events; whether a statement was run (an update that
+    /// changes nothing runs none).
+    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool>;
     /// The primary key as staged.
     fn key_value(&self) -> Value;
     /// One column's value as staged.
@@ -68,6 +70,21 @@ pub(crate) fn update<M: Model>(obj: M) -> Box<dyn StagedOp> {
 }
 pub(crate) fn delete<M: Model>(obj: M) -> Box<dyn StagedOp> {
     Box::new(DeleteOp { obj })
+}
+
+/// Refuse values no backend stores faithfully (a NaN float would become NULL).
+fn check_values<M: Model>(values: &[Value], columns: impl Iterator<Item = usize>) -> Result<()> {
+    for (v, c) in values.iter().zip(columns) {
+        if matches!(v, Value::Float(f) if f.is_nan()) {
+            let t = M::table();
+            return Err(Error::InvalidValue {
+                model: t.model,
+                column: t.columns[c].name,
+                reason: "NaN cannot be stored (SQLite would store NULL)",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The primary key as shown in errors.
@@ -176,7 +193,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
             }
         }
     }
-    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<()> {
+    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
         let InsertOp {
             mut obj,
             slot,
@@ -206,6 +223,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
         let generate = t.auto_increment() && obj.value(t.primary_key) == Value::Int(0);
         let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
         let mut params = obj.values();
+        check_values::<M>(&params, 0..t.columns.len())?;
         if generate {
             params.remove(t.primary_key);
         }
@@ -241,7 +259,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
         if remember {
             cx.identity.put(obj.key(), obj);
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -261,7 +279,7 @@ impl<M: Model> StagedOp for UpdateOp<M> {
     fn column_value(&self, column: usize) -> Value {
         self.obj.value(column)
     }
-    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<()> {
+    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
         let UpdateOp { mut obj } = *self;
         let t = M::table();
         let key = obj.key();
@@ -269,7 +287,7 @@ impl<M: Model> StagedOp for UpdateOp<M> {
         let mut changed = obj.diff(&old);
         if changed.is_empty() {
             cx.identity.put(key, old);
-            return Ok(());
+            return Ok(false);
         }
         let listeners = cx.registry.model::<M>();
         if listeners.is_some_and(|l| !l.row[RowEvent::BeforeUpdate.index()].is_empty()) {
@@ -288,7 +306,7 @@ impl<M: Model> StagedOp for UpdateOp<M> {
             changed = obj.diff(&old);
             if changed.is_empty() {
                 cx.identity.put(key, old);
-                return Ok(());
+                return Ok(false);
             }
         }
         if changed.contains(t.primary_key) {
@@ -300,6 +318,7 @@ impl<M: Model> StagedOp for UpdateOp<M> {
         }
         let sql = cx.conn.shape_sql(t, Shape::Update(changed))?;
         let mut params: Vec<Value> = changed.iter().map(|i| obj.value(i)).collect();
+        check_values::<M>(&params, changed.iter())?;
         params.push(obj.value(t.primary_key));
         let n = cx
             .conn
@@ -324,7 +343,7 @@ impl<M: Model> StagedOp for UpdateOp<M> {
             },
         )?;
         cx.identity.put(key, obj);
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -344,7 +363,7 @@ impl<M: Model> StagedOp for DeleteOp<M> {
     fn column_value(&self, column: usize) -> Value {
         self.obj.value(column)
     }
-    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<()> {
+    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
         let DeleteOp { obj } = *self;
         let t = M::table();
         let key = obj.key();
@@ -386,6 +405,6 @@ impl<M: Model> StagedOp for DeleteOp<M> {
                 changed: all,
             },
         )?;
-        Ok(())
+        Ok(true)
     }
 }

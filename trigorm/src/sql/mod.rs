@@ -221,6 +221,7 @@ impl<S: DialectSpec> Dialect for S {
     }
 
     fn select(&self, table: &TableDef, select: &Select) -> Result<Statement, Error> {
+        table.validate()?;
         let mut b = Binder { values: Vec::new() };
         let mut q = Query::select();
         q.columns(table.columns.iter().map(|c| c.name)).from(table.name);
@@ -246,6 +247,7 @@ impl<S: DialectSpec> Dialect for S {
     }
 
     fn count(&self, table: &TableDef, filter: &Filter) -> Result<Statement, Error> {
+        table.validate()?;
         let mut b = Binder { values: Vec::new() };
         let mut q = Query::select();
         q.expr(Expr::cust("COUNT(*)")).from(table.name);
