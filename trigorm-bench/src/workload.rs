@@ -32,7 +32,7 @@ impl Plan {
 
     /// Whether user `id` (1-based) lies in a deleted range.
     pub fn is_deleted(&self, id: u64) -> bool {
-        id >= 1 && id <= self.rows && ((id - 1) / self.batch) % 2 == 0
+        id >= 1 && id <= self.rows && ((id - 1) / self.batch).is_multiple_of(2)
     }
 
     /// How many users the delete step removes (N/2 when N is a multiple of 2B).
@@ -64,6 +64,14 @@ pub fn user_email(buf: &mut String, j: u64) {
     let _ = write!(buf, "u{j}@x.org");
 }
 
+/// How trigorm stores a timestamp on SQLite (`TIMESTAMP_TEXT_FORMAT` in trigorm's
+/// value.rs), as a chrono format. A test checks that trigorm writes this form.
+#[cfg(test)]
+pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.9f+00:00";
+
+/// The same form as a pattern: `d` stands for a digit.
+pub const TIMESTAMP_FORM: &str = "dddd-dd-dd dd:dd:dd.ddddddddd+00:00";
+
 /// What the update step appends to a name.
 pub const UPDATE_SUFFIX: &str = "_v2";
 
@@ -89,7 +97,10 @@ mod tests {
 
     #[test]
     fn counts_match_the_workload_text() {
-        let p = Plan { rows: 20000, batch: 1000 };
+        let p = Plan {
+            rows: 20000,
+            batch: 1000,
+        };
         assert_eq!(p.expected_users(), 10000);
         assert_eq!(p.expected_logs(), 50000);
         assert_eq!(p.batches().count(), 20);
@@ -99,7 +110,10 @@ mod tests {
 
     #[test]
     fn ragged_sizes_count_exactly() {
-        let p = Plan { rows: 2500, batch: 1000 };
+        let p = Plan {
+            rows: 2500,
+            batch: 1000,
+        };
         // Deleted: ids 1..=1000 and 2001..=2500.
         assert_eq!(p.deleted(), 1500);
         assert_eq!(p.batches().last(), Some((2000, 2500)));
