@@ -163,9 +163,12 @@ fn run_ddl(inner: &EngineInner, pooled: &mut PooledConn, statements: &[String]) 
             });
         }
     }
-    conn.commit().map_err(|source| Error::Transaction {
-        operation: "COMMIT",
-        source: Box::new(source),
+    conn.commit().map_err(|source| {
+        let _ = conn.rollback();
+        Error::Transaction {
+            operation: "COMMIT",
+            source: Box::new(source),
+        }
     })
 }
 
@@ -225,9 +228,17 @@ impl EngineInner {
         }
     }
 
-    pub(crate) fn release(&self, pooled: PooledConn) {
+    /// Return a connection to the pool. One still in a transaction (a failed ROLLBACK) is
+    /// rolled back, or closed if that fails too: it would hold the write lock.
+    pub(crate) fn release(&self, mut pooled: PooledConn) {
+        let healthy = !pooled.conn.in_transaction() || pooled.conn.rollback().is_ok();
         if let Ok(mut st) = self.pool.state.lock() {
-            st.idle.push(pooled);
+            if healthy && !pooled.conn.in_transaction() {
+                st.idle.push(pooled);
+            } else {
+                tracing::warn!(database = %self.driver.database(), "closing a connection left in a transaction");
+                st.open -= 1;
+            }
         }
         self.pool.freed.notify_one();
     }

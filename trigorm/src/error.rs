@@ -216,11 +216,15 @@ fn on_model(model: &Option<&'static str>, pk: &Option<String>) -> String {
 }
 
 impl Error {
-    /// The database error underneath, if there is one.
+    /// The database error underneath, if there is one, also through a listener's error
+    /// (a listener whose raw SQL failed).
     pub fn db_error(&self) -> Option<&DbError> {
         match self {
             Error::Open { source, .. } | Error::Statement { source, .. } | Error::Transaction { source, .. } => {
                 Some(&**source)
+            }
+            Error::Listener { source, .. } | Error::SessionListener { source, .. } => {
+                source.downcast_ref::<Error>().and_then(Error::db_error)
             }
             _ => None,
         }

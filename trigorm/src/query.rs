@@ -131,11 +131,11 @@ impl Col {
     fn cmp(self, op: CmpOp, v: impl Into<Value>) -> Filter {
         Filter::Cmp(self, op, v.into())
     }
-    /// `column = value` (use [`Col::is_null`] for NULL).
+    /// `column = value`; with `NULL` (`None`), `column IS NULL`.
     pub fn eq(self, v: impl Into<Value>) -> Filter {
         self.cmp(CmpOp::Eq, v)
     }
-    /// `column <> value`
+    /// `column <> value`; with `NULL` (`None`), `column IS NOT NULL`.
     pub fn ne(self, v: impl Into<Value>) -> Filter {
         self.cmp(CmpOp::Ne, v)
     }

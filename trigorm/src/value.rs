@@ -231,7 +231,69 @@ impl Field for Vec<u8> {
 /// back equals what was written.
 pub(crate) const TIMESTAMP_TEXT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.9f+00:00";
 
+/// A timestamp in [`TIMESTAMP_TEXT_FORMAT`], written digit by digit (chrono's formatter
+/// parses its pattern on every call; this is on the hot path of every write).
+pub(crate) fn timestamp_text(t: &DateTime<Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return t.format(TIMESTAMP_TEXT_FORMAT).to_string();
+    }
+    fn digits(out: &mut String, mut v: u32, width: usize) {
+        let mut buf = [b'0'; 10];
+        for i in (0..width).rev() {
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        out.extend(buf[..width].iter().map(|&b| b as char));
+    }
+    let mut s = String::with_capacity(35);
+    digits(&mut s, year as u32, 4);
+    s.push('-');
+    digits(&mut s, t.month(), 2);
+    s.push('-');
+    digits(&mut s, t.day(), 2);
+    s.push(' ');
+    digits(&mut s, t.hour(), 2);
+    s.push(':');
+    digits(&mut s, t.minute(), 2);
+    s.push(':');
+    // A leap second is stored as second 59 with nanoseconds past 1e9, as chrono formats it.
+    digits(&mut s, t.second(), 2);
+    s.push('.');
+    digits(&mut s, t.nanosecond().min(999_999_999), 9);
+    s.push_str("+00:00");
+    s
+}
+
+/// Parse [`TIMESTAMP_TEXT_FORMAT`] without chrono's format machinery.
+fn parse_timestamp_fast(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    if b.len() != 35
+        || &b[29..] != b"+00:00"
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let time = chrono::NaiveTime::from_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, num(20..29)?)?;
+    Some(date.and_time(time).and_utc())
+}
+
 pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    if let Some(t) = parse_timestamp_fast(text) {
+        return Some(t);
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.with_timezone(&Utc));
     }
@@ -389,5 +451,37 @@ impl fmt::Display for Key {
             Key::Text(s) => write!(f, "{s:?}"),
             Key::Other(s) => f.write_str(s),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn timestamp_text_matches_the_format_and_parses_back() {
+        let cases = [
+            Utc.with_ymd_and_hms(2026, 11, 26, 6, 46, 42).unwrap(),
+            Utc.timestamp_opt(0, 1).unwrap(),
+            Utc.timestamp_opt(1_700_000_000, 999_999_999).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap(),
+        ];
+        for t in cases {
+            let text = timestamp_text(&t);
+            assert_eq!(text, t.format(TIMESTAMP_TEXT_FORMAT).to_string());
+            assert_eq!(parse_timestamp(&text), Some(t));
+            assert_eq!(parse_timestamp_fast(&text), Some(t));
+        }
+        assert_eq!(parse_timestamp_fast("2026-11-26T06:46:42.000000000+00:00"), None);
+        assert_eq!(
+            parse_timestamp("2026-11-26T06:46:42Z"),
+            Some(Utc.with_ymd_and_hms(2026, 11, 26, 6, 46, 42).unwrap())
+        );
+        assert_eq!(
+            parse_timestamp("2026-11-26 06:46:42"),
+            Some(Utc.with_ymd_and_hms(2026, 11, 26, 6, 46, 42).unwrap())
+        );
     }
 }

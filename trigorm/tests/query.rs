@@ -120,8 +120,14 @@ on_each_db!(in_like_and_null_filters, |db: Db| {
         col("tag").is_not_null(),
         &["apple", "banana", "carrot", "eggplant", "grape", "Apple pie"],
     );
-    // `eq` with NULL is SQL's `= NULL`: it matches nothing (use `is_null`).
-    check(&mut s, col("tag").eq(Value::Null), &[]);
+    // `eq` / `ne` with NULL mean IS NULL / IS NOT NULL (SQL's `= NULL` would match nothing).
+    check(&mut s, col("tag").eq(Value::Null), &["durian", "fig"]);
+    check(&mut s, col("tag").eq(None::<String>), &["durian", "fig"]);
+    check(
+        &mut s,
+        col("tag").ne(Value::Null),
+        &["apple", "banana", "carrot", "eggplant", "grape", "Apple pie"],
+    );
 });
 
 on_each_db!(and_or_not_combine_with_the_right_precedence, |db: Db| {

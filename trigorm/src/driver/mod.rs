@@ -64,6 +64,9 @@ pub trait Connection: Send {
     /// The database's error.
     fn rollback(&mut self) -> Result<(), DbError>;
 
+    /// Whether a transaction is open on this connection.
+    fn in_transaction(&self) -> bool;
+
     /// Run one statement with bound parameters; the number of rows it changed.
     ///
     /// # Errors

@@ -9,12 +9,16 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, OpenFlags, ToSql};
 
 use super::{Backend, Connection, Driver, QueryError, RowCallback};
 use crate::error::{DbError, DbErrorKind, Error};
-use crate::value::{Value, TIMESTAMP_TEXT_FORMAT};
+use crate::value::{timestamp_text, Value};
 
 /// How many prepared statements each connection keeps (rusqlite's default is 16).
 pub const STATEMENT_CACHE_CAPACITY: usize = 256;
@@ -105,10 +109,55 @@ impl Driver for SqliteDriver {
         }
         conn.execute_batch("PRAGMA foreign_keys = ON")
             .map_err(|e| self.open_error(e))?;
+        let mut conn = conn;
+        let transaction_control = Arc::new(AtomicBool::new(false));
+        let allowed = transaction_control.clone();
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| authorize(&ctx.action, allowed.load(Ordering::Relaxed))))
+            .map_err(|e| self.open_error(e))?;
         Ok(Box::new(SqliteConnection {
             conn,
             database: self.display.clone(),
+            transaction_control,
         }))
+    }
+}
+
+/// Pragmas that take an argument and only read.
+const READ_ONLY_PRAGMAS: &[&str] = &[
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+    "foreign_key_check",
+    "integrity_check",
+    "quick_check",
+];
+
+/// What SQL run through a connection may do. The session owns the transaction and the
+/// connection goes back to a pool, so statements may not end or nest transactions, create
+/// per-connection (TEMP) objects, attach databases or change settings.
+fn authorize(action: &AuthAction<'_>, transaction_control: bool) -> Authorization {
+    let denied = match action {
+        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => !transaction_control,
+        AuthAction::CreateTempIndex { .. }
+        | AuthAction::CreateTempTable { .. }
+        | AuthAction::CreateTempTrigger { .. }
+        | AuthAction::CreateTempView { .. }
+        | AuthAction::Attach { .. }
+        | AuthAction::Detach { .. } => true,
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value: Some(_),
+        } => !READ_ONLY_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(pragma_name)),
+        _ => false,
+    };
+    if denied {
+        Authorization::Deny
+    } else {
+        Authorization::Allow
     }
 }
 
@@ -116,11 +165,20 @@ impl Driver for SqliteDriver {
 pub struct SqliteConnection {
     conn: rusqlite::Connection,
     database: String,
+    /// Set while the connection itself runs BEGIN, COMMIT or ROLLBACK.
+    transaction_control: Arc<AtomicBool>,
 }
 
 impl SqliteConnection {
     fn err(&self, e: rusqlite::Error) -> DbError {
         db_error(e, &self.database)
+    }
+
+    fn control(&mut self, sql: &str) -> Result<(), DbError> {
+        self.transaction_control.store(true, Ordering::Relaxed);
+        let r = self.conn.execute_batch(sql);
+        self.transaction_control.store(false, Ordering::Relaxed);
+        r.map_err(|e| self.err(e))
     }
 }
 
@@ -135,7 +193,7 @@ impl ToSql for Bind<'_> {
             Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
             Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-            Value::Timestamp(t) => ToSqlOutput::from(t.format(TIMESTAMP_TEXT_FORMAT).to_string()),
+            Value::Timestamp(t) => ToSqlOutput::from(timestamp_text(t)),
             Value::Date(d) => ToSqlOutput::from(d.format("%Y-%m-%d").to_string()),
             Value::Json(j) => ToSqlOutput::from(j.to_string()),
         })
@@ -143,6 +201,10 @@ impl ToSql for Bind<'_> {
 }
 
 fn bind_all(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> rusqlite::Result<()> {
+    let expected = stmt.parameter_count();
+    if expected != params.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(params.len(), expected));
+    }
     for (i, v) in params.iter().enumerate() {
         stmt.raw_bind_parameter(i + 1, Bind(v))?;
     }
@@ -174,18 +236,22 @@ impl Connection for SqliteConnection {
     fn begin(&mut self) -> Result<(), DbError> {
         // IMMEDIATE takes the write lock now: a session reads what it will write, and a
         // deferred transaction could not upgrade its read lock once another writer committed.
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| self.err(e))
+        self.control("BEGIN IMMEDIATE")
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
-        self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))
+        self.control("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
         if self.conn.is_autocommit() {
             return Ok(());
         }
-        self.conn.execute_batch("ROLLBACK").map_err(|e| self.err(e))
+        self.control("ROLLBACK")
+    }
+
+    fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {

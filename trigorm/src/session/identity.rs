@@ -11,11 +11,13 @@ use crate::value::Key;
 #[derive(Default)]
 pub(crate) struct IdentityMap {
     rows: HashMap<(TypeId, Key), Box<dyn Any + Send + Sync>>,
+    /// Counts clears: a write that began before a clear (raw SQL ran meanwhile, maybe on
+    /// its own row) does not know its values are still true, and must not remember them.
+    epoch: u64,
 }
 
 impl IdentityMap {
     pub(crate) fn take<M: Model>(&mut self, key: &Key) -> Option<M> {
-        // Keys are cloned only on insert; lookups borrow.
         let k = (TypeId::of::<M>(), key.clone());
         self.rows.remove(&k).and_then(|b| b.downcast::<M>().ok()).map(|b| *b)
     }
@@ -24,8 +26,20 @@ impl IdentityMap {
         self.rows.insert((TypeId::of::<M>(), key), Box::new(row));
     }
 
+    /// Remember `row` unless the map was cleared since `epoch`.
+    pub(crate) fn put_since<M: Model>(&mut self, epoch: u64, key: Key, row: M) {
+        if self.epoch == epoch {
+            self.put(key, row);
+        }
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
     pub(crate) fn clear(&mut self) {
         self.rows.clear();
+        self.epoch += 1;
     }
 
     pub(crate) fn len(&self) -> usize {

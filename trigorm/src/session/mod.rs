@@ -8,6 +8,7 @@ mod conn;
 mod identity;
 mod listeners;
 mod ops;
+mod order;
 mod query;
 
 use std::sync::{Arc, Mutex};
@@ -22,10 +23,11 @@ pub(crate) use listeners::{FlushFn, Named, Registry, TxFn};
 use crate::engine::EngineInner;
 use crate::error::{Error, Result};
 use crate::event::{BulkChange, FlushEvent, Operation, TxEvent};
-use crate::model::{ColumnSet, Model};
+use crate::model::Model;
 use crate::query::{Filter, Select};
+use crate::sql::Statement;
 use crate::schema::TableDef;
-use crate::value::{Key, Value};
+use crate::value::Value;
 use conn::{query_error, stmt_error, Conn};
 use identity::IdentityMap;
 use listeners::AfterCommitFn;
@@ -61,6 +63,9 @@ impl<M: Model> Pending<M> {
 #[derive(Default)]
 struct State {
     in_tx: bool,
+    /// Set while a flush or bulk statement runs: still set afterwards means a panic
+    /// interrupted it.
+    writing: bool,
     /// Writes the user staged since the last flush.
     pending: Vec<Box<dyn StagedOp>>,
     /// Copies, as staged, of the user's writes flushed in this transaction: restored as
@@ -318,13 +323,16 @@ impl Session {
         r.map_err(|e| self.fail(e))
     }
 
-    /// Run a query with bound parameters in the session's transaction; its rows.
+    /// Run a query with bound parameters in the session's transaction; its rows. As with
+    /// [`Session::execute`], the session forgets the old values it remembered.
     ///
     /// # Errors
     /// [`Error::Statement`].
     pub fn query_raw(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
         self.flush()?;
-        let (mut conn, _, _) = self.begun()?;
+        let (mut conn, st, _) = self.begun()?;
+        // The statement may write (UPDATE ... RETURNING): forget the remembered rows.
+        st.identity.clear();
         let mut rows = Vec::new();
         conn.query(sql, params, &mut |r| {
             rows.push(r.to_vec());
@@ -378,10 +386,26 @@ impl Session {
     /// # Ok::<(), trigorm::Error>(())
     /// ```
     pub fn flush(&mut self) -> Result<()> {
+        self.check_interrupted()?;
         if self.state.pending.is_empty() {
             return Ok(());
         }
-        self.flush_inner().map_err(|e| self.fail(e))
+        self.state.writing = true;
+        let r = self.flush_inner().map_err(|e| self.fail(e));
+        self.state.writing = false;
+        r
+    }
+
+    /// A write that a panic (in a listener) interrupted left its transaction half done: roll
+    /// it back, with the staged writes pending again, before anything else runs.
+    fn check_interrupted(&mut self) -> Result<()> {
+        if !self.state.writing {
+            return Ok(());
+        }
+        self.state.writing = false;
+        Err(self.fail(Error::Usage(
+            "a write of this session was interrupted by a panic; its transaction was rolled back".into(),
+        )))
     }
 
     fn flush_inner(&mut self) -> Result<()> {
@@ -414,6 +438,7 @@ impl Session {
     /// ```
     pub fn commit(&mut self) -> Result<()> {
         self.flush()?;
+        self.check_interrupted()?;
         let committed = {
             let (mut conn, st, _) = self.parts()?;
             if st.in_tx {
@@ -468,6 +493,10 @@ impl Session {
         let was_open = st.in_tx;
         let r = if was_open { conn.rollback() } else { Ok(()) };
         st.in_tx = false;
+        st.writing = false;
+        for op in &st.journal {
+            op.rolled_back();
+        }
         st.journal.clear();
         st.identity.clear();
         st.after_commit.clear();
@@ -557,21 +586,32 @@ impl Session {
     }
 
     fn bulk<M: Model>(&mut self, op: Operation, filter: Filter, set: &[(usize, Value)]) -> Result<u64> {
-        self.flush()?;
-        let r = self.bulk_inner::<M>(op, &filter, set);
-        r.map_err(|e| self.fail(e))
-    }
-
-    fn bulk_inner<M: Model>(&mut self, op: Operation, filter: &Filter, set: &[(usize, Value)]) -> Result<u64> {
-        let t = M::table();
         let select = Select {
             filter: Some(filter.clone()),
             ..Select::default()
         };
+        // A bad filter is refused before anything runs: it leaves the transaction alone.
+        let stmt = self.engine.dialect.select(M::table(), &select)?;
+        self.flush()?;
+        self.state.writing = true;
+        let r = self.bulk_inner::<M>(op, &filter, &stmt, set.into());
+        let r = r.map_err(|e| self.fail(e));
+        self.state.writing = false;
+        r
+    }
+
+    fn bulk_inner<M: Model>(
+        &mut self,
+        op: Operation,
+        filter: &Filter,
+        stmt: &Statement,
+        set: Arc<[(usize, Value)]>,
+    ) -> Result<u64> {
+        let t = M::table();
         let (mut conn, st, eng) = self.begun()?;
         // The transaction holds the write lock (SQLite: BEGIN IMMEDIATE), so the rows read
-        // here are exactly the rows written below.
-        let stmt = eng.dialect.select(t, &select)?;
+        // here are the rows the statement stands for; each is written as it is when its turn
+        // comes (listeners of earlier rows may have changed or removed it).
         let mut olds: Vec<M> = Vec::new();
         conn.query(&stmt.sql, &stmt.values, &mut |row| {
             olds.push(M::from_values(row)?);
@@ -580,18 +620,11 @@ impl Session {
         .map_err(|e| query_error(e, Some(t.model), &stmt.sql))?;
         let mut round: Vec<Box<dyn StagedOp>> = Vec::with_capacity(olds.len());
         for old in olds {
-            let staged = match op {
-                Operation::Update => {
-                    let mut new = old.clone();
-                    for (i, v) in set {
-                        new.set_value(*i, v.clone())?;
-                    }
-                    (new.diff(&old) != ColumnSet::EMPTY).then(|| ops::update(new))
-                }
-                _ => Some(ops::delete(old.clone())),
-            };
+            round.push(match op {
+                Operation::Update => ops::bulk_update(old.clone(), set.clone()),
+                _ => ops::bulk_delete(old.clone()),
+            });
             st.identity.put(old.key(), old);
-            round.extend(staged);
         }
         let rows = run_rounds(&mut conn, st, eng, round)?;
         if let Some(ls) = eng.registry.model::<M>() {
@@ -662,147 +695,6 @@ fn run_flush_listeners(
     Ok(())
 }
 
-/// Depth of a table in the foreign-key graph: 0 for a table that references nothing.
-fn fk_depth(t: &'static TableDef, path: &mut Vec<*const TableDef>) -> usize {
-    let mut depth = 0;
-    path.push(t);
-    for c in t.columns {
-        if let Some(fk) = c.references {
-            let parent = (fk.table)();
-            if path.contains(&(parent as *const TableDef)) {
-                continue;
-            }
-            depth = depth.max(1 + fk_depth(parent, path));
-        }
-    }
-    path.pop();
-    depth
-}
-
-/// The columns of `t` that reference `t` itself.
-fn self_references(t: &'static TableDef) -> impl Iterator<Item = usize> {
-    t.columns
-        .iter()
-        .enumerate()
-        .filter(move |(_, c)| c.references.is_some_and(|fk| std::ptr::eq((fk.table)(), t)))
-        .map(|(i, _)| i)
-}
-
-/// Order one round: inserts parents first, then updates, then deletes children first;
-/// staging order within each group. Rows of a table that references itself are ordered
-/// by those references too.
-fn order_round(round: Vec<Box<dyn StagedOp>>) -> Vec<Box<dyn StagedOp>> {
-    let Some(first) = round.first().map(|op| (op.operation(), op.table() as *const TableDef)) else {
-        return round;
-    };
-    let homogeneous = round
-        .iter()
-        .all(|op| (op.operation(), op.table() as *const TableDef) == first);
-    if homogeneous && (first.0 == Operation::Update || self_references(round[0].table()).next().is_none()) {
-        return round;
-    }
-    let mut depths: Vec<(*const TableDef, i64)> = Vec::new();
-    let mut keyed: Vec<((u8, i64), Box<dyn StagedOp>)> = round
-        .into_iter()
-        .map(|op| {
-            let t = op.table();
-            let d = match depths.iter().find(|(p, _)| std::ptr::eq(*p, t)) {
-                Some((_, d)) => *d,
-                None => {
-                    let d = fk_depth(t, &mut Vec::new()) as i64;
-                    depths.push((t, d));
-                    d
-                }
-            };
-            let key = match op.operation() {
-                Operation::Insert => (0, d),
-                Operation::Update => (1, 0),
-                Operation::Delete => (2, -d),
-            };
-            (key, op)
-        })
-        .collect();
-    // A stable sort: staging order within each group.
-    keyed.sort_by_key(|(k, _)| *k);
-    let mut out: Vec<Box<dyn StagedOp>> = Vec::with_capacity(keyed.len());
-    let mut group: Vec<Box<dyn StagedOp>> = Vec::new();
-    for (_, op) in keyed {
-        if let Some(g) = group.first() {
-            if g.operation() != op.operation() || !std::ptr::eq(g.table(), op.table()) {
-                out.extend(order_self_referencing(std::mem::take(&mut group)));
-            }
-        }
-        group.push(op);
-    }
-    out.extend(order_self_referencing(group));
-    out
-}
-
-/// Within one group (one operation on one table), put referenced rows before the rows that
-/// reference them for inserts, and after them for deletes. Unrelated rows keep staging
-/// order.
-fn order_self_referencing(group: Vec<Box<dyn StagedOp>>) -> Vec<Box<dyn StagedOp>> {
-    let Some(op) = group.first() else { return group };
-    let (t, operation) = (op.table(), op.operation());
-    let cols: Vec<usize> = self_references(t).collect();
-    if cols.is_empty() || operation == Operation::Update || group.len() < 2 {
-        return group;
-    }
-    let keys: std::collections::HashMap<Key, usize> = group
-        .iter()
-        .enumerate()
-        .map(|(i, op)| (Key::from_value(&op.key_value()), i))
-        .collect();
-    // parent[i]: the rows of this group that row i references.
-    let parents: Vec<Vec<usize>> = group
-        .iter()
-        .enumerate()
-        .map(|(i, op)| {
-            cols.iter()
-                .filter_map(|&c| {
-                    let v = op.column_value(c);
-                    (!v.is_null())
-                        .then(|| keys.get(&Key::from_value(&v)).copied())
-                        .flatten()
-                })
-                .filter(|&j| j != i)
-                .collect()
-        })
-        .collect();
-    // Edges to follow first: parents for inserts, children for deletes.
-    let before: Vec<Vec<usize>> = if operation == Operation::Insert {
-        parents
-    } else {
-        let mut children = vec![Vec::new(); group.len()];
-        for (i, ps) in parents.iter().enumerate() {
-            for &p in ps {
-                children[p].push(i);
-            }
-        }
-        children
-    };
-    let mut order = Vec::with_capacity(group.len());
-    let mut state = vec![0u8; group.len()]; // 0 new, 1 in progress, 2 placed
-    for i in 0..group.len() {
-        place(i, &before, &mut state, &mut order);
-    }
-    let mut slots: Vec<Option<Box<dyn StagedOp>>> = group.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
-}
-
-/// Depth-first: place what must come first, then `i`. A cycle is left to the database.
-fn place(i: usize, before: &[Vec<usize>], state: &mut [u8], order: &mut Vec<usize>) {
-    if state[i] != 0 {
-        return;
-    }
-    state[i] = 1;
-    for &j in &before[i] {
-        place(j, before, state, order);
-    }
-    state[i] = 2;
-    order.push(i);
-}
-
 /// Run rounds until nothing more is staged, or fail at the engine's bound. Returns how
 /// many of the first round's writes ran a statement.
 fn run_rounds(
@@ -822,7 +714,7 @@ fn run_rounds(
             });
         }
         rounds += 1;
-        round = order_round(round);
+        round = order::order_round(round);
         let mut cx = FlushCx {
             conn: &mut *conn,
             registry: &eng.registry,

@@ -52,9 +52,15 @@ struct InsertOp<M> {
 }
 struct UpdateOp<M> {
     obj: M,
+    /// For a bulk statement: the assignments, applied to the row as it is when this write
+    /// runs (so that changes made meanwhile by listeners to other columns are kept). A row
+    /// that is gone by then is skipped, as the SQL statement would skip it.
+    bulk: Option<Arc<[(usize, Value)]>>,
 }
 struct DeleteOp<M> {
     obj: M,
+    /// For a bulk statement: a row that is gone by then is skipped.
+    bulk: bool,
 }
 
 pub(crate) fn insert<M: Model>(obj: M, slot: Option<&Slot<M>>) -> Box<dyn StagedOp> {
@@ -66,10 +72,18 @@ pub(crate) fn insert<M: Model>(obj: M, slot: Option<&Slot<M>>) -> Box<dyn Staged
     })
 }
 pub(crate) fn update<M: Model>(obj: M) -> Box<dyn StagedOp> {
-    Box::new(UpdateOp { obj })
+    Box::new(UpdateOp { obj, bulk: None })
 }
 pub(crate) fn delete<M: Model>(obj: M) -> Box<dyn StagedOp> {
-    Box::new(DeleteOp { obj })
+    Box::new(DeleteOp { obj, bulk: false })
+}
+/// One row of `update_where`: `row` as read, `set` applied when the write runs.
+pub(crate) fn bulk_update<M: Model>(row: M, set: Arc<[(usize, Value)]>) -> Box<dyn StagedOp> {
+    Box::new(UpdateOp { obj: row, bulk: Some(set) })
+}
+/// One row of `delete_where`.
+pub(crate) fn bulk_delete<M: Model>(row: M) -> Box<dyn StagedOp> {
+    Box::new(DeleteOp { obj: row, bulk: true })
 }
 
 /// Refuse values no backend stores faithfully (a NaN float would become NULL).
@@ -154,15 +168,20 @@ pub(crate) fn load_by_key<M: Model>(conn: &mut Conn<'_>, identity: &mut Identity
     Ok(found)
 }
 
-/// The old row: as last read or written in this transaction, else read now.
-fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<M> {
+/// The old row: as last read or written in this transaction, else read now; `None` when
+/// the row is not in the database.
+fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<Option<M>> {
     if let Some(old) = cx.identity.take::<M>(key) {
-        return Ok(old);
+        return Ok(Some(old));
     }
-    read_by_key::<M>(cx.conn, obj.primary_key())?.ok_or_else(|| Error::NotFound {
+    read_by_key::<M>(cx.conn, obj.primary_key())
+}
+
+fn not_found<M: Model>(obj: &M) -> Error {
+    Error::NotFound {
         model: M::table().model,
         pk: pk_text(obj),
-    })
+    }
 }
 
 impl<M: Model> StagedOp for InsertOp<M> {
@@ -201,6 +220,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
             remember,
         } = *self;
         let t = M::table();
+        let epoch = cx.identity.epoch();
         if t.auto_increment() && obj.value(t.primary_key) == Value::Int(0) {
             if let Some(key) = generated.lock().ok().and_then(|g| *g) {
                 obj.set_value(t.primary_key, Value::Int(key))?;
@@ -257,7 +277,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
             }
         }
         if remember {
-            cx.identity.put(obj.key(), obj);
+            cx.identity.put_since(epoch, obj.key(), obj);
         }
         Ok(true)
     }
@@ -271,7 +291,10 @@ impl<M: Model> StagedOp for UpdateOp<M> {
         M::table()
     }
     fn clone_op(&self) -> Box<dyn StagedOp> {
-        Box::new(UpdateOp { obj: self.obj.clone() })
+        Box::new(UpdateOp {
+            obj: self.obj.clone(),
+            bulk: self.bulk.clone(),
+        })
     }
     fn key_value(&self) -> Value {
         self.obj.primary_key()
@@ -280,10 +303,21 @@ impl<M: Model> StagedOp for UpdateOp<M> {
         self.obj.value(column)
     }
     fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
-        let UpdateOp { mut obj } = *self;
+        let UpdateOp { mut obj, bulk } = *self;
         let t = M::table();
         let key = obj.key();
-        let old = old_row(cx, &obj, &key)?;
+        let old = match old_row(cx, &obj, &key)? {
+            Some(old) => old,
+            None if bulk.is_some() => return Ok(false),
+            None => return Err(not_found(&obj)),
+        };
+        if let Some(set) = &bulk {
+            obj = old.clone();
+            for (i, v) in set.iter() {
+                obj.set_value(*i, v.clone())?;
+            }
+        }
+        let epoch = cx.identity.epoch();
         let mut changed = obj.diff(&old);
         if changed.is_empty() {
             cx.identity.put(key, old);
@@ -325,10 +359,7 @@ impl<M: Model> StagedOp for UpdateOp<M> {
             .execute(&sql, &params)
             .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text(&obj)), &sql, e))?;
         if n == 0 {
-            return Err(Error::NotFound {
-                model: t.model,
-                pk: pk_text(&obj),
-            });
+            return if bulk.is_some() { Ok(false) } else { Err(not_found(&obj)) };
         }
         fire(
             cx,
@@ -342,7 +373,7 @@ impl<M: Model> StagedOp for UpdateOp<M> {
                 changed,
             },
         )?;
-        cx.identity.put(key, obj);
+        cx.identity.put_since(epoch, key, obj);
         Ok(true)
     }
 }
@@ -355,7 +386,10 @@ impl<M: Model> StagedOp for DeleteOp<M> {
         M::table()
     }
     fn clone_op(&self) -> Box<dyn StagedOp> {
-        Box::new(DeleteOp { obj: self.obj.clone() })
+        Box::new(DeleteOp {
+            obj: self.obj.clone(),
+            bulk: self.bulk,
+        })
     }
     fn key_value(&self) -> Value {
         self.obj.primary_key()
@@ -364,10 +398,14 @@ impl<M: Model> StagedOp for DeleteOp<M> {
         self.obj.value(column)
     }
     fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
-        let DeleteOp { obj } = *self;
+        let DeleteOp { obj, bulk } = *self;
         let t = M::table();
         let key = obj.key();
-        let old = old_row(cx, &obj, &key)?;
+        let old = match old_row(cx, &obj, &key)? {
+            Some(old) => old,
+            None if bulk => return Ok(false),
+            None => return Err(not_found(&obj)),
+        };
         let all = ColumnSet::all(t.columns.len());
         let listeners = cx.registry.model::<M>();
         fire(
@@ -388,10 +426,7 @@ impl<M: Model> StagedOp for DeleteOp<M> {
             .execute(&sql, &[old.primary_key()])
             .map_err(|e| stmt_error("delete", Some(t.model), Some(pk_text(&old)), &sql, e))?;
         if n == 0 {
-            return Err(Error::NotFound {
-                model: t.model,
-                pk: pk_text(&old),
-            });
+            return if bulk { Ok(false) } else { Err(not_found(&old)) };
         }
         fire(
             cx,

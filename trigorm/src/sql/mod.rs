@@ -103,6 +103,9 @@ fn column_of(table: &TableDef, name: &str) -> Result<&'static str, Error> {
 fn render_filter(table: &TableDef, f: &Filter, b: &mut Binder) -> Result<Expr, Error> {
     Ok(match f {
         Filter::All => Expr::cust("1 = 1"),
+        // `= NULL` would match nothing: what is meant is IS NULL.
+        Filter::Cmp(c, CmpOp::Eq, Value::Null) => Expr::col(column_of(table, &c.0)?).is_null(),
+        Filter::Cmp(c, CmpOp::Ne, Value::Null) => Expr::col(column_of(table, &c.0)?).is_not_null(),
         Filter::Cmp(c, op, v) => {
             let c = Expr::col(column_of(table, &c.0)?);
             let v = b.bind(v.clone());
@@ -183,9 +186,15 @@ impl<S: DialectSpec> Dialect for S {
             .filter(|(i, _)| with_key || *i != table.primary_key)
             .map(|(_, c)| c.name)
             .collect();
-        let exprs: Vec<Expr> = cols.iter().map(|_| b.bind(Value::Null)).collect();
         let mut q = Query::insert();
-        q.into_table(table.name).columns(cols).values_panic(exprs);
+        q.into_table(table.name);
+        if cols.is_empty() {
+            // A model with only a generated key.
+            q.or_default_values();
+        } else {
+            let exprs: Vec<Expr> = cols.iter().map(|_| b.bind(Value::Null)).collect();
+            q.columns(cols).values_panic(exprs);
+        }
         q.to_owned().build(S::Builder::default()).0
     }
 
