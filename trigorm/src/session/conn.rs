@@ -1,8 +1,9 @@
 //! A session's connection: the driver connection, the SQL text of each statement shape
 //! rendered once, and the statement observer.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use crate::driver::{Connection, QueryError};
 use crate::error::{DbError, Error};
@@ -25,14 +26,14 @@ pub(crate) enum Shape {
 /// A connection with its cache of rendered statements, kept in the engine's pool.
 pub(crate) struct PooledConn {
     pub(crate) conn: Box<dyn Connection>,
-    sql: HashMap<(usize, Shape), Arc<str>>,
+    sql: FxHashMap<(usize, Shape), Arc<str>>,
 }
 
 impl PooledConn {
     pub(crate) fn new(conn: Box<dyn Connection>) -> PooledConn {
         PooledConn {
             conn,
-            sql: HashMap::new(),
+            sql: FxHashMap::default(),
         }
     }
 }

@@ -3,14 +3,15 @@
 //! session holds only what the current transaction touched.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 
 use crate::model::Model;
 use crate::value::Key;
 
 #[derive(Default)]
 pub(crate) struct IdentityMap {
-    rows: HashMap<(TypeId, Key), Box<dyn Any + Send + Sync>>,
+    rows: FxHashMap<(TypeId, Key), Box<dyn Any + Send + Sync>>,
     /// Counts clears: a write that began before a clear (raw SQL ran meanwhile, maybe on
     /// its own row) does not know its values are still true, and must not remember them.
     epoch: u64,

@@ -1,7 +1,8 @@
 //! The listener registry (fixed when the engine is built) and the context listeners get.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 
 use super::conn::{query_error, stmt_error, Conn};
 use super::identity::IdentityMap;
@@ -39,7 +40,7 @@ impl<M> Default for ModelListeners<M> {
 /// Every listener of an engine.
 #[derive(Default)]
 pub(crate) struct Registry {
-    models: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    models: FxHashMap<TypeId, Box<dyn Any + Send + Sync>>,
     pub(crate) flush: [Vec<Named<FlushFn>>; 2],
     pub(crate) tx: [Vec<Named<TxFn>>; 2],
 }

@@ -411,7 +411,9 @@ impl Session {
     fn flush_inner(&mut self) -> Result<()> {
         let (mut conn, st, eng) = self.begun()?;
         st.journal.extend(st.pending.iter().map(|op| op.clone_op()));
-        let mut round = std::mem::take(&mut st.pending);
+        // The next batch is likely the size of this one: no regrowth while staging it.
+        let capacity = st.pending.len();
+        let mut round = std::mem::replace(&mut st.pending, Vec::with_capacity(capacity));
         run_flush_listeners(&mut conn, st, eng, FlushEvent::BeforeFlush, &mut round)?;
         run_rounds(&mut conn, st, eng, round)?;
         run_flush_listeners(&mut conn, st, eng, FlushEvent::AfterFlush, &mut Vec::new())
@@ -705,7 +707,7 @@ fn run_rounds(
 ) -> Result<u64> {
     let mut rounds = 0;
     let mut first_round_written = 0;
-    let mut next: Vec<Box<dyn StagedOp>> = Vec::new();
+    let mut next: Vec<Box<dyn StagedOp>> = Vec::with_capacity(round.len());
     while !round.is_empty() {
         if rounds == eng.max_flush_rounds {
             return Err(Error::FlushLoop {

@@ -45,10 +45,8 @@ struct InsertOp<M> {
     /// The key the database generated, shared with the copies kept for a retry: a retried
     /// insert reuses it, so that writes staged against that key still find their row (and
     /// fail loudly if another writer took the key meanwhile).
-    generated: Arc<Mutex<Option<i64>>>,
-    /// Whether to remember the written row as the old values of a later update. Rows that
-    /// listeners stage (audit rows) are not remembered: nobody holds them.
-    remember: bool,
+    /// `None` for rows listeners stage: they are never kept for a retry.
+    generated: Option<Arc<Mutex<Option<i64>>>>,
 }
 struct UpdateOp<M> {
     obj: M,
@@ -66,9 +64,8 @@ struct DeleteOp<M> {
 pub(crate) fn insert<M: Model>(obj: M, slot: Option<&Slot<M>>) -> Box<dyn StagedOp> {
     Box::new(InsertOp {
         obj,
-        remember: slot.is_some(),
         slot: slot.map(Arc::downgrade),
-        generated: Arc::new(Mutex::new(None)),
+        generated: slot.map(|_| Arc::new(Mutex::new(None))),
     })
 }
 pub(crate) fn update<M: Model>(obj: M) -> Box<dyn StagedOp> {
@@ -196,7 +193,6 @@ impl<M: Model> StagedOp for InsertOp<M> {
             obj: self.obj.clone(),
             slot: self.slot.clone(),
             generated: self.generated.clone(),
-            remember: self.remember,
         })
     }
     fn key_value(&self) -> Value {
@@ -217,12 +213,10 @@ impl<M: Model> StagedOp for InsertOp<M> {
             mut obj,
             slot,
             generated,
-            remember,
         } = *self;
         let t = M::table();
-        let epoch = cx.identity.epoch();
         if t.auto_increment() && obj.value(t.primary_key) == Value::Int(0) {
-            if let Some(key) = generated.lock().ok().and_then(|g| *g) {
+            if let Some(key) = generated.as_ref().and_then(|g| g.lock().ok().and_then(|g| *g)) {
                 obj.set_value(t.primary_key, Value::Int(key))?;
             }
         }
@@ -254,7 +248,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
         if generate {
             if let Some(id) = id {
                 obj.set_value(t.primary_key, Value::Int(id))?;
-                if let Ok(mut g) = generated.lock() {
+                if let Some(Ok(mut g)) = generated.as_ref().map(|g| g.lock()) {
                     *g = Some(id);
                 }
             }
@@ -273,12 +267,11 @@ impl<M: Model> StagedOp for InsertOp<M> {
         )?;
         if let Some(slot) = slot.and_then(|w| w.upgrade()) {
             if let Ok(mut s) = slot.lock() {
-                *s = Some(obj.clone());
+                *s = Some(obj);
             }
         }
-        if remember {
-            cx.identity.put_since(epoch, obj.key(), obj);
-        }
+        // The inserted row is not remembered: few are updated in the transaction that
+        // inserts them, and one that is reads its old values at flush.
         Ok(true)
     }
 }
