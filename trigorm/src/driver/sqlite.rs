@@ -112,8 +112,10 @@ impl Driver for SqliteDriver {
         let mut conn = conn;
         let transaction_control = Arc::new(AtomicBool::new(false));
         let allowed = transaction_control.clone();
-        conn.authorizer(Some(move |ctx: AuthContext<'_>| authorize(&ctx.action, allowed.load(Ordering::Relaxed))))
-            .map_err(|e| self.open_error(e))?;
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+            authorize(&ctx.action, allowed.load(Ordering::Relaxed))
+        }))
+        .map_err(|e| self.open_error(e))?;
         Ok(Box::new(SqliteConnection {
             conn,
             database: self.display.clone(),
