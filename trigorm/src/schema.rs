@@ -82,7 +82,7 @@ pub struct ColumnDef {
     pub auto_increment: bool,
     /// A `UNIQUE` constraint.
     pub unique: bool,
-    /// A (non-unique) index on this column.
+    /// A (non-unique) index on this column (foreign-key columns get one anyway).
     pub index: bool,
     /// A `DEFAULT` for writes that do not name the column (raw SQL).
     pub default: Option<DefaultValue>,

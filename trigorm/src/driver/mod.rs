@@ -85,6 +85,13 @@ pub trait Connection: Send {
     /// [`QueryError::Db`] from the database, or [`QueryError::Row`] as `on_row` returned it.
     fn query(&mut self, sql: &str, params: &[Value], on_row: RowCallback<'_>) -> Result<(), QueryError>;
 
+    /// Whether a statement only reads (so that running it cannot change rows the session
+    /// remembers).
+    ///
+    /// # Errors
+    /// The database's error when the statement does not prepare.
+    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError>;
+
     /// Run several statements without parameters (DDL).
     ///
     /// # Errors

@@ -113,7 +113,7 @@ impl Driver for SqliteDriver {
         let transaction_control = Arc::new(AtomicBool::new(false));
         let allowed = transaction_control.clone();
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
-            authorize(&ctx.action, allowed.load(Ordering::Relaxed))
+            authorize(&ctx, allowed.load(Ordering::Relaxed))
         }))
         .map_err(|e| self.open_error(e))?;
         Ok(Box::new(SqliteConnection {
@@ -141,21 +141,29 @@ const READ_ONLY_PRAGMAS: &[&str] = &[
 /// What SQL run through a connection may do. The session owns the transaction and the
 /// connection goes back to a pool, so statements may not end or nest transactions, create
 /// per-connection (TEMP) objects, attach databases or change settings.
-fn authorize(action: &AuthAction<'_>, transaction_control: bool) -> Authorization {
-    let denied = match action {
-        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => !transaction_control,
-        AuthAction::CreateTempIndex { .. }
-        | AuthAction::CreateTempTable { .. }
-        | AuthAction::CreateTempTrigger { .. }
-        | AuthAction::CreateTempView { .. }
-        | AuthAction::Attach { .. }
-        | AuthAction::Detach { .. } => true,
-        AuthAction::Pragma {
-            pragma_name,
-            pragma_value: Some(_),
-        } => !READ_ONLY_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(pragma_name)),
-        _ => false,
-    };
+fn authorize(ctx: &AuthContext<'_>, transaction_control: bool) -> Authorization {
+    let action = &ctx.action;
+    // `CREATE TABLE temp.x` and the like are TEMP objects too, named by their schema.
+    let on_temp = ctx.database_name == Some("temp")
+        && !matches!(
+            action,
+            AuthAction::Read { .. } | AuthAction::Select | AuthAction::Function { .. }
+        );
+    let denied = on_temp
+        || match action {
+            AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => !transaction_control,
+            AuthAction::CreateTempIndex { .. }
+            | AuthAction::CreateTempTable { .. }
+            | AuthAction::CreateTempTrigger { .. }
+            | AuthAction::CreateTempView { .. }
+            | AuthAction::Attach { .. }
+            | AuthAction::Detach { .. } => true,
+            AuthAction::Pragma {
+                pragma_name,
+                pragma_value: Some(_),
+            } => !READ_ONLY_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(pragma_name)),
+            _ => false,
+        };
     if denied {
         Authorization::Deny
     } else {
@@ -292,6 +300,11 @@ impl Connection for SqliteConnection {
             on_row(&mut buf).map_err(QueryError::Row)?;
         }
         Ok(())
+    }
+
+    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
+        let stmt = self.conn.prepare_cached(sql).map_err(|e| db_error(e, &self.database))?;
+        Ok(stmt.readonly())
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {

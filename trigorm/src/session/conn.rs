@@ -92,6 +92,13 @@ impl Conn<'_> {
         self.pooled.conn.query(sql, params, on_row)
     }
 
+    pub(crate) fn is_read_only(&mut self, sql: &str) -> Result<bool, Error> {
+        self.pooled
+            .conn
+            .is_read_only(sql)
+            .map_err(|e| stmt_error("prepare", None, None, sql, e))
+    }
+
     pub(crate) fn begin(&mut self) -> Result<(), Error> {
         self.observe("BEGIN");
         self.pooled.conn.begin().map_err(|source| Error::Transaction {

@@ -143,11 +143,17 @@ impl ListenerCtx<'_, '_> {
             .map_err(|e| stmt_error("execute", None, None, sql, e))
     }
 
-    /// Run a query with bound parameters in the session's transaction; its rows.
+    /// Run a query with bound parameters in the session's transaction; its rows. A query
+    /// that writes (`... RETURNING`) makes the session forget its remembered rows, as
+    /// [`ListenerCtx::execute`] does.
     ///
     /// # Errors
     /// [`Error::Statement`] with the SQL.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+        if !self.conn.is_read_only(sql)? {
+            // It writes (UPDATE ... RETURNING): forget the remembered rows.
+            self.identity.clear();
+        }
         let mut rows = Vec::new();
         self.conn
             .query(sql, params, &mut |r| {

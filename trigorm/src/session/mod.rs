@@ -323,23 +323,28 @@ impl Session {
         r.map_err(|e| self.fail(e))
     }
 
-    /// Run a query with bound parameters in the session's transaction; its rows. As with
-    /// [`Session::execute`], the session forgets the old values it remembered.
+    /// Run a query with bound parameters in the session's transaction; its rows. A query
+    /// that writes (`... RETURNING`) makes the session forget the old values it remembered,
+    /// as [`Session::execute`] does.
     ///
     /// # Errors
-    /// [`Error::Statement`].
+    /// [`Error::Statement`]; like every failed statement, it rolls the transaction back.
     pub fn query_raw(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
         self.flush()?;
-        let (mut conn, st, _) = self.begun()?;
-        // The statement may write (UPDATE ... RETURNING): forget the remembered rows.
-        st.identity.clear();
-        let mut rows = Vec::new();
-        conn.query(sql, params, &mut |r| {
-            rows.push(r.to_vec());
-            Ok(())
-        })
-        .map_err(|e| query_error(e, None, sql))?;
-        Ok(rows)
+        let r = self.begun().and_then(|(mut conn, st, _)| {
+            if !conn.is_read_only(sql)? {
+                // It writes (UPDATE ... RETURNING): forget the remembered rows.
+                st.identity.clear();
+            }
+            let mut rows = Vec::new();
+            conn.query(sql, params, &mut |r| {
+                rows.push(r.to_vec());
+                Ok(())
+            })
+            .map_err(|e| query_error(e, None, sql))?;
+            Ok(rows)
+        });
+        r.map_err(|e| self.fail(e))
     }
 
     /// Queue a side effect to run once after the next successful COMMIT (dropped on

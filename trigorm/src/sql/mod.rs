@@ -298,7 +298,13 @@ impl<S: DialectSpec> Dialect for S {
             }
         }
         let mut out = vec![t.build(S::Builder::default())];
-        for c in table.columns.iter().filter(|c| c.index && !c.unique && !c.primary_key) {
+        // Foreign keys are indexed too: without one, every delete of a parent scans the
+        // child table.
+        for c in table
+            .columns
+            .iter()
+            .filter(|c| (c.index || c.references.is_some()) && !c.unique && !c.primary_key)
+        {
             let name = format!("idx_{}_{}", table.name, c.name);
             validate_identifier(IdentKind::Index, &name)?;
             out.push(

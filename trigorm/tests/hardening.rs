@@ -1,0 +1,1028 @@
+//! Regression tests for the hardening review: raw SQL cannot control the transaction or
+//! leave per-connection state, long self-referencing chains, old values after raw writes,
+//! bulk rows computed when written, pool hygiene, interrupted flushes, bound parameters,
+//! `Pending` after rollback, NULL comparisons and database error kinds through listeners.
+mod common;
+use common::*;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use trigorm::error::DbErrorKind;
+use trigorm::event::{
+    AfterDelete, AfterInsert, AfterRollback, AfterUpdate, BeforeDelete, BeforeFlush, BeforeUpdate, RowEvent,
+};
+use trigorm::query::col;
+use trigorm::{Engine, Error, Model, Value};
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "item")]
+struct Item {
+    id: i64,
+    name: String,
+    qty: i64,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "note")]
+struct Note {
+    id: i64,
+    text: String,
+}
+
+/// A tree: each node names its parent in the same table. The reference is indexed (as the
+/// README advises): without it SQLite scans the table for children at every delete, and
+/// deleting a long chain is quadratic.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "node")]
+struct Node {
+    #[trigorm(primary_key, natural)]
+    id: i64,
+    #[trigorm(references = Self, index)]
+    parent_id: Option<i64>,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "other")]
+struct Other {
+    id: i64,
+    x: i64,
+}
+
+/// A model whose only column is its generated key.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "token")]
+struct Token {
+    id: i64,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "member")]
+struct Member {
+    id: i64,
+    #[trigorm(unique)]
+    handle: String,
+}
+
+fn item(name: &str, qty: i64) -> Item {
+    Item {
+        id: 0,
+        name: name.to_string(),
+        qty,
+    }
+}
+
+fn node(id: i64) -> Node {
+    Node {
+        id,
+        parent_id: (id > 1).then(|| id - 1),
+    }
+}
+
+/// The trigorm error a listener returned (its `?` on a context call), if it was one.
+fn listener_source(e: &Error) -> Option<&Error> {
+    match e {
+        Error::Listener { source, .. } | Error::SessionListener { source, .. } => source.downcast_ref::<Error>(),
+        _ => None,
+    }
+}
+
+/// `e` is a row listener's error wrapping a failed statement.
+fn assert_listener_statement(e: &Error, what: &str) {
+    assert!(
+        matches!(e, Error::Listener { .. }),
+        "{what}: expected Error::Listener, got {e:?}"
+    );
+    assert!(
+        matches!(listener_source(e), Some(Error::Statement { .. })),
+        "{what}: expected the listener's error to be Error::Statement, got {e:?}"
+    );
+}
+
+fn rows(s: &mut trigorm::Session, sql: &str) -> Vec<Vec<Value>> {
+    s.query_raw(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn item_names(engine: &Engine) -> Vec<(i64, String, i64)> {
+    let mut s = engine.session().unwrap();
+    let mut items = s.query::<Item>().order_by(col("id").asc()).all().unwrap();
+    items.sort_by_key(|i| i.id);
+    items.into_iter().map(|i| (i.id, i.name, i.qty)).collect()
+}
+
+/// Statements that would end or nest the session's transaction, or leave state on the
+/// (pooled) connection.
+const FORBIDDEN: &[&str] = &[
+    "COMMIT",
+    "END",
+    "ROLLBACK",
+    "BEGIN",
+    "BEGIN IMMEDIATE",
+    "SAVEPOINT x",
+    "CREATE TEMP TABLE scratch (x INTEGER)",
+    "CREATE TEMP VIEW scratch_view AS SELECT 1",
+    "CREATE TEMP TRIGGER no_items BEFORE INSERT ON item BEGIN SELECT RAISE(ABORT, 'no'); END",
+    "ATTACH DATABASE ':memory:' AS aux",
+    "PRAGMA query_only = 1",
+    "PRAGMA foreign_keys = OFF",
+    "PRAGMA recursive_triggers = ON",
+];
+
+/// After the forbidden statements: the connections carry none of their effects.
+fn assert_clean_connection(engine: &Engine) {
+    let mut s = engine.session().unwrap();
+    assert_eq!(
+        rows(&mut s, "PRAGMA query_only"),
+        vec![vec![Value::Int(0)]],
+        "query_only leaked"
+    );
+    assert_eq!(
+        rows(&mut s, "PRAGMA foreign_keys"),
+        vec![vec![Value::Int(1)]],
+        "foreign_keys leaked"
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM sqlite_temp_master"),
+        vec![vec![Value::Int(0)]],
+        "a TEMP object leaked"
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT name FROM pragma_database_list WHERE name = 'aux'"),
+        Vec::<Vec<Value>>::new(),
+        "an attached database leaked"
+    );
+    let it = s.insert(item("after", 1)).expect("a later session can write");
+    s.commit().unwrap();
+    drop(s);
+    let mut check = engine.session().unwrap();
+    check.delete(&it).unwrap();
+    check.commit().unwrap();
+}
+
+// 1. A listener cannot end or nest the transaction, nor leave per-connection state.
+on_each_db!(listener_raw_sql_cannot_control_the_transaction, |db: Db| {
+    let stmt = Arc::new(Mutex::new(String::new()));
+    let via_query = Arc::new(AtomicBool::new(false));
+    let (sql, q) = (stmt.clone(), via_query.clone());
+    let engine = Engine::builder(&db.url)
+        .model::<Note>()
+        .listen::<Item>(AfterInsert, move |ctx, _c| {
+            let sql = sql.lock().unwrap().clone();
+            if q.load(Ordering::SeqCst) {
+                ctx.query(&sql, &[])?;
+            } else {
+                ctx.execute(&sql, &[])?;
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+
+    for query in [false, true] {
+        via_query.store(query, Ordering::SeqCst);
+        for forbidden in FORBIDDEN {
+            *stmt.lock().unwrap() = forbidden.to_string();
+            let what = format!("{} {forbidden:?}", if query { "ctx.query" } else { "ctx.execute" });
+            let mut s = engine.session().unwrap();
+            // Written earlier in the same transaction: a raw COMMIT would make it durable.
+            s.insert(Note {
+                id: 0,
+                text: "earlier".into(),
+            })
+            .unwrap();
+            s.add(item("a", 1));
+            let err = s.commit().expect_err(&what);
+            assert_listener_statement(&err, &what);
+            assert!(s.has_pending(), "{what}: the staged writes are pending again");
+            drop(s);
+            assert_eq!(count::<Note>(&engine), 0, "{what}: the earlier write was rolled back");
+            assert_eq!(count::<Item>(&engine), 0, "{what}: the row was rolled back");
+        }
+    }
+    *stmt.lock().unwrap() = "SELECT 1".to_string();
+    assert_clean_connection(&engine);
+});
+
+// 1. The same through the session's own raw SQL.
+on_each_db!(session_raw_sql_cannot_control_the_transaction, |db: Db| {
+    let engine = Engine::builder(&db.url)
+        .model::<Item>()
+        .model::<User>()
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+
+    for forbidden in FORBIDDEN {
+        let mut s = engine.session().unwrap();
+        s.insert(item("earlier", 1)).unwrap();
+        let err = s.execute(forbidden, &[]).expect_err(forbidden);
+        assert!(
+            matches!(err, Error::Statement { .. }),
+            "execute {forbidden:?}: expected Error::Statement, got {err:?}"
+        );
+        drop(s);
+        assert_eq!(
+            count::<Item>(&engine),
+            0,
+            "execute {forbidden:?}: the transaction rolled back"
+        );
+
+        // A query cannot do it either: the transaction is still the session's.
+        let mut s = engine.session().unwrap();
+        s.insert(item("earlier", 1)).unwrap();
+        let err = s.query_raw(forbidden, &[]).expect_err(forbidden);
+        assert!(
+            matches!(err, Error::Statement { .. }),
+            "query_raw {forbidden:?}: expected Error::Statement, got {err:?}"
+        );
+        s.rollback().unwrap();
+        drop(s);
+        assert_eq!(
+            count::<Item>(&engine),
+            0,
+            "query_raw {forbidden:?}: nothing was committed"
+        );
+    }
+
+    // Reading pragmas still works.
+    let mut s = engine.session().unwrap();
+    let info = rows(&mut s, "PRAGMA table_info(users)");
+    let names: Vec<&Value> = info.iter().map(|r| &r[1]).collect();
+    assert_eq!(
+        names,
+        ["id", "name", "email", "created_at"]
+            .map(Value::from)
+            .iter()
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(rows(&mut s, "PRAGMA foreign_keys"), vec![vec![Value::Int(1)]]);
+    s.commit().unwrap();
+    assert_clean_connection(&engine);
+});
+
+// 1. A listener may still read pragmas.
+on_each_db!(listener_can_read_pragmas, |db: Db| {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = seen.clone();
+    let engine = Engine::builder(&db.url)
+        .listen::<Item>(AfterInsert, move |ctx, _c| {
+            let info = ctx.query("PRAGMA table_info(item)", &[])?;
+            let fk = ctx.query("PRAGMA foreign_keys", &[])?;
+            out.lock().unwrap().push((info.len(), fk));
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    s.insert(item("a", 1)).unwrap();
+    s.commit().unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![(3, vec![vec![Value::Int(1)]])]);
+});
+
+// 2. A long self-referencing chain is ordered without recursion.
+const CHAIN: i64 = 50_000;
+
+on_each_db!(long_self_referencing_chain_on_a_small_stack, |db: Db| {
+    let engine = Engine::builder(&db.url).model::<Node>().build().unwrap();
+    engine.create_all().unwrap();
+    let e = engine.clone();
+    let started = Instant::now();
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || -> Result<(), String> {
+            let mut s = e.session().map_err(|e| e.to_string())?;
+            // Deepest first: every row's parent is staged after it.
+            for i in (1..=CHAIN).rev() {
+                s.add(node(i));
+            }
+            s.commit().map_err(|e| format!("insert: {e}"))?;
+            let n = s.query::<Node>().count().map_err(|e| e.to_string())?;
+            if n != CHAIN as u64 {
+                return Err(format!("{n} nodes after the insert"));
+            }
+            s.commit().map_err(|e| e.to_string())?;
+            // Root first: every row's children are staged after it.
+            for i in 1..=CHAIN {
+                s.delete(&node(i)).map_err(|e| e.to_string())?;
+            }
+            s.commit().map_err(|e| format!("delete: {e}"))?;
+            Ok(())
+        })
+        .unwrap();
+    let r = worker.join().expect("the worker thread did not overflow its stack");
+    assert_eq!(r, Ok(()));
+    assert_eq!(count::<Node>(&engine), 0);
+    eprintln!("{CHAIN} nodes inserted and deleted in {:?}", started.elapsed());
+});
+
+// 3. A write through `query_raw` makes the session forget what it remembered.
+on_each_db!(query_raw_write_forgets_remembered_rows, |db: Db| {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = seen.clone();
+    let engine = Engine::builder(&db.url)
+        .listen::<Item>(AfterUpdate, move |_ctx, c| {
+            out.lock()
+                .unwrap()
+                .push((c.old().unwrap().name.clone(), c.new().unwrap().name.clone()));
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let mut it = s.insert(item("a", 1)).unwrap();
+    let ret = s
+        .query_raw(
+            "UPDATE item SET name = 'z' WHERE id = ? RETURNING id",
+            &[Value::Int(it.id)],
+        )
+        .unwrap();
+    assert_eq!(ret, vec![vec![Value::Int(it.id)]]);
+    assert_eq!(s.remembered_rows(), 0, "the raw write made the session forget");
+    it.name = "a".into(); // back to the value loaded: a change against what the database holds
+    s.update(&it).unwrap();
+    s.commit().unwrap();
+    assert_eq!(item_names(&engine), vec![(it.id, "a".to_string(), 1)]);
+    assert_eq!(*seen.lock().unwrap(), vec![("z".to_string(), "a".to_string())]);
+});
+
+/// An engine whose `AfterUpdate` listener adds 100 to the row's qty with raw SQL, through
+/// `ctx.execute` or `ctx.query`, and records the old qty it saw.
+fn bumping_engine(url: &str, via_query: bool, seen: &Arc<Mutex<Vec<i64>>>) -> Engine {
+    let out = seen.clone();
+    let engine = Engine::builder(url)
+        .listen::<Item>(AfterUpdate, move |ctx, c| {
+            out.lock().unwrap().push(c.old().unwrap().qty);
+            let id = [Value::Int(c.new().unwrap().id)];
+            if via_query {
+                ctx.query("UPDATE item SET qty = qty + 100 WHERE id = ? RETURNING qty", &id)?;
+            } else {
+                ctx.execute("UPDATE item SET qty = qty + 100 WHERE id = ?", &id)?;
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    engine
+}
+
+/// Insert qty 1, update it twice (the listener adds 100 after each); the old qty each
+/// `AfterUpdate` saw.
+fn old_qty_seen_by_updates(url: &str, via_query: bool) -> Vec<i64> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let engine = bumping_engine(url, via_query, &seen);
+    let mut s = engine.session().unwrap();
+    let mut it = s.insert(item("a", 1)).unwrap();
+    it.name = "b".into();
+    s.update(&it).unwrap();
+    s.flush().unwrap();
+    it.name = "c".into();
+    s.update(&it).unwrap();
+    s.commit().unwrap();
+    let seen = seen.lock().unwrap().clone();
+    seen
+}
+
+// 4. A listener's raw SQL changes the row being written (qty 1 -> 101): the next update's
+// old values are what the database holds, not what the session wrote.
+on_each_db!(listener_raw_write_to_its_own_row_keeps_old_values_true, |db: Db| {
+    assert_eq!(old_qty_seen_by_updates(&db.url, false), vec![1, 101]);
+});
+
+// 3/4. A write through the listener's `ctx.query` (UPDATE ... RETURNING), like one through
+// `Session::query_raw`, must make the session forget the rows it remembered.
+on_each_db!(listener_query_write_to_its_own_row_keeps_old_values_true, |db: Db| {
+    assert_eq!(old_qty_seen_by_updates(&db.url, true), vec![1, 101]);
+});
+
+// 5. `update_where` writes each row as it is when its turn comes.
+on_each_db!(update_where_keeps_a_listeners_change_to_a_later_row, |db: Db| {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = seen.clone();
+    let engine = Engine::builder(&db.url)
+        .listen::<Item>(BeforeUpdate, |ctx, c| {
+            if c.old().unwrap().id == 1 {
+                ctx.execute("UPDATE item SET qty = 99 WHERE id = 2", &[])?;
+            }
+            Ok(())
+        })
+        .listen::<Item>(AfterUpdate, move |_ctx, c| {
+            out.lock()
+                .unwrap()
+                .push((c.old().cloned().unwrap(), c.new().cloned().unwrap()));
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    s.insert(item("a", 1)).unwrap();
+    s.insert(item("b", 2)).unwrap();
+    s.commit().unwrap();
+    let n = s
+        .update_where::<Item>(col("id").ge(1), &[("name", Value::from("z"))])
+        .unwrap();
+    assert_eq!(n, 2);
+    s.commit().unwrap();
+    assert_eq!(
+        item_names(&engine),
+        vec![(1, "z".to_string(), 1), (2, "z".to_string(), 99)]
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1].0.qty, 99, "row 2's old values are as the listener left them");
+    assert_eq!((seen[1].1.name.as_str(), seen[1].1.qty), ("z", 99));
+});
+
+// 6. Pool hygiene: what one session tried to leave on the connection does not reach the next.
+on_each_db!(pool_connection_state_does_not_leak, |db: Db| {
+    let engine = Engine::builder(&db.url).model::<Item>().pool_size(1).build().unwrap();
+    engine.create_all().unwrap();
+    {
+        let mut s = engine.session().unwrap();
+        assert!(s.execute("PRAGMA query_only = 1", &[]).is_err());
+        assert!(s.query_raw("PRAGMA query_only = 1", &[]).is_err());
+        s.rollback().unwrap();
+        assert!(s
+            .execute(
+                "CREATE TEMP TRIGGER no_items BEFORE INSERT ON item BEGIN SELECT RAISE(ABORT, 'no'); END",
+                &[]
+            )
+            .is_err());
+        assert!(s.execute("CREATE TEMP TABLE scratch (x)", &[]).is_err());
+        let _ = s.commit();
+    }
+    let mut s = engine.session().unwrap();
+    let it = s
+        .insert(item("a", 1))
+        .expect("the next session on the connection can write");
+    s.commit().unwrap();
+    drop(s);
+    assert!(it.id > 0);
+    assert_clean_connection(&engine);
+});
+
+// 6. TEMP objects named with the `temp.` schema instead of the TEMP keyword.
+on_each_db!(pool_connection_temp_schema_objects_do_not_leak, |db: Db| {
+    let engine = Engine::builder(&db.url).model::<Item>().pool_size(1).build().unwrap();
+    engine.create_all().unwrap();
+    for sql in [
+        "CREATE TABLE temp.scratch (x INTEGER)",
+        "CREATE VIEW temp.scratch_view AS SELECT 1",
+        "CREATE TRIGGER temp.no_items BEFORE INSERT ON main.item BEGIN SELECT RAISE(ABORT, 'leaked'); END",
+    ] {
+        let mut s = engine.session().unwrap();
+        let r = s.execute(sql, &[]);
+        let _ = s.commit();
+        drop(s);
+        assert!(r.is_err(), "{sql}: a per-connection object was created");
+    }
+    assert_clean_connection(&engine);
+});
+
+// 6. A session dropped mid-transaction gives back a usable connection and the write lock.
+on_each_db!(session_dropped_mid_transaction_releases_the_connection, |db: Db| {
+    let engine = Engine::builder(&db.url)
+        .model::<Item>()
+        .pool_size(1)
+        .pool_timeout(Duration::from_secs(2))
+        .busy_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    s.insert(item("dropped", 1)).unwrap();
+    drop(s);
+    let mut s = engine.session().unwrap();
+    s.insert(item("next", 2)).expect("the next session writes at once");
+    s.commit().unwrap();
+    drop(s);
+    assert_eq!(
+        item_names(&engine).into_iter().map(|i| i.1).collect::<Vec<_>>(),
+        vec!["next"]
+    );
+});
+
+on_each_db!(session_dropped_mid_transaction_releases_the_write_lock, |db: Db| {
+    let engine = Engine::builder(&db.url)
+        .model::<Item>()
+        .pool_size(2)
+        .busy_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut a = engine.session().unwrap();
+    let mut b = engine.session().unwrap(); // another connection
+    a.insert(item("dropped", 1)).unwrap();
+    drop(a);
+    b.insert(item("other connection", 2))
+        .expect("the dropped session's write lock is released");
+    b.commit().unwrap();
+    drop(b);
+    assert_eq!(
+        item_names(&engine).into_iter().map(|i| i.1).collect::<Vec<_>>(),
+        vec!["other connection"]
+    );
+});
+
+// 6. A session dropped while a panic unwinds through its flush.
+on_each_db!(session_dropped_by_a_panic_releases_the_connection, |db: Db| {
+    let engine = Engine::builder(&db.url)
+        .listen::<Item>(AfterInsert, |_ctx, c| {
+            if c.new().unwrap().name == "boom" {
+                panic!("listener bug (expected by the test)");
+            }
+            Ok(())
+        })
+        .pool_size(1)
+        .pool_timeout(Duration::from_secs(2))
+        .busy_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let e = engine.clone();
+    let r = std::thread::spawn(move || {
+        let mut s = e.session().unwrap();
+        s.add(item("before", 1));
+        s.add(item("boom", 1));
+        let _ = s.commit();
+    })
+    .join();
+    assert!(r.is_err(), "the listener panicked");
+    let mut s = engine.session().unwrap();
+    s.insert(item("next", 1)).expect("the connection is usable");
+    s.commit().unwrap();
+    drop(s);
+    assert_eq!(
+        item_names(&engine).into_iter().map(|i| i.1).collect::<Vec<_>>(),
+        vec!["next"]
+    );
+});
+
+// 7. Self-referencing rows are ordered across another table's insert staged between them.
+on_each_db!(self_references_ordered_across_other_tables, |db: Db| {
+    let engine = Engine::builder(&db.url)
+        .model::<Node>()
+        .model::<Other>()
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    assert_eq!(rows(&mut s, "PRAGMA foreign_keys"), vec![vec![Value::Int(1)]]);
+    // The foreign key is enforced: a missing parent is refused.
+    s.add(Node {
+        id: 50,
+        parent_id: Some(999),
+    });
+    let err = s.commit().expect_err("a missing parent");
+    assert_eq!(err.db_kind(), Some(DbErrorKind::ForeignKeyViolation), "{err}");
+    s.rollback().unwrap();
+
+    s.add(Node {
+        id: 2,
+        parent_id: Some(1),
+    });
+    s.add(Other { id: 0, x: 1 });
+    s.add(Node { id: 1, parent_id: None });
+    s.commit().expect("the parent is inserted before its child");
+    assert_eq!(count::<Node>(&engine), 2);
+    assert_eq!(count::<Other>(&engine), 1);
+
+    // And deleted after it, across another table's delete.
+    let mut s = engine.session().unwrap();
+    s.delete(&Node { id: 1, parent_id: None }).unwrap();
+    s.delete(&Other { id: 1, x: 1 }).unwrap();
+    s.delete(&Node {
+        id: 2,
+        parent_id: Some(1),
+    })
+    .unwrap();
+    s.commit().expect("the child is deleted before its parent");
+    assert_eq!(count::<Node>(&engine), 0);
+    assert_eq!(count::<Other>(&engine), 0);
+});
+
+// 8. A model whose only column is a generated key.
+on_each_db!(model_with_only_a_generated_key, |db: Db| {
+    let engine = Engine::builder(&db.url).model::<Token>().build().unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let first = s.insert(Token { id: 0 }).unwrap();
+    let a = s.add(Token { id: 0 });
+    let b = s.add(Token { id: 0 });
+    s.commit().unwrap();
+    let mut ids = vec![first.id, a.get().unwrap().id, b.get().unwrap().id];
+    assert!(ids.iter().all(|&id| id > 0), "{ids:?}");
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "distinct keys: {ids:?}");
+    let mut s = engine.session().unwrap();
+    let mut read: Vec<i64> = s.query::<Token>().all().unwrap().into_iter().map(|t| t.id).collect();
+    read.sort_unstable();
+    assert_eq!(read, ids);
+});
+
+// 9. A panic in a listener, caught by the caller, cannot let a later commit commit half a flush.
+on_each_db!(panic_in_a_flush_cannot_commit_half_of_it, |db: Db| {
+    let armed = Arc::new(AtomicBool::new(true));
+    let bomb = armed.clone();
+    let engine = Engine::builder(&db.url)
+        .model::<Note>()
+        .listen::<Item>(AfterInsert, move |_ctx, c| {
+            if bomb.load(Ordering::SeqCst) && c.new().unwrap().name == "boom" {
+                panic!("listener bug (expected by the test)");
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let note = s.add(Note {
+        id: 0,
+        text: "part 1".into(),
+    });
+    s.add(item("boom", 1));
+    s.add(item("never", 1));
+    let r = catch_unwind(AssertUnwindSafe(|| s.flush()));
+    assert!(r.is_err(), "the listener panicked");
+
+    let err = s.commit().expect_err("the commit after an interrupted flush");
+    assert!(matches!(err, Error::Usage(_)), "expected Error::Usage, got {err:?}");
+    assert!(s.has_pending(), "the staged writes are pending again");
+    assert!(note.get().is_none(), "the note's insert was rolled back");
+    assert_eq!(count::<Note>(&engine), 0);
+    assert_eq!(count::<Item>(&engine), 0);
+
+    armed.store(false, Ordering::SeqCst);
+    s.commit().expect("the retried writes commit");
+    assert!(!s.has_pending());
+    assert!(note.get().is_some());
+    drop(s);
+    let mut s = engine.session().unwrap();
+    let notes: Vec<String> = s.query::<Note>().all().unwrap().into_iter().map(|n| n.text).collect();
+    assert_eq!(notes, vec!["part 1"]);
+    drop(s);
+    let mut names: Vec<String> = item_names(&engine).into_iter().map(|i| i.1).collect();
+    names.sort();
+    assert_eq!(names, vec!["boom", "never"], "every row written exactly once");
+});
+
+// 9. The same for a bulk statement interrupted by a panic.
+on_each_db!(panic_in_a_bulk_statement_cannot_commit_half_of_it, |db: Db| {
+    let armed = Arc::new(AtomicBool::new(false));
+    let bomb = armed.clone();
+    let engine = Engine::builder(&db.url)
+        .listen::<Item>(BeforeUpdate, move |_ctx, c| {
+            if bomb.load(Ordering::SeqCst) && c.old().unwrap().id == 2 {
+                panic!("listener bug (expected by the test)");
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    for name in ["a", "b", "c"] {
+        s.add(item(name, 1));
+    }
+    s.commit().unwrap();
+    armed.store(true, Ordering::SeqCst);
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        s.update_where::<Item>(col("qty").eq(1), &[("name", Value::from("z"))])
+    }));
+    assert!(r.is_err(), "the listener panicked");
+    let err = s.commit().expect_err("the commit after an interrupted bulk statement");
+    assert!(matches!(err, Error::Usage(_)), "expected Error::Usage, got {err:?}");
+    assert_eq!(
+        item_names(&engine).into_iter().map(|i| i.1).collect::<Vec<_>>(),
+        vec!["a", "b", "c"],
+        "row 1's update was rolled back"
+    );
+    armed.store(false, Ordering::SeqCst);
+    assert_eq!(
+        s.update_where::<Item>(col("qty").eq(1), &[("name", Value::from("z"))])
+            .unwrap(),
+        3
+    );
+    s.commit().unwrap();
+    assert_eq!(
+        item_names(&engine).into_iter().map(|i| i.1).collect::<Vec<_>>(),
+        vec!["z", "z", "z"]
+    );
+});
+
+// 10. The number of bound parameters must match the placeholders.
+on_each_db!(parameter_count_mismatch_is_an_error, |db: Db| {
+    let engine = Engine::builder(&db.url).model::<Item>().build().unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    for (sql, params) in [
+        ("SELECT ?, ?", vec![Value::Int(1)]),
+        ("SELECT ?", vec![Value::Int(1), Value::Int(2)]),
+        ("SELECT 1", vec![Value::Int(1)]),
+    ] {
+        let err = s.query_raw(sql, &params).expect_err(sql);
+        assert!(matches!(err, Error::Statement { .. }), "{sql}: {err:?}");
+    }
+    assert_eq!(
+        s.query_raw("SELECT ?, ?", &[Value::Int(1), Value::Int(2)]).unwrap(),
+        vec![vec![Value::Int(1), Value::Int(2)]]
+    );
+    for (sql, params) in [
+        ("INSERT INTO item (name, qty) VALUES (?, ?)", vec![Value::from("x")]),
+        (
+            "INSERT INTO item (name, qty) VALUES (?, ?)",
+            vec![Value::from("x"), Value::Int(1), Value::Int(2)],
+        ),
+    ] {
+        let err = s.execute(sql, &params).expect_err(sql);
+        assert!(matches!(err, Error::Statement { .. }), "{sql}: {err:?}");
+    }
+    s.commit().unwrap();
+    assert_eq!(
+        count::<Item>(&engine),
+        0,
+        "no row with a NULL where a parameter was missing"
+    );
+});
+
+on_each_db!(listener_parameter_count_mismatch_is_an_error, |db: Db| {
+    let via_query = Arc::new(AtomicBool::new(false));
+    let q = via_query.clone();
+    let engine = Engine::builder(&db.url)
+        .model::<Note>()
+        .listen::<Item>(AfterInsert, move |ctx, _c| {
+            if q.load(Ordering::SeqCst) {
+                ctx.query("SELECT ?, ?", &[Value::Int(1)])?;
+            } else {
+                ctx.execute("INSERT INTO note (text) VALUES (?)", &[])?;
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    for query in [false, true] {
+        via_query.store(query, Ordering::SeqCst);
+        let mut s = engine.session().unwrap();
+        let err = s.insert(item("a", 1)).expect_err("a missing parameter");
+        assert_listener_statement(&err, if query { "ctx.query" } else { "ctx.execute" });
+        drop(s);
+        assert_eq!(count::<Item>(&engine), 0);
+        assert_eq!(count::<Note>(&engine), 0);
+    }
+});
+
+// 11. `delete_where` skips a matched row that a listener of an earlier row removed.
+fn delete_where_skips_vanished(url: &str, event: RowEvent) {
+    let deleted = Arc::new(Mutex::new(Vec::new()));
+    let out = deleted.clone();
+    let engine = Engine::builder(url)
+        .listen::<Item>(event, |ctx, c| {
+            if c.old().unwrap().id == 1 {
+                ctx.execute("DELETE FROM item WHERE id = 2", &[])?;
+            }
+            Ok(())
+        })
+        .listen::<Item>(AfterDelete, move |_ctx, c| {
+            out.lock().unwrap().push(c.old().unwrap().id);
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    for name in ["a", "b", "c"] {
+        s.add(item(name, 1));
+    }
+    s.commit().unwrap();
+    let n = s
+        .delete_where::<Item>(col("qty").eq(1))
+        .expect("no NotFound for the vanished row");
+    assert_eq!(n, 2, "{event:?}: the count excludes the row a listener removed");
+    s.commit().unwrap();
+    assert_eq!(*deleted.lock().unwrap(), vec![1, 3]);
+    assert_eq!(count::<Item>(&engine), 0);
+}
+
+on_each_db!(delete_where_skips_a_row_deleted_by_before_delete, |db: Db| {
+    delete_where_skips_vanished(&db.url, BeforeDelete);
+});
+
+on_each_db!(delete_where_skips_a_row_deleted_by_after_delete, |db: Db| {
+    delete_where_skips_vanished(&db.url, AfterDelete);
+});
+
+on_each_db!(update_where_skips_a_row_deleted_by_a_listener, |db: Db| {
+    let engine = Engine::builder(&db.url)
+        .listen::<Item>(BeforeUpdate, |ctx, c| {
+            if c.old().unwrap().id == 1 {
+                ctx.execute("DELETE FROM item WHERE id = 2", &[])?;
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    for name in ["a", "b", "c"] {
+        s.add(item(name, 1));
+    }
+    s.commit().unwrap();
+    let n = s
+        .update_where::<Item>(col("qty").eq(1), &[("name", Value::from("z"))])
+        .unwrap();
+    assert_eq!(n, 2);
+    s.commit().unwrap();
+    assert_eq!(
+        item_names(&engine),
+        vec![(1, "z".to_string(), 1), (3, "z".to_string(), 1)]
+    );
+});
+
+// 11. An unknown column in a bulk filter is refused and leaves the transaction alone: not
+// rolled back (and replayed), so raw writes, flushed rows and their `Pending` all stay.
+on_each_db!(unknown_bulk_column_keeps_the_transaction, |db: Db| {
+    let rollbacks = Arc::new(AtomicUsize::new(0));
+    let counter = rollbacks.clone();
+    let engine = Engine::builder(&db.url)
+        .model::<Item>()
+        .on_transaction(AfterRollback, move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let flushed = s.add(item("flushed", 1));
+    s.flush().unwrap(); // written, not committed
+    s.execute("INSERT INTO item (name, qty) VALUES ('raw', 2)", &[])
+        .unwrap();
+
+    let unknown = |err: &Error| matches!(err, Error::UnknownColumn { column, .. } if column == "nmae");
+    let err = s.delete_where::<Item>(col("nmae").eq("a")).unwrap_err();
+    assert!(unknown(&err), "{err:?}");
+    let err = s
+        .update_where::<Item>(col("nmae").eq("a"), &[("name", Value::from("x"))])
+        .unwrap_err();
+    assert!(unknown(&err), "{err:?}");
+    let err = s
+        .update_where::<Item>(col("name").eq("a"), &[("nmae", Value::from("x"))])
+        .unwrap_err();
+    assert!(unknown(&err), "{err:?}");
+    assert_eq!(rollbacks.load(Ordering::SeqCst), 0, "no rollback");
+    assert!(!s.has_pending(), "nothing was restored for a retry");
+    assert!(flushed.get().is_some(), "the flushed insert stands");
+
+    // A write staged but not yet flushed stays staged.
+    s.add(item("staged", 3));
+    let err = s.delete_where::<Item>(col("nmae").eq("a")).unwrap_err();
+    assert!(unknown(&err), "{err:?}");
+    assert!(s.has_pending());
+    s.commit().unwrap();
+    assert_eq!(rollbacks.load(Ordering::SeqCst), 0);
+    let mut names: Vec<String> = item_names(&engine).into_iter().map(|i| i.1).collect();
+    names.sort();
+    assert_eq!(names, vec!["flushed", "raw", "staged"]);
+});
+
+// 12. `Pending::get` forgets a flushed insert whose transaction rolled back.
+on_each_db!(pending_is_none_after_rollback_and_drop, |db: Db| {
+    let engine = Engine::builder(&db.url).model::<Item>().build().unwrap();
+    engine.create_all().unwrap();
+
+    let mut s = engine.session().unwrap();
+    let p = s.add(item("rolled back", 1));
+    s.flush().unwrap();
+    assert!(p.get().is_some());
+    s.rollback().unwrap();
+    assert_eq!(p.get(), None, "after an explicit rollback");
+
+    let p = s.add(item("dropped", 1));
+    s.flush().unwrap();
+    assert!(p.get().is_some());
+    drop(s);
+    assert_eq!(p.get(), None, "after the session was dropped");
+
+    let mut s = engine.session().unwrap();
+    let p = s.add(item("kept", 1));
+    s.commit().unwrap();
+    drop(s);
+    assert_eq!(
+        p.get().map(|i| i.name),
+        Some("kept".to_string()),
+        "a committed insert stays"
+    );
+    assert_eq!(count::<Item>(&engine), 1);
+});
+
+// 13. Comparing with NULL means IS NULL / IS NOT NULL.
+on_each_db!(eq_and_ne_null_mean_is_null, |db: Db| {
+    let engine = Engine::builder(&db.url).model::<User>().build().unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    for (name, email) in [("a", None), ("b", Some("b@example.com")), ("c", None)] {
+        s.add(User {
+            email: email.map(str::to_string),
+            ..User::new(name)
+        });
+    }
+    s.commit().unwrap();
+    let names = |users: Vec<User>| {
+        let mut n: Vec<String> = users.into_iter().map(|u| u.name).collect();
+        n.sort();
+        n
+    };
+    let null = s.query::<User>().filter(col("email").eq(Value::Null)).all().unwrap();
+    assert_eq!(names(null), vec!["a", "c"]);
+    let not_null = s.query::<User>().filter(col("email").ne(Value::Null)).all().unwrap();
+    assert_eq!(names(not_null), vec!["b"]);
+    assert_eq!(
+        s.query::<User>()
+            .filter(col("email").eq(None::<String>))
+            .count()
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.query::<User>()
+            .filter(col("email").ne(None::<String>))
+            .count()
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.update_where::<User>(
+            col("email").eq(Value::Null),
+            &[("email", Value::from("set@example.com"))]
+        )
+        .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.query::<User>().filter(col("email").eq(Value::Null)).count().unwrap(),
+        0
+    );
+    assert_eq!(s.delete_where::<User>(col("email").ne(Value::Null)).unwrap(), 3);
+    s.commit().unwrap();
+    assert_eq!(count::<User>(&engine), 0);
+});
+
+// 14. `db_kind` sees through a listener's error.
+on_each_db!(db_kind_through_a_listener_error, |db: Db| {
+    let engine = Engine::builder(&db.url)
+        .model::<Member>()
+        .listen::<Item>(AfterInsert, |ctx, c| {
+            if c.new().unwrap().name == "veto" {
+                return Err("not a database error".into());
+            }
+            ctx.execute("INSERT INTO member (handle) VALUES (?)", &[Value::from("dup")])?;
+            Ok(())
+        })
+        .on_flush(BeforeFlush, |ctx| {
+            let n = ctx.query("SELECT count(*) FROM note_flag", &[]);
+            if n.is_ok() {
+                ctx.execute("INSERT INTO member (handle) VALUES (?)", &[Value::from("dup")])?;
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    s.insert(Member {
+        id: 0,
+        handle: "dup".into(),
+    })
+    .unwrap();
+    s.commit().unwrap();
+
+    let err = s
+        .insert(item("a", 1))
+        .expect_err("the listener's insert violates UNIQUE");
+    assert!(matches!(err, Error::Listener { .. }), "{err:?}");
+    assert_eq!(err.db_kind(), Some(DbErrorKind::UniqueViolation), "{err}");
+    assert!(err.db_error().is_some());
+    s.rollback().unwrap(); // discard the failed insert, pending again
+
+    let err = s.insert(item("veto", 1)).expect_err("a veto");
+    assert_eq!(err.db_kind(), None, "a listener's own error is no database error");
+    s.rollback().unwrap();
+
+    // A session listener too.
+    s.execute("CREATE TABLE note_flag (x INTEGER)", &[]).unwrap();
+    s.commit().unwrap();
+    let err = s
+        .insert(item("veto", 1))
+        .expect_err("the flush listener's insert violates UNIQUE");
+    assert!(matches!(err, Error::SessionListener { .. }), "{err:?}");
+    assert_eq!(err.db_kind(), Some(DbErrorKind::UniqueViolation), "{err}");
+    drop(s);
+    assert_eq!(count::<Member>(&engine), 1);
+    assert_eq!(count::<Item>(&engine), 0);
+});
