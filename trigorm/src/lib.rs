@@ -75,6 +75,7 @@
 
 extern crate self as trigorm;
 
+pub mod backend;
 pub mod driver;
 pub mod engine;
 pub mod error;

@@ -10,28 +10,7 @@ use crate::value::Value;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-/// The backends trigorm knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Backend {
-    /// SQLite (embedded, the default).
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
-    /// MariaDB / MySQL.
-    Mysql,
-}
-
-impl Backend {
-    /// The backend's name, for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres => "PostgreSQL",
-            Backend::Mysql => "MariaDB/MySQL",
-        }
-    }
-}
+pub use crate::backend::Backend;
 
 /// What a row callback receives: the row's values in select order. Values may be taken
 /// out (`std::mem::take`); the buffer is reused for the next row.

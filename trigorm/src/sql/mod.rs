@@ -10,7 +10,7 @@ use sea_query::{
     Order as SqOrder, Query, QueryBuilder, SchemaBuilder, Table,
 };
 
-use crate::driver::Backend;
+use crate::backend::Backend;
 use crate::error::Error;
 use crate::model::ColumnSet;
 use crate::query::{CmpOp, Filter, Select};

@@ -3,7 +3,7 @@
 use sea_query::SqliteQueryBuilder;
 
 use super::DialectSpec;
-use crate::driver::Backend;
+use crate::backend::Backend;
 use crate::schema::ColumnType;
 
 /// SQLite: `INTEGER PRIMARY KEY` is the rowid (generated keys), timestamps and dates are

@@ -1,0 +1,285 @@
+//! Building an engine: URL, models, listeners, settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::pool::Pool;
+use super::url::open_driver;
+use super::{Engine, EngineInner, DEFAULT_BUSY_TIMEOUT, DEFAULT_MAX_FLUSH_ROUNDS};
+use crate::error::{Error, ListenerResult, Result};
+use crate::event::{BulkChange, Change, FlushEvent, RowEvent, TxEvent};
+use crate::model::Model;
+use crate::schema::TableDef;
+use crate::session::{FlushFn, ListenerCtx, Named, PooledConn, Registry, StatementObserver, TxFn};
+
+/// Builds an [`Engine`]: the URL, the models, the listeners and the settings. Listeners
+/// run in registration order.
+pub struct EngineBuilder {
+    url: String,
+    registry: Registry,
+    models: Vec<&'static TableDef>,
+    busy_timeout: Duration,
+    pool_size: usize,
+    pool_timeout: Duration,
+    max_flush_rounds: usize,
+    observer: Option<StatementObserver>,
+    error: Option<Error>,
+}
+
+impl EngineBuilder {
+    pub(super) fn new(url: String) -> EngineBuilder {
+        EngineBuilder {
+            url,
+            registry: Registry::default(),
+            models: Vec::new(),
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            pool_size: 8,
+            pool_timeout: Duration::from_secs(30),
+            max_flush_rounds: DEFAULT_MAX_FLUSH_ROUNDS,
+            observer: None,
+            error: None,
+        }
+    }
+
+    fn register<M: Model>(&mut self) {
+        let t = M::table();
+        if !self.models.iter().any(|m| std::ptr::eq(*m, t)) {
+            self.models.push(t);
+        }
+    }
+
+    /// Register a model, so that [`Engine::create_all`] creates its table. Models that
+    /// have listeners are registered already.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// engine.create_all()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn model<M: Model>(mut self) -> Self {
+        self.register::<M>();
+        self
+    }
+
+    /// Run `f` at `event` for each row of `M` (see [`RowEvent`]). Named
+    /// `Model.Event#n` in errors.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// use trigorm::event::BeforeInsert;
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .listen::<Item>(BeforeInsert, |_ctx, change| {
+    ///         if let Some(item) = change.new_mut() {
+    ///             item.name = item.name.trim().to_string(); // what is set is written
+    ///         }
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// # engine.create_all()?;
+    /// # let mut s = engine.session()?;
+    /// # assert_eq!(s.insert(Item { id: 0, name: " a ".into() })?.name, "a");
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn listen<M: Model>(
+        mut self,
+        event: RowEvent,
+        f: impl Fn(&mut ListenerCtx<'_, '_>, &mut Change<'_, M>) -> ListenerResult + Send + Sync + 'static,
+    ) -> Self {
+        let n = self.registry.model_mut::<M>().row[event.index()].len() + 1;
+        let name = format!("{}.{:?}#{n}", M::table().model, event);
+        self.listen_named::<M>(name, event, f)
+    }
+
+    /// [`EngineBuilder::listen`] with a name of your own, used in errors.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// use trigorm::event::BeforeDelete;
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .listen_named::<Item>("no_deletes", BeforeDelete, |_ctx, _change| {
+    ///         Err("items are never deleted".into())
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn listen_named<M: Model>(
+        mut self,
+        name: impl Into<String>,
+        event: RowEvent,
+        f: impl Fn(&mut ListenerCtx<'_, '_>, &mut Change<'_, M>) -> ListenerResult + Send + Sync + 'static,
+    ) -> Self {
+        self.register::<M>();
+        self.registry.model_mut::<M>().row[event.index()].push(Named {
+            name: name.into(),
+            f: Box::new(f),
+        });
+        self
+    }
+
+    /// Run `f` once per [`crate::Session::update_where`] / [`crate::Session::delete_where`]
+    /// on `M`, after the row events, with the filter and the row count.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .on_bulk::<Item>(|_ctx, bulk| {
+    ///         println!("{} {} rows of {}", bulk.op.as_str(), bulk.rows, bulk.model);
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn on_bulk<M: Model>(
+        mut self,
+        f: impl Fn(&mut ListenerCtx<'_, '_>, &BulkChange<'_>) -> ListenerResult + Send + Sync + 'static,
+    ) -> Self {
+        self.register::<M>();
+        let ls = self.registry.model_mut::<M>();
+        let name = format!("{}.Bulk#{}", M::table().model, ls.bulk.len() + 1);
+        ls.bulk.push(Named { name, f: Box::new(f) });
+        self
+    }
+
+    /// Run `f` at a flush event (see [`FlushEvent`]).
+    ///
+    /// ```
+    /// use trigorm::{Engine, Value, event::BeforeFlush};
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .on_flush(BeforeFlush, |ctx| {
+    ///         ctx.execute("SELECT ?", &[Value::Int(1)])?;
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn on_flush(
+        mut self,
+        event: FlushEvent,
+        f: impl Fn(&mut ListenerCtx<'_, '_>) -> ListenerResult + Send + Sync + 'static,
+    ) -> Self {
+        let list = &mut self.registry.flush[event as usize];
+        let name = format!("{event:?}#{}", list.len() + 1);
+        let f: Box<FlushFn> = Box::new(f);
+        list.push(Named { name, f });
+        self
+    }
+
+    /// Run `f` at a transaction event (see [`TxEvent`]); it cannot touch the database.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use trigorm::{Engine, event::AfterCommit};
+    /// let commits = Arc::new(AtomicUsize::new(0));
+    /// let seen = commits.clone();
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .on_transaction(AfterCommit, move |_| {
+    ///         seen.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn on_transaction(mut self, event: TxEvent, f: impl Fn(TxEvent) + Send + Sync + 'static) -> Self {
+        let list = &mut self.registry.tx[event as usize];
+        let name = format!("{event:?}#{}", list.len() + 1);
+        let f: Box<TxFn> = Box::new(f);
+        list.push(Named { name, f });
+        self
+    }
+
+    /// How long to wait for a locked SQLite database before failing with
+    /// [`crate::error::DbErrorKind::Busy`] (default 5 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let engine = trigorm::Engine::builder("sqlite::memory:")
+    ///     .busy_timeout(Duration::from_millis(250))
+    ///     .pool_size(4)
+    ///     .max_flush_rounds(8)
+    ///     .build()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn busy_timeout(mut self, d: Duration) -> Self {
+        self.busy_timeout = d;
+        self
+    }
+
+    /// The most connections open at once (default 8).
+    pub fn pool_size(mut self, n: usize) -> Self {
+        if n == 0 {
+            self.error = Some(Error::Usage("pool_size must be at least 1".into()));
+        }
+        self.pool_size = n;
+        self
+    }
+
+    /// How long [`Engine::session`] waits for a free connection (default 30 s).
+    pub fn pool_timeout(mut self, d: Duration) -> Self {
+        self.pool_timeout = d;
+        self
+    }
+
+    /// The bound on flush rounds (default 16).
+    pub fn max_flush_rounds(mut self, n: usize) -> Self {
+        if n == 0 {
+            self.error = Some(Error::Usage("max_flush_rounds must be at least 1".into()));
+        }
+        self.max_flush_rounds = n;
+        self
+    }
+
+    /// Call `f` with the SQL text of every statement sessions run (also logged with
+    /// `tracing` at TRACE, target `trigorm::sql`).
+    ///
+    /// ```
+    /// let engine = trigorm::Engine::builder("sqlite::memory:")
+    ///     .on_statement(|sql| eprintln!("sql: {sql}"))
+    ///     .build()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn on_statement(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(f));
+        self
+    }
+
+    /// Open the database and check every registered model.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`], [`Error::Unsupported`] for a backend this build lacks,
+    /// [`Error::InvalidModel`] / [`Error::InvalidIdentifier`] for a bad declaration, or
+    /// [`Error::Open`] with the path (missing directory, not a database, locked).
+    ///
+    /// ```
+    /// let err = trigorm::Engine::builder("sqlite:///no/such/dir/x.db").build().unwrap_err();
+    /// assert!(matches!(err, trigorm::Error::Open { .. }));
+    /// ```
+    pub fn build(self) -> Result<Engine> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        for t in &self.models {
+            t.validate()?;
+        }
+        let (driver, dialect) = open_driver(&self.url, self.busy_timeout)?;
+        let first = driver.connect()?;
+        let inner = EngineInner {
+            driver,
+            dialect,
+            registry: self.registry,
+            observer: self.observer,
+            max_flush_rounds: self.max_flush_rounds,
+            models: self.models,
+            pool: Pool::new(PooledConn::new(first), self.pool_size, self.pool_timeout),
+        };
+        Ok(Engine { inner: Arc::new(inner) })
+    }
+}

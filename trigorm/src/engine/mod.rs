@@ -1,0 +1,184 @@
+//! The engine: a database URL, a pool of connections, and the listener registry, fixed
+//! when it is built and shared by every session (`Send + Sync`).
+
+mod builder;
+mod pool;
+mod url;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use builder::EngineBuilder;
+
+use crate::driver::{Backend, Driver};
+use crate::error::{Error, Result};
+use crate::schema::TableDef;
+use crate::session::{PooledConn, Registry, Session, StatementObserver};
+use crate::sql::Dialect;
+use pool::Pool;
+
+/// How long a session waits for the write lock of a busy SQLite database by default.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default bound on flush rounds (semantics §4).
+pub const DEFAULT_MAX_FLUSH_ROUNDS: usize = 16;
+
+pub(crate) struct EngineInner {
+    pub(crate) driver: Box<dyn Driver>,
+    pub(crate) dialect: Box<dyn Dialect>,
+    pub(crate) registry: Registry,
+    pub(crate) observer: Option<StatementObserver>,
+    pub(crate) max_flush_rounds: usize,
+    pub(crate) models: Vec<&'static TableDef>,
+    pub(crate) pool: Pool,
+}
+
+/// The entry point: opened from a URL, it hands out [`Session`]s.
+///
+/// ```
+/// use trigorm::{Engine, Model, event::AfterUpdate};
+/// #[derive(Model, Clone, Debug)]
+/// #[trigorm(table = "users")]
+/// struct User { id: i64, name: String }
+///
+/// let engine = Engine::builder("sqlite::memory:")
+///     .listen::<User>(AfterUpdate, |_ctx, change| {
+///         println!("{:?} -> {:?}", change.old().map(|u| &u.name), change.new().map(|u| &u.name));
+///         Ok(())
+///     })
+///     .build()?;
+/// engine.create_all()?;
+/// let mut s = engine.session()?;
+/// s.insert(User { id: 0, name: "Jane".into() })?;
+/// s.commit()?;
+/// # Ok::<(), trigorm::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("backend", &self.inner.driver.backend())
+            .field("database", &self.inner.driver.database())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// A builder for an engine on `url`: `sqlite://path` (relative), `sqlite:///abs/path`,
+    /// or `sqlite::memory:`.
+    pub fn builder(url: impl Into<String>) -> EngineBuilder {
+        EngineBuilder::new(url.into())
+    }
+
+    /// An engine on `url` with no listeners.
+    ///
+    /// # Errors
+    /// As [`EngineBuilder::build`].
+    ///
+    /// ```
+    /// let engine = trigorm::Engine::connect("sqlite::memory:")?;
+    /// assert_eq!(engine.backend(), trigorm::driver::Backend::Sqlite);
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn connect(url: impl Into<String>) -> Result<Engine> {
+        Engine::builder(url).build()
+    }
+
+    /// The backend the URL chose.
+    pub fn backend(&self) -> Backend {
+        self.inner.driver.backend()
+    }
+
+    /// A new session on a connection from the pool.
+    ///
+    /// # Errors
+    /// [`Error::PoolTimeout`] when every connection stays busy, or [`Error::Open`].
+    pub fn session(&self) -> Result<Session> {
+        let pooled = self.inner.acquire()?;
+        Ok(Session::new(self.inner.clone(), pooled))
+    }
+
+    /// Create the tables (and indexes) of every registered model and of the models they
+    /// reference, parents first, in one transaction. Tables that exist are left alone, so
+    /// this is idempotent.
+    ///
+    /// # Errors
+    /// [`Error::InvalidModel`] / [`Error::InvalidIdentifier`] before anything is written,
+    /// or the statement that failed.
+    pub fn create_all(&self) -> Result<()> {
+        let mut tables: Vec<&'static TableDef> = Vec::new();
+        for t in &self.inner.models {
+            collect_with_parents(t, &mut tables);
+        }
+        let mut statements = Vec::new();
+        for t in &tables {
+            statements.extend(self.inner.dialect.create_table(t)?);
+        }
+        let mut pooled = self.inner.acquire()?;
+        let r = run_ddl(&self.inner, &mut pooled, &statements);
+        self.inner.release(pooled);
+        r
+    }
+}
+
+fn run_ddl(inner: &EngineInner, pooled: &mut PooledConn, statements: &[String]) -> Result<()> {
+    let conn = &mut pooled.conn;
+    conn.begin().map_err(|source| Error::Transaction {
+        operation: "BEGIN",
+        source: Box::new(source),
+    })?;
+    for sql in statements {
+        if let Some(o) = &inner.observer {
+            o(sql);
+        }
+        if let Err(source) = conn.execute_batch(sql) {
+            let _ = conn.rollback();
+            return Err(Error::Statement {
+                operation: "create table",
+                model: None,
+                pk: None,
+                sql: sql.clone(),
+                source: Box::new(source),
+            });
+        }
+    }
+    conn.commit().map_err(|source| {
+        let _ = conn.rollback();
+        Error::Transaction {
+            operation: "COMMIT",
+            source: Box::new(source),
+        }
+    })
+}
+
+/// Add `t` after every table it references (a post-order walk), once.
+fn collect_with_parents(t: &'static TableDef, out: &mut Vec<&'static TableDef>) {
+    fn visit(t: &'static TableDef, path: &mut Vec<*const TableDef>, out: &mut Vec<&'static TableDef>) {
+        if out.iter().any(|o| std::ptr::eq(*o, t)) || path.contains(&(t as *const TableDef)) {
+            return;
+        }
+        path.push(t);
+        for c in t.columns {
+            if let Some(fk) = c.references {
+                visit((fk.table)(), path, out);
+            }
+        }
+        path.pop();
+        out.push(t);
+    }
+    visit(t, &mut Vec::new(), out);
+}
+
+impl EngineInner {
+    fn acquire(&self) -> Result<PooledConn> {
+        self.pool.acquire(&*self.driver)
+    }
+
+    /// Return a connection to the pool.
+    pub(crate) fn release(&self, pooled: PooledConn) {
+        self.pool.release(pooled, self.driver.database());
+    }
+}
