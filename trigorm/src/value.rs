@@ -231,39 +231,43 @@ impl Field for Vec<u8> {
 /// back equals what was written.
 pub(crate) const TIMESTAMP_TEXT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.9f+00:00";
 
-/// A timestamp in [`TIMESTAMP_TEXT_FORMAT`], written digit by digit (chrono's formatter
-/// parses its pattern on every call; this is on the hot path of every write).
-pub(crate) fn timestamp_text(t: &DateTime<Utc>) -> String {
+/// The length of [`TIMESTAMP_TEXT_FORMAT`]'s text for years 0 to 9999.
+pub(crate) const TIMESTAMP_TEXT_LEN: usize = 35;
+
+/// A timestamp in [`TIMESTAMP_TEXT_FORMAT`], written digit by digit into `out` (chrono's
+/// formatter parses its pattern on every call, and this is on the hot path of every
+/// write); `None` for a year outside 0..=9999, which [`timestamp_text`] formats with chrono.
+pub(crate) fn timestamp_text_into<'a>(t: &DateTime<Utc>, out: &'a mut [u8; TIMESTAMP_TEXT_LEN]) -> Option<&'a str> {
     use chrono::{Datelike, Timelike};
     let year = t.year();
     if !(0..=9999).contains(&year) {
-        return t.format(TIMESTAMP_TEXT_FORMAT).to_string();
+        return None;
     }
-    fn digits(out: &mut String, mut v: u32, width: usize) {
-        let mut buf = [b'0'; 10];
-        for i in (0..width).rev() {
-            buf[i] = b'0' + (v % 10) as u8;
+    fn put(out: &mut [u8], at: usize, width: usize, mut v: u32) {
+        for k in (at..at + width).rev() {
+            out[k] = b'0' + (v % 10) as u8;
             v /= 10;
         }
-        out.extend(buf[..width].iter().map(|&b| b as char));
     }
-    let mut s = String::with_capacity(35);
-    digits(&mut s, year as u32, 4);
-    s.push('-');
-    digits(&mut s, t.month(), 2);
-    s.push('-');
-    digits(&mut s, t.day(), 2);
-    s.push(' ');
-    digits(&mut s, t.hour(), 2);
-    s.push(':');
-    digits(&mut s, t.minute(), 2);
-    s.push(':');
+    out.copy_from_slice(b"0000-00-00 00:00:00.000000000+00:00");
+    put(out, 0, 4, year as u32);
+    put(out, 5, 2, t.month());
+    put(out, 8, 2, t.day());
+    put(out, 11, 2, t.hour());
+    put(out, 14, 2, t.minute());
     // A leap second is stored as second 59 with nanoseconds past 1e9, as chrono formats it.
-    digits(&mut s, t.second(), 2);
-    s.push('.');
-    digits(&mut s, t.nanosecond().min(999_999_999), 9);
-    s.push_str("+00:00");
-    s
+    put(out, 17, 2, t.second());
+    put(out, 20, 9, t.nanosecond().min(999_999_999));
+    std::str::from_utf8(out).ok()
+}
+
+/// A timestamp in [`TIMESTAMP_TEXT_FORMAT`].
+pub(crate) fn timestamp_text(t: &DateTime<Utc>) -> String {
+    let mut buf = [0u8; TIMESTAMP_TEXT_LEN];
+    match timestamp_text_into(t, &mut buf) {
+        Some(s) => s.to_string(),
+        None => t.format(TIMESTAMP_TEXT_FORMAT).to_string(),
+    }
 }
 
 /// Parse [`TIMESTAMP_TEXT_FORMAT`] without chrono's format machinery.

@@ -90,6 +90,35 @@ pub trait Connection: Send {
     /// # Errors
     /// The database's error.
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError>;
+
+    /// Call `f` with this connection's statements kept prepared and at hand until it
+    /// returns (a session flush runs the same few statements for many rows).
+    ///
+    /// # Errors
+    /// What `f` returned.
+    fn with_statements(&mut self, f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), Error>) -> Result<(), Error>;
+}
+
+/// The statements of a connection inside [`Connection::with_statements`]: as the
+/// connection's own methods of the same names.
+pub trait Statements {
+    /// As [`Connection::execute`].
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+
+    /// As [`Connection::insert`].
+    ///
+    /// # Errors
+    /// The database's error.
+    fn insert(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError>;
+
+    /// As [`Connection::query`].
+    ///
+    /// # Errors
+    /// As [`Connection::query`].
+    fn query(&mut self, sql: &str, params: &[Value], on_row: RowCallback<'_>) -> Result<(), QueryError>;
 }
 
 /// Why a query stopped.

@@ -25,8 +25,8 @@ use crate::error::{Error, Result};
 use crate::event::{BulkChange, FlushEvent, Operation, TxEvent};
 use crate::model::Model;
 use crate::query::{Filter, Select};
-use crate::sql::Statement;
 use crate::schema::TableDef;
+use crate::sql::Statement;
 use crate::value::Value;
 use conn::{query_error, stmt_error, Conn};
 use identity::IdentityMap;
@@ -119,11 +119,7 @@ impl Session {
             .as_mut()
             .ok_or_else(|| Error::Usage("the session's connection is gone".into()))?;
         let engine: &EngineInner = engine;
-        let conn = Conn {
-            pooled,
-            dialect: &*engine.dialect,
-            observer: engine.observer.as_ref(),
-        };
+        let conn = Conn::new(pooled, &*engine.dialect, engine.observer.as_ref());
         Ok((conn, state, engine))
     }
 
@@ -414,9 +410,11 @@ impl Session {
         // The next batch is likely the size of this one: no regrowth while staging it.
         let capacity = st.pending.len();
         let mut round = std::mem::replace(&mut st.pending, Vec::with_capacity(capacity));
-        run_flush_listeners(&mut conn, st, eng, FlushEvent::BeforeFlush, &mut round)?;
-        run_rounds(&mut conn, st, eng, round)?;
-        run_flush_listeners(&mut conn, st, eng, FlushEvent::AfterFlush, &mut Vec::new())
+        conn.with_statements(|conn| {
+            run_flush_listeners(conn, st, eng, FlushEvent::BeforeFlush, &mut round)?;
+            run_rounds(conn, st, eng, round)?;
+            run_flush_listeners(conn, st, eng, FlushEvent::AfterFlush, &mut Vec::new())
+        })
     }
 
     /// Flush, then COMMIT; then `AfterCommit` listeners and the queued `after_commit`

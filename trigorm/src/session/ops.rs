@@ -76,7 +76,10 @@ pub(crate) fn delete<M: Model>(obj: M) -> Box<dyn StagedOp> {
 }
 /// One row of `update_where`: `row` as read, `set` applied when the write runs.
 pub(crate) fn bulk_update<M: Model>(row: M, set: Arc<[(usize, Value)]>) -> Box<dyn StagedOp> {
-    Box::new(UpdateOp { obj: row, bulk: Some(set) })
+    Box::new(UpdateOp {
+        obj: row,
+        bulk: Some(set),
+    })
 }
 /// One row of `delete_where`.
 pub(crate) fn bulk_delete<M: Model>(row: M) -> Box<dyn StagedOp> {
@@ -352,7 +355,11 @@ impl<M: Model> StagedOp for UpdateOp<M> {
             .execute(&sql, &params)
             .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text(&obj)), &sql, e))?;
         if n == 0 {
-            return if bulk.is_some() { Ok(false) } else { Err(not_found(&obj)) };
+            return if bulk.is_some() {
+                Ok(false)
+            } else {
+                Err(not_found(&obj))
+            };
         }
         fire(
             cx,

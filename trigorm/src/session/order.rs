@@ -96,10 +96,7 @@ fn order_self_referencing(ops: &mut Vec<Box<dyn StagedOp>>) {
         if positions.len() < 2 {
             continue;
         }
-        let group: Vec<&dyn StagedOp> = positions
-            .iter()
-            .filter_map(|&p| slots[p].as_deref())
-            .collect();
+        let group: Vec<&dyn StagedOp> = positions.iter().filter_map(|&p| slots[p].as_deref()).collect();
         let order = dependency_order(&group, operation);
         let mut taken: Vec<Option<Box<dyn StagedOp>>> = positions.iter().map(|&p| slots[p].take()).collect();
         for (&pos, k) in positions.iter().zip(order) {
