@@ -5,7 +5,7 @@
 //! A new backend is one file here plus one dialect in [`crate::sql`].
 
 use crate::error::{DbError, Error};
-use crate::value::Value;
+use crate::value::{Value, ValueRef};
 
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -71,19 +71,19 @@ pub trait Connection: Send {
     ///
     /// # Errors
     /// The database's error.
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+    fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError>;
 
     /// Run an INSERT; the generated key of the row, where the table has one.
     ///
     /// # Errors
     /// The database's error.
-    fn insert(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError>;
+    fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError>;
 
     /// Run a query, calling `on_row` for each row.
     ///
     /// # Errors
     /// [`QueryError::Db`] from the database, or [`QueryError::Row`] as `on_row` returned it.
-    fn query(&mut self, sql: &str, params: &[Value], on_row: RowCallback<'_>) -> Result<(), QueryError>;
+    fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError>;
 
     /// Run several statements without parameters (DDL).
     ///
@@ -106,19 +106,19 @@ pub trait Statements {
     ///
     /// # Errors
     /// The database's error.
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+    fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError>;
 
     /// As [`Connection::insert`].
     ///
     /// # Errors
     /// The database's error.
-    fn insert(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError>;
+    fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError>;
 
     /// As [`Connection::query`].
     ///
     /// # Errors
     /// As [`Connection::query`].
-    fn query(&mut self, sql: &str, params: &[Value], on_row: RowCallback<'_>) -> Result<(), QueryError>;
+    fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError>;
 }
 
 /// Why a query stopped.

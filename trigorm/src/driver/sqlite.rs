@@ -18,7 +18,7 @@ use rusqlite::{ffi, OpenFlags, ToSql};
 
 use super::{Backend, Connection, Driver, QueryError, RowCallback, Statements};
 use crate::error::{DbError, DbErrorKind, Error};
-use crate::value::{timestamp_text, timestamp_text_into, Value, TIMESTAMP_TEXT_LEN};
+use crate::value::{timestamp_text, timestamp_text_into, Value, ValueRef as Param, TIMESTAMP_TEXT_LEN};
 
 /// How many prepared statements each connection keeps (rusqlite's default is 16).
 pub const STATEMENT_CACHE_CAPACITY: usize = 256;
@@ -184,25 +184,42 @@ impl SqliteConnection {
     }
 }
 
-struct Bind<'a>(&'a Value);
+/// An owned value to bind.
+fn value_sql(v: &Value) -> ToSqlOutput<'_> {
+    match v {
+        Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+        Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+        Value::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+        Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+        Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        Value::Timestamp(t) => ToSqlOutput::from(timestamp_text(t)),
+        Value::Date(d) => ToSqlOutput::from(d.format("%Y-%m-%d").to_string()),
+        Value::Json(j) => ToSqlOutput::from(j.to_string()),
+    }
+}
 
-impl ToSql for Bind<'_> {
+/// A parameter to bind.
+struct BindRef<'a, 'v>(&'a Param<'v>);
+
+impl ToSql for BindRef<'_, '_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(match self.0 {
-            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
-            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
-            Value::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
-            Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
-            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-            Value::Timestamp(t) => ToSqlOutput::from(timestamp_text(t)),
-            Value::Date(d) => ToSqlOutput::from(d.format("%Y-%m-%d").to_string()),
-            Value::Json(j) => ToSqlOutput::from(j.to_string()),
+            Param::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Param::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Param::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Param::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+            Param::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Param::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            Param::Timestamp(t) => ToSqlOutput::from(timestamp_text(t)),
+            Param::Date(d) => ToSqlOutput::from(d.format("%Y-%m-%d").to_string()),
+            Param::Json(j) => ToSqlOutput::from(j.to_string()),
+            Param::Owned(v) => value_sql(v),
         })
     }
 }
 
-fn bind_all(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> rusqlite::Result<()> {
+fn bind_all(stmt: &mut rusqlite::Statement<'_>, params: &[Param<'_>]) -> rusqlite::Result<()> {
     let expected = stmt.parameter_count();
     if expected != params.len() {
         return Err(rusqlite::Error::InvalidParameterCount(params.len(), expected));
@@ -210,13 +227,13 @@ fn bind_all(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> rusqlite::R
     let mut text = [0u8; TIMESTAMP_TEXT_LEN];
     for (i, v) in params.iter().enumerate() {
         // A timestamp's text is written on the stack, not allocated (SQLite copies it).
-        if let Value::Timestamp(t) = v {
+        if let Param::Timestamp(t) | Param::Owned(Value::Timestamp(t)) = v {
             if let Some(s) = timestamp_text_into(t, &mut text) {
                 stmt.raw_bind_parameter(i + 1, s)?;
                 continue;
             }
         }
-        stmt.raw_bind_parameter(i + 1, Bind(v))?;
+        stmt.raw_bind_parameter(i + 1, BindRef(v))?;
     }
     Ok(())
 }
@@ -264,17 +281,17 @@ impl Connection for SqliteConnection {
         !self.conn.is_autocommit()
     }
 
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         execute(&mut stmt, params).map_err(|e| self.err(e))
     }
 
-    fn insert(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError> {
+    fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<i64>, DbError> {
         self.execute(sql, params)?;
         Ok(Some(self.conn.last_insert_rowid()))
     }
 
-    fn query(&mut self, sql: &str, params: &[Value], on_row: RowCallback<'_>) -> Result<(), QueryError> {
+    fn query(&mut self, sql: &str, params: &[Param<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
         let database = &self.database;
         let mut stmt = self
             .conn
@@ -296,14 +313,14 @@ impl Connection for SqliteConnection {
     }
 }
 
-fn execute(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> rusqlite::Result<u64> {
+fn execute(stmt: &mut rusqlite::Statement<'_>, params: &[Param<'_>]) -> rusqlite::Result<u64> {
     bind_all(stmt, params)?;
     Ok(stmt.raw_execute()? as u64)
 }
 
 fn query(
     stmt: &mut rusqlite::Statement<'_>,
-    params: &[Value],
+    params: &[Param<'_>],
     on_row: RowCallback<'_>,
     database: &str,
 ) -> Result<(), QueryError> {
@@ -358,17 +375,17 @@ impl<'c> Held<'c> {
 }
 
 impl Statements for Held<'_> {
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
         let database = self.database;
         execute(self.stmt(sql)?, params).map_err(|e| db_error(e, database))
     }
 
-    fn insert(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError> {
+    fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<i64>, DbError> {
         self.execute(sql, params)?;
         Ok(Some(self.conn.last_insert_rowid()))
     }
 
-    fn query(&mut self, sql: &str, params: &[Value], on_row: RowCallback<'_>) -> Result<(), QueryError> {
+    fn query(&mut self, sql: &str, params: &[Param<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
         let database = self.database;
         let stmt = self.stmt(sql).map_err(QueryError::Db)?;
         query(stmt, params, on_row, database)

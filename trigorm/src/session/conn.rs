@@ -10,7 +10,7 @@ use crate::error::{DbError, Error};
 use crate::model::ColumnSet;
 use crate::schema::TableDef;
 use crate::sql::Dialect;
-use crate::value::Value;
+use crate::value::{Value, ValueRef};
 
 /// Called with the SQL text of every statement a session runs.
 pub type StatementObserver = Arc<dyn Fn(&str) + Send + Sync>;
@@ -124,7 +124,7 @@ impl Conn<'_> {
         }
     }
 
-    pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+    pub(crate) fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
         self.observe(sql);
         match &mut self.db {
             Db::Conn(db) => db.execute(sql, params),
@@ -132,7 +132,7 @@ impl Conn<'_> {
         }
     }
 
-    pub(crate) fn insert(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError> {
+    pub(crate) fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError> {
         self.observe(sql);
         match &mut self.db {
             Db::Conn(db) => db.insert(sql, params),
@@ -143,7 +143,7 @@ impl Conn<'_> {
     pub(crate) fn query(
         &mut self,
         sql: &str,
-        params: &[Value],
+        params: &[ValueRef<'_>],
         on_row: &mut dyn FnMut(&mut [Value]) -> Result<(), Error>,
     ) -> Result<(), QueryError> {
         self.observe(sql);

@@ -10,7 +10,7 @@ use super::ops::{self, StagedOp};
 use crate::error::{Error, ListenerResult, Result};
 use crate::event::{BulkChange, Change, FlushEvent, RowEvent, TxEvent};
 use crate::model::Model;
-use crate::value::Value;
+use crate::value::{value_refs, Value};
 
 pub(crate) type RowFn<M> = dyn Fn(&mut ListenerCtx<'_, '_>, &mut Change<'_, M>) -> ListenerResult + Send + Sync;
 pub(crate) type BulkFn = dyn Fn(&mut ListenerCtx<'_, '_>, &BulkChange<'_>) -> ListenerResult + Send + Sync;
@@ -139,7 +139,7 @@ impl ListenerCtx<'_, '_> {
         // read them again).
         self.identity.clear();
         self.conn
-            .execute(sql, params)
+            .execute(sql, &value_refs(params))
             .map_err(|e| stmt_error("execute", None, None, sql, e))
     }
 
@@ -150,7 +150,7 @@ impl ListenerCtx<'_, '_> {
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
         let mut rows = Vec::new();
         self.conn
-            .query(sql, params, &mut |r| {
+            .query(sql, &value_refs(params), &mut |r| {
                 rows.push(r.to_vec());
                 Ok(())
             })

@@ -27,7 +27,7 @@ use crate::model::Model;
 use crate::query::{Filter, Select};
 use crate::schema::TableDef;
 use crate::sql::Statement;
-use crate::value::Value;
+use crate::value::{value_refs, Value};
 use conn::{query_error, stmt_error, Conn};
 use identity::IdentityMap;
 use listeners::AfterCommitFn;
@@ -261,7 +261,7 @@ impl Session {
         let stmt = eng.dialect.select(t, select)?;
         let mut out = Vec::new();
         let identity = &mut st.identity;
-        conn.query(&stmt.sql, &stmt.values, &mut |row| {
+        conn.query(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
             let m = M::from_values(row)?;
             identity.put(m.key(), m.clone());
             out.push(m);
@@ -276,7 +276,7 @@ impl Session {
         let (mut conn, _, eng) = self.begun()?;
         let stmt = eng.dialect.count(table, filter)?;
         let mut n = 0;
-        conn.query(&stmt.sql, &stmt.values, &mut |row| {
+        conn.query(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
             if let Some(Value::Int(c)) = row.first() {
                 n = *c as u64;
             }
@@ -313,7 +313,7 @@ impl Session {
             // Raw SQL may change any row: what the session remembers is no longer known to
             // be true, so later updates read their old values again.
             st.identity.clear();
-            conn.execute(sql, params)
+            conn.execute(sql, &value_refs(params))
                 .map_err(|e| stmt_error("execute", None, None, sql, e))
         });
         r.map_err(|e| self.fail(e))
@@ -330,7 +330,7 @@ impl Session {
         // The statement may write (UPDATE ... RETURNING): forget the remembered rows.
         st.identity.clear();
         let mut rows = Vec::new();
-        conn.query(sql, params, &mut |r| {
+        conn.query(sql, &value_refs(params), &mut |r| {
             rows.push(r.to_vec());
             Ok(())
         })
@@ -613,7 +613,7 @@ impl Session {
         // here are the rows the statement stands for; each is written as it is when its turn
         // comes (listeners of earlier rows may have changed or removed it).
         let mut olds: Vec<M> = Vec::new();
-        conn.query(&stmt.sql, &stmt.values, &mut |row| {
+        conn.query(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
             olds.push(M::from_values(row)?);
             Ok(())
         })

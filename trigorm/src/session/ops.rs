@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::event::{Change, Operation, RowEvent};
 use crate::model::{ColumnSet, Model};
 use crate::schema::TableDef;
-use crate::value::{Key, Value};
+use crate::value::{Key, Value, ValueRef};
 
 /// What a staged write needs while it runs.
 pub(crate) struct FlushCx<'s, 'c> {
@@ -87,9 +87,9 @@ pub(crate) fn bulk_delete<M: Model>(row: M) -> Box<dyn StagedOp> {
 }
 
 /// Refuse values no backend stores faithfully (a NaN float would become NULL).
-fn check_values<M: Model>(values: &[Value], columns: impl Iterator<Item = usize>) -> Result<()> {
+fn check_values<M: Model>(values: &[ValueRef<'_>], columns: impl Iterator<Item = usize>) -> Result<()> {
     for (v, c) in values.iter().zip(columns) {
-        if matches!(v, Value::Float(f) if f.is_nan()) {
+        if v.is_nan() {
             let t = M::table();
             return Err(Error::InvalidValue {
                 model: t.model,
@@ -151,7 +151,7 @@ fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
     let t = M::table();
     let sql = conn.shape_sql(t, Shape::SelectByKey)?;
     let mut found = None;
-    conn.query(&sql, std::slice::from_ref(&key), &mut |row| {
+    conn.query(&sql, &[key.as_value_ref()], &mut |row| {
         found = Some(M::from_values(row)?);
         Ok(())
     })
@@ -239,11 +239,9 @@ impl<M: Model> StagedOp for InsertOp<M> {
         )?;
         let generate = t.auto_increment() && obj.value(t.primary_key) == Value::Int(0);
         let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
-        let mut params = obj.values();
-        check_values::<M>(&params, 0..t.columns.len())?;
-        if generate {
-            params.remove(t.primary_key);
-        }
+        let columns = (0..t.columns.len()).filter(|&i| !(generate && i == t.primary_key));
+        let params: Vec<ValueRef<'_>> = columns.clone().map(|i| obj.value_ref(i)).collect();
+        check_values::<M>(&params, columns)?;
         let id = cx
             .conn
             .insert(&sql, &params)
@@ -347,9 +345,9 @@ impl<M: Model> StagedOp for UpdateOp<M> {
             )));
         }
         let sql = cx.conn.shape_sql(t, Shape::Update(changed))?;
-        let mut params: Vec<Value> = changed.iter().map(|i| obj.value(i)).collect();
+        let mut params: Vec<ValueRef<'_>> = changed.iter().map(|i| obj.value_ref(i)).collect();
         check_values::<M>(&params, changed.iter())?;
-        params.push(obj.value(t.primary_key));
+        params.push(obj.value_ref(t.primary_key));
         let n = cx
             .conn
             .execute(&sql, &params)
@@ -423,7 +421,7 @@ impl<M: Model> StagedOp for DeleteOp<M> {
         let sql = cx.conn.shape_sql(t, Shape::Delete)?;
         let n = cx
             .conn
-            .execute(&sql, &[old.primary_key()])
+            .execute(&sql, &[old.value_ref(t.primary_key)])
             .map_err(|e| stmt_error("delete", Some(t.model), Some(pk_text(&old)), &sql, e))?;
         if n == 0 {
             return if bulk { Ok(false) } else { Err(not_found(&old)) };
