@@ -263,7 +263,7 @@ impl Session {
         let identity = &mut st.identity;
         conn.query(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
             let m = M::from_values(row)?;
-            identity.put(m.key(), m.clone());
+            identity.put(m.key(), Arc::new(m.clone()));
             out.push(m);
             Ok(())
         })
@@ -620,6 +620,7 @@ impl Session {
         .map_err(|e| query_error(e, Some(t.model), &stmt.sql))?;
         let mut round: Vec<Box<dyn StagedOp>> = Vec::with_capacity(olds.len());
         for old in olds {
+            let old = Arc::new(old);
             round.push(match op {
                 Operation::Update => ops::bulk_update(old.clone(), set.clone()),
                 _ => ops::bulk_delete(old.clone()),

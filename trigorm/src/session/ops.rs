@@ -6,7 +6,7 @@ use super::conn::{query_error, stmt_error, Conn, Shape};
 use super::identity::IdentityMap;
 use super::listeners::{listener_error, AfterCommitFn, ListenerCtx, ModelListeners, Registry};
 use crate::error::{Error, Result};
-use crate::event::{Change, Operation, RowEvent};
+use crate::event::{Change, NewRow, Operation, RowEvent};
 use crate::model::{ColumnSet, Model};
 use crate::schema::TableDef;
 use crate::value::{Key, Value, ValueRef};
@@ -48,15 +48,18 @@ struct InsertOp<M> {
     /// `None` for rows listeners stage: they are never kept for a retry.
     generated: Option<Arc<Mutex<Option<i64>>>>,
 }
+/// Updates and deletes hold their row behind an `Arc`, shared with the copy kept for a
+/// retry and, once written, with the identity map: nothing is copied unless a `Before*`
+/// listener modifies the row.
 struct UpdateOp<M> {
-    obj: M,
+    obj: Arc<M>,
     /// For a bulk statement: the assignments, applied to the row as it is when this write
     /// runs (so that changes made meanwhile by listeners to other columns are kept). A row
     /// that is gone by then is skipped, as the SQL statement would skip it.
     bulk: Option<Arc<[(usize, Value)]>>,
 }
 struct DeleteOp<M> {
-    obj: M,
+    obj: Arc<M>,
     /// For a bulk statement: a row that is gone by then is skipped.
     bulk: bool,
 }
@@ -69,20 +72,26 @@ pub(crate) fn insert<M: Model>(obj: M, slot: Option<&Slot<M>>) -> Box<dyn Staged
     })
 }
 pub(crate) fn update<M: Model>(obj: M) -> Box<dyn StagedOp> {
-    Box::new(UpdateOp { obj, bulk: None })
+    Box::new(UpdateOp {
+        obj: Arc::new(obj),
+        bulk: None,
+    })
 }
 pub(crate) fn delete<M: Model>(obj: M) -> Box<dyn StagedOp> {
-    Box::new(DeleteOp { obj, bulk: false })
+    Box::new(DeleteOp {
+        obj: Arc::new(obj),
+        bulk: false,
+    })
 }
 /// One row of `update_where`: `row` as read, `set` applied when the write runs.
-pub(crate) fn bulk_update<M: Model>(row: M, set: Arc<[(usize, Value)]>) -> Box<dyn StagedOp> {
+pub(crate) fn bulk_update<M: Model>(row: Arc<M>, set: Arc<[(usize, Value)]>) -> Box<dyn StagedOp> {
     Box::new(UpdateOp {
         obj: row,
         bulk: Some(set),
     })
 }
 /// One row of `delete_where`.
-pub(crate) fn bulk_delete<M: Model>(row: M) -> Box<dyn StagedOp> {
+pub(crate) fn bulk_delete<M: Model>(row: Arc<M>) -> Box<dyn StagedOp> {
     Box::new(DeleteOp { obj: row, bulk: true })
 }
 
@@ -130,12 +139,12 @@ fn fire<M: Model>(
         let r = (l.f)(&mut ctx, change);
         if event == RowEvent::BeforeUpdate {
             // The next listener sees what this one changed.
-            if let (Some(new), Some(old)) = (change.new.as_deref(), change.old) {
+            if let (Some(new), Some(old)) = (change.new(), change.old) {
                 change.changed = new.diff(old);
             }
         }
         if let Err(e) = r {
-            let pk = match (&change.new, change.old) {
+            let pk = match (change.new(), change.old) {
                 (Some(n), _) => pk_text::<M>(n),
                 (None, Some(o)) => pk_text::<M>(o),
                 (None, None) => String::new(),
@@ -163,18 +172,18 @@ fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
 pub(crate) fn load_by_key<M: Model>(conn: &mut Conn<'_>, identity: &mut IdentityMap, key: Value) -> Result<Option<M>> {
     let found = read_by_key::<M>(conn, key)?;
     if let Some(m) = &found {
-        identity.put(m.key(), m.clone());
+        identity.put(m.key(), Arc::new(m.clone()));
     }
     Ok(found)
 }
 
 /// The old row: as last read or written in this transaction, else read now; `None` when
 /// the row is not in the database.
-fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<Option<M>> {
+fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<Option<Arc<M>>> {
     if let Some(old) = cx.identity.take::<M>(key) {
         return Ok(Some(old));
     }
-    read_by_key::<M>(cx.conn, obj.primary_key())
+    Ok(read_by_key::<M>(cx.conn, obj.primary_key())?.map(Arc::new))
 }
 
 fn not_found<M: Model>(obj: &M) -> Error {
@@ -233,7 +242,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
                 op: Operation::Insert,
                 event: RowEvent::BeforeInsert,
                 old: None,
-                new: Some(&mut obj),
+                new: Some(NewRow::Mut(&mut obj)),
                 changed: all,
             },
         )?;
@@ -245,7 +254,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
         let id = cx
             .conn
             .insert(&sql, &params)
-            .map_err(|e| stmt_error("insert", Some(t.model), Some(pk_text(&obj)), &sql, e))?;
+            .map_err(|e| stmt_error("insert", Some(t.model), Some(pk_text::<M>(&obj)), &sql, e))?;
         if generate {
             if let Some(id) = id {
                 obj.set_value(t.primary_key, Value::Int(id))?;
@@ -262,7 +271,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
                 op: Operation::Insert,
                 event: RowEvent::AfterInsert,
                 old: None,
-                new: Some(&mut obj),
+                new: Some(NewRow::Written(&obj)),
                 changed: all,
             },
         )?;
@@ -300,21 +309,22 @@ impl<M: Model> StagedOp for UpdateOp<M> {
         let UpdateOp { mut obj, bulk } = *self;
         let t = M::table();
         let key = obj.key();
-        let old = match old_row(cx, &obj, &key)? {
+        let old = match old_row::<M>(cx, &obj, &key)? {
             Some(old) => old,
             None if bulk.is_some() => return Ok(false),
-            None => return Err(not_found(&obj)),
+            None => return Err(not_found::<M>(&obj)),
         };
         if let Some(set) = &bulk {
-            obj = old.clone();
+            let mut row = M::clone(&old);
             for (i, v) in set.iter() {
-                obj.set_value(*i, v.clone())?;
+                row.set_value(*i, v.clone())?;
             }
+            obj = Arc::new(row);
         }
         let epoch = cx.identity.epoch();
         let mut changed = obj.diff(&old);
         if changed.is_empty() {
-            cx.identity.put(key, old);
+            cx.identity.put::<M>(key, old);
             return Ok(false);
         }
         let listeners = cx.registry.model::<M>();
@@ -327,13 +337,14 @@ impl<M: Model> StagedOp for UpdateOp<M> {
                     op: Operation::Update,
                     event: RowEvent::BeforeUpdate,
                     old: Some(&old),
-                    new: Some(&mut obj),
+                    // Copied here if the journal shares the row: it keeps it as staged.
+                    new: Some(NewRow::Mut(Arc::make_mut(&mut obj))),
                     changed,
                 },
             )?;
             changed = obj.diff(&old);
             if changed.is_empty() {
-                cx.identity.put(key, old);
+                cx.identity.put::<M>(key, old);
                 return Ok(false);
             }
         }
@@ -341,7 +352,7 @@ impl<M: Model> StagedOp for UpdateOp<M> {
             return Err(Error::Usage(format!(
                 "{} {}: an update cannot change the primary key",
                 t.model,
-                pk_text(&old)
+                pk_text::<M>(&old)
             )));
         }
         let sql = cx.conn.shape_sql(t, Shape::Update(changed))?;
@@ -351,12 +362,12 @@ impl<M: Model> StagedOp for UpdateOp<M> {
         let n = cx
             .conn
             .execute(&sql, &params)
-            .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text(&obj)), &sql, e))?;
+            .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text::<M>(&obj)), &sql, e))?;
         if n == 0 {
             return if bulk.is_some() {
                 Ok(false)
             } else {
-                Err(not_found(&obj))
+                Err(not_found::<M>(&obj))
             };
         }
         fire(
@@ -367,11 +378,11 @@ impl<M: Model> StagedOp for UpdateOp<M> {
                 op: Operation::Update,
                 event: RowEvent::AfterUpdate,
                 old: Some(&old),
-                new: Some(&mut obj),
+                new: Some(NewRow::Written(&obj)),
                 changed,
             },
         )?;
-        cx.identity.put_since(epoch, key, obj);
+        cx.identity.put_since::<M>(epoch, key, obj);
         Ok(true)
     }
 }
@@ -399,10 +410,10 @@ impl<M: Model> StagedOp for DeleteOp<M> {
         let DeleteOp { obj, bulk } = *self;
         let t = M::table();
         let key = obj.key();
-        let old = match old_row(cx, &obj, &key)? {
+        let old = match old_row::<M>(cx, &obj, &key)? {
             Some(old) => old,
             None if bulk => return Ok(false),
-            None => return Err(not_found(&obj)),
+            None => return Err(not_found::<M>(&obj)),
         };
         let all = ColumnSet::all(t.columns.len());
         let listeners = cx.registry.model::<M>();
@@ -422,9 +433,9 @@ impl<M: Model> StagedOp for DeleteOp<M> {
         let n = cx
             .conn
             .execute(&sql, &[old.value_ref(t.primary_key)])
-            .map_err(|e| stmt_error("delete", Some(t.model), Some(pk_text(&old)), &sql, e))?;
+            .map_err(|e| stmt_error("delete", Some(t.model), Some(pk_text::<M>(&old)), &sql, e))?;
         if n == 0 {
-            return if bulk { Ok(false) } else { Err(not_found(&old)) };
+            return if bulk { Ok(false) } else { Err(not_found::<M>(&old)) };
         }
         fire(
             cx,
