@@ -27,7 +27,7 @@ use crate::model::Model;
 use crate::query::{Filter, Select};
 use crate::schema::TableDef;
 use crate::sql::Statement;
-use crate::value::{value_refs, Value};
+use crate::value::{value_refs, Value, ValueRef};
 use conn::{query_error, stmt_error, Conn};
 use identity::IdentityMap;
 use listeners::AfterCommitFn;
@@ -73,6 +73,25 @@ struct State {
     journal: Vec<Box<dyn StagedOp>>,
     identity: IdentityMap,
     after_commit: Vec<AfterCommitFn>,
+    /// Emptied round buffers of earlier flushes, reused: a batch's buffers are large.
+    spare_rounds: Vec<Vec<Box<dyn StagedOp>>>,
+    /// The parameter buffer of row statements, reused (see [`ops::FlushCx::params`]).
+    params: Vec<ValueRef<'static>>,
+}
+
+impl State {
+    /// An empty round buffer, reused if one is spare.
+    fn round_buffer(&mut self, capacity: usize) -> Vec<Box<dyn StagedOp>> {
+        self.spare_rounds.pop().unwrap_or_else(|| Vec::with_capacity(capacity))
+    }
+
+    /// Keep an emptied round buffer for a later flush.
+    fn spare_round(&mut self, mut round: Vec<Box<dyn StagedOp>>) {
+        round.clear();
+        if round.capacity() > 0 && self.spare_rounds.len() < 4 {
+            self.spare_rounds.push(round);
+        }
+    }
 }
 
 /// A unit of work over one connection. Get one from [`crate::Engine::session`].
@@ -408,8 +427,8 @@ impl Session {
         let (mut conn, st, eng) = self.begun()?;
         st.journal.extend(st.pending.iter().map(|op| op.clone_op()));
         // The next batch is likely the size of this one: no regrowth while staging it.
-        let capacity = st.pending.len();
-        let mut round = std::mem::replace(&mut st.pending, Vec::with_capacity(capacity));
+        let spare = st.round_buffer(st.pending.len());
+        let mut round = std::mem::replace(&mut st.pending, spare);
         conn.with_statements(|conn| {
             run_flush_listeners(conn, st, eng, FlushEvent::BeforeFlush, &mut round)?;
             run_rounds(conn, st, eng, round)?;
@@ -706,7 +725,7 @@ fn run_rounds(
 ) -> Result<u64> {
     let mut rounds = 0;
     let mut first_round_written = 0;
-    let mut next: Vec<Box<dyn StagedOp>> = Vec::with_capacity(round.len());
+    let mut next = st.round_buffer(round.len());
     while !round.is_empty() {
         if rounds == eng.max_flush_rounds {
             return Err(Error::FlushLoop {
@@ -722,6 +741,7 @@ fn run_rounds(
             identity: &mut st.identity,
             next: &mut next,
             after_commit: &mut st.after_commit,
+            params: &mut st.params,
         };
         for op in round.drain(..) {
             let written = op.run(&mut cx)?;
@@ -731,6 +751,8 @@ fn run_rounds(
         }
         std::mem::swap(&mut round, &mut next);
     }
+    st.spare_round(round);
+    st.spare_round(next);
     Ok(first_round_written)
 }
 

@@ -18,6 +18,20 @@ pub(crate) struct FlushCx<'s, 'c> {
     pub(crate) identity: &'s mut IdentityMap,
     pub(crate) next: &'s mut Vec<Box<dyn StagedOp>>,
     pub(crate) after_commit: &'s mut Vec<AfterCommitFn>,
+    /// An empty buffer whose allocation each row's parameters reuse (see [`param_buffer`]).
+    pub(crate) params: &'s mut Vec<ValueRef<'static>>,
+}
+
+/// An empty parameter buffer for one row, on the allocation of `spare` (collecting a
+/// `Vec`'s own emptied iterator into an element type of the same layout reuses it).
+fn param_buffer<'a>(spare: &mut Vec<ValueRef<'static>>) -> Vec<ValueRef<'a>> {
+    std::mem::take(spare).into_iter().map(|_| ValueRef::Null).collect()
+}
+
+/// Hand a row's parameter buffer back for the next row.
+fn spare_params(spare: &mut Vec<ValueRef<'static>>, mut used: Vec<ValueRef<'_>>) {
+    used.clear();
+    *spare = used.into_iter().map(|_| ValueRef::Null).collect();
 }
 
 /// A write staged in a session, with its model type erased.
@@ -249,12 +263,14 @@ impl<M: Model> StagedOp for InsertOp<M> {
         let generate = t.auto_increment() && obj.value(t.primary_key) == Value::Int(0);
         let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
         let columns = (0..t.columns.len()).filter(|&i| !(generate && i == t.primary_key));
-        let params: Vec<ValueRef<'_>> = columns.clone().map(|i| obj.value_ref(i)).collect();
+        let mut params = param_buffer(cx.params);
+        params.extend(columns.clone().map(|i| obj.value_ref(i)));
         check_values::<M>(&params, columns)?;
         let id = cx
             .conn
             .insert(&sql, &params)
             .map_err(|e| stmt_error("insert", Some(t.model), Some(pk_text::<M>(&obj)), &sql, e))?;
+        spare_params(cx.params, params);
         if generate {
             if let Some(id) = id {
                 obj.set_value(t.primary_key, Value::Int(id))?;
@@ -356,13 +372,15 @@ impl<M: Model> StagedOp for UpdateOp<M> {
             )));
         }
         let sql = cx.conn.shape_sql(t, Shape::Update(changed))?;
-        let mut params: Vec<ValueRef<'_>> = changed.iter().map(|i| obj.value_ref(i)).collect();
+        let mut params = param_buffer(cx.params);
+        params.extend(changed.iter().map(|i| obj.value_ref(i)));
         check_values::<M>(&params, changed.iter())?;
         params.push(obj.value_ref(t.primary_key));
         let n = cx
             .conn
             .execute(&sql, &params)
             .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text::<M>(&obj)), &sql, e))?;
+        spare_params(cx.params, params);
         if n == 0 {
             return if bulk.is_some() {
                 Ok(false)
