@@ -646,36 +646,39 @@ impl Session {
             });
             st.identity.put(old.key(), old);
         }
-        let rows = run_rounds(&mut conn, st, eng, round)?;
-        if let Some(ls) = eng.registry.model::<M>() {
-            let change = BulkChange {
-                model: t.model,
-                op,
-                filter,
-                rows,
-            };
-            let mut staged = Vec::new();
-            for l in &ls.bulk {
-                let mut ctx = ListenerCtx {
-                    conn: &mut conn,
-                    identity: &mut st.identity,
-                    staged: &mut staged,
-                    after_commit: &mut st.after_commit,
-                    staging_refused: None,
+        // Rows and listener writes run the same few statements: keep them prepared.
+        conn.with_statements(|conn| {
+            let rows = run_rounds(conn, st, eng, round)?;
+            if let Some(ls) = eng.registry.model::<M>() {
+                let change = BulkChange {
+                    model: t.model,
+                    op,
+                    filter,
+                    rows,
                 };
-                (l.f)(&mut ctx, &change).map_err(|source| Error::SessionListener {
-                    listener: l.name.clone(),
-                    event: if op == Operation::Update {
-                        "bulk update"
-                    } else {
-                        "bulk delete"
-                    },
-                    source,
-                })?;
+                let mut staged = Vec::new();
+                for l in &ls.bulk {
+                    let mut ctx = ListenerCtx {
+                        conn: &mut *conn,
+                        identity: &mut st.identity,
+                        staged: &mut staged,
+                        after_commit: &mut st.after_commit,
+                        staging_refused: None,
+                    };
+                    (l.f)(&mut ctx, &change).map_err(|source| Error::SessionListener {
+                        listener: l.name.clone(),
+                        event: if op == Operation::Update {
+                            "bulk update"
+                        } else {
+                            "bulk delete"
+                        },
+                        source,
+                    })?;
+                }
+                run_rounds(conn, st, eng, staged)?;
             }
-            run_rounds(&mut conn, st, eng, staged)?;
-        }
-        Ok(rows)
+            Ok(rows)
+        })
     }
 }
 
