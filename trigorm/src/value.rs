@@ -348,21 +348,38 @@ pub(crate) fn timestamp_text_into<'a>(t: &DateTime<Utc>, out: &'a mut [u8; TIMES
     if !(0..=9999).contains(&year) {
         return None;
     }
-    fn put(out: &mut [u8], at: usize, width: usize, mut v: u32) {
-        for k in (at..at + width).rev() {
-            out[k] = b'0' + (v % 10) as u8;
-            v /= 10;
+    /// The two digits of every number below 100.
+    const PAIRS: [u8; 200] = {
+        let mut t = [0u8; 200];
+        let mut i = 0;
+        while i < 100 {
+            t[2 * i] = b'0' + (i / 10) as u8;
+            t[2 * i + 1] = b'0' + (i % 10) as u8;
+            i += 1;
         }
+        t
+    };
+    /// Two digits of `v` (below 100) at `at`.
+    fn put2(out: &mut [u8], at: usize, v: u32) {
+        let p = 2 * (v % 100) as usize;
+        out[at..at + 2].copy_from_slice(&PAIRS[p..p + 2]);
     }
     out.copy_from_slice(b"0000-00-00 00:00:00.000000000+00:00");
-    put(out, 0, 4, year as u32);
-    put(out, 5, 2, t.month());
-    put(out, 8, 2, t.day());
-    put(out, 11, 2, t.hour());
-    put(out, 14, 2, t.minute());
+    let year = year as u32;
+    put2(out, 0, year / 100);
+    put2(out, 2, year);
+    put2(out, 5, t.month());
+    put2(out, 8, t.day());
+    put2(out, 11, t.hour());
+    put2(out, 14, t.minute());
     // A leap second is stored as second 59 with nanoseconds past 1e9, as chrono formats it.
-    put(out, 17, 2, t.second());
-    put(out, 20, 9, t.nanosecond().min(999_999_999));
+    put2(out, 17, t.second());
+    let nanos = t.nanosecond().min(999_999_999);
+    out[20] = b'0' + (nanos / 100_000_000) as u8;
+    put2(out, 21, nanos / 1_000_000);
+    put2(out, 23, nanos / 10_000);
+    put2(out, 25, nanos / 100);
+    put2(out, 27, nanos);
     std::str::from_utf8(out).ok()
 }
 
