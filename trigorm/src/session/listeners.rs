@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::conn::{query_error, stmt_error, Conn};
 use super::identity::IdentityMap;
-use super::ops::{self, StagedOp};
+use super::ops::{self, Op};
 use crate::error::{Error, ListenerResult, Result};
 use crate::event::{BulkChange, Change, FlushEvent, RowEvent, TxEvent};
 use crate::model::Model;
@@ -99,13 +99,13 @@ pub(crate) type AfterCommitFn = Box<dyn FnOnce() + Send>;
 pub struct ListenerCtx<'s, 'c> {
     pub(crate) conn: &'s mut Conn<'c>,
     pub(crate) identity: &'s mut IdentityMap,
-    pub(crate) staged: &'s mut Vec<Box<dyn StagedOp>>,
+    pub(crate) staged: &'s mut Vec<Op>,
     pub(crate) after_commit: &'s mut Vec<AfterCommitFn>,
     pub(crate) staging_refused: Option<&'static str>,
 }
 
 impl ListenerCtx<'_, '_> {
-    fn stage(&mut self, op: Box<dyn StagedOp>) {
+    fn stage(&mut self, op: Op) {
         match self.staging_refused {
             Some(_) => self.staging_refused = Some("staged a write"),
             None => self.staged.push(op),

@@ -31,7 +31,7 @@ use crate::value::{value_refs, Value, ValueRef};
 use conn::{query_error, stmt_error, Conn};
 use identity::IdentityMap;
 use listeners::AfterCommitFn;
-use ops::{FlushCx, Slot, StagedOp};
+use ops::{FlushCx, Op, Slot};
 
 /// An object staged with [`Session::add`]. After the flush that inserts it, [`Pending::get`]
 /// returns it as written, with its generated key.
@@ -67,26 +67,26 @@ struct State {
     /// interrupted it.
     writing: bool,
     /// Writes the user staged since the last flush.
-    pending: Vec<Box<dyn StagedOp>>,
+    pending: Vec<Op>,
     /// Copies, as staged, of the user's writes flushed in this transaction: restored as
     /// pending when the transaction fails, so that they can be retried.
-    journal: Vec<Box<dyn StagedOp>>,
+    journal: Vec<Op>,
     identity: IdentityMap,
     after_commit: Vec<AfterCommitFn>,
     /// Emptied round buffers of earlier flushes, reused: a batch's buffers are large.
-    spare_rounds: Vec<Vec<Box<dyn StagedOp>>>,
+    spare_rounds: Vec<Vec<Op>>,
     /// The parameter buffer of row statements, reused (see [`ops::FlushCx::params`]).
     params: Vec<ValueRef<'static>>,
 }
 
 impl State {
     /// An empty round buffer, reused if one is spare.
-    fn round_buffer(&mut self, capacity: usize) -> Vec<Box<dyn StagedOp>> {
+    fn round_buffer(&mut self, capacity: usize) -> Vec<Op> {
         self.spare_rounds.pop().unwrap_or_else(|| Vec::with_capacity(capacity))
     }
 
     /// Keep an emptied round buffer for a later flush.
-    fn spare_round(&mut self, mut round: Vec<Box<dyn StagedOp>>) {
+    fn spare_round(&mut self, mut round: Vec<Op>) {
         round.clear();
         if round.capacity() > 0 && self.spare_rounds.len() < 4 {
             self.spare_rounds.push(round);
@@ -425,7 +425,8 @@ impl Session {
 
     fn flush_inner(&mut self) -> Result<()> {
         let (mut conn, st, eng) = self.begun()?;
-        st.journal.extend(st.pending.iter().map(|op| op.clone_op()));
+        // The journal shares the staged writes (see `ops::Op`).
+        st.journal.extend(st.pending.iter().cloned());
         // The next batch is likely the size of this one: no regrowth while staging it.
         let spare = st.round_buffer(st.pending.len());
         let mut round = std::mem::replace(&mut st.pending, spare);
@@ -637,7 +638,7 @@ impl Session {
             Ok(())
         })
         .map_err(|e| query_error(e, Some(t.model), &stmt.sql))?;
-        let mut round: Vec<Box<dyn StagedOp>> = Vec::with_capacity(olds.len());
+        let mut round: Vec<Op> = Vec::with_capacity(olds.len());
         for old in olds {
             let old = Arc::new(old);
             round.push(match op {
@@ -687,7 +688,7 @@ fn run_flush_listeners(
     st: &mut State,
     eng: &EngineInner,
     event: FlushEvent,
-    staged: &mut Vec<Box<dyn StagedOp>>,
+    staged: &mut Vec<Op>,
 ) -> Result<()> {
     for l in eng.registry.flush_listeners(event) {
         let mut ctx = ListenerCtx {
@@ -720,12 +721,7 @@ fn run_flush_listeners(
 
 /// Run rounds until nothing more is staged, or fail at the engine's bound. Returns how
 /// many of the first round's writes ran a statement.
-fn run_rounds(
-    conn: &mut Conn<'_>,
-    st: &mut State,
-    eng: &EngineInner,
-    mut round: Vec<Box<dyn StagedOp>>,
-) -> Result<u64> {
+fn run_rounds(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, mut round: Vec<Op>) -> Result<u64> {
     let mut rounds = 0;
     let mut first_round_written = 0;
     let mut next = st.round_buffer(round.len());
@@ -759,7 +755,7 @@ fn run_rounds(
     Ok(first_round_written)
 }
 
-fn describe(round: &[Box<dyn StagedOp>]) -> String {
+fn describe(round: &[Op]) -> String {
     let mut counts: Vec<(&'static str, Operation, usize)> = Vec::new();
     for op in round {
         let k = (op.table().model, op.operation());

@@ -16,7 +16,7 @@ pub(crate) struct FlushCx<'s, 'c> {
     pub(crate) conn: &'s mut Conn<'c>,
     pub(crate) registry: &'s Registry,
     pub(crate) identity: &'s mut IdentityMap,
-    pub(crate) next: &'s mut Vec<Box<dyn StagedOp>>,
+    pub(crate) next: &'s mut Vec<Op>,
     pub(crate) after_commit: &'s mut Vec<AfterCommitFn>,
     /// An empty buffer whose allocation each row's parameters reuse (see [`param_buffer`]).
     pub(crate) params: &'s mut Vec<ValueRef<'static>>,
@@ -34,14 +34,17 @@ fn spare_params(spare: &mut Vec<ValueRef<'static>>, mut used: Vec<ValueRef<'_>>)
     *spare = used.into_iter().map(|_| ValueRef::Null).collect();
 }
 
+/// A staged write. Shared, not copied, with the journal that keeps the user's writes of a
+/// transaction for a retry: a write runs on its own copy only where it must change it.
+pub(crate) type Op = Arc<dyn StagedOp>;
+
 /// A write staged in a session, with its model type erased.
-pub(crate) trait StagedOp: Send {
+pub(crate) trait StagedOp: Send + Sync {
     fn operation(&self) -> Operation;
     fn table(&self) -> &'static TableDef;
-    fn clone_op(&self) -> Box<dyn StagedOp>;
     /// Write the row with its events; whether a statement was run (an update that
     /// changes nothing runs none).
-    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool>;
+    fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool>;
     /// The primary key as staged.
     fn key_value(&self) -> Value;
     /// One column's value as staged.
@@ -53,6 +56,7 @@ pub(crate) trait StagedOp: Send {
 /// Where an added object is handed back after its insert (with its generated key).
 pub(crate) type Slot<M> = Arc<Mutex<Option<M>>>;
 
+#[derive(Clone)]
 struct InsertOp<M> {
     obj: M,
     slot: Option<Weak<Mutex<Option<M>>>>,
@@ -62,9 +66,10 @@ struct InsertOp<M> {
     /// `None` for rows listeners stage: they are never kept for a retry.
     generated: Option<Arc<Mutex<Option<i64>>>>,
 }
-/// Updates and deletes hold their row behind an `Arc`, shared with the copy kept for a
-/// retry and, once written, with the identity map: nothing is copied unless a `Before*`
-/// listener modifies the row.
+/// Updates and deletes hold their row behind an `Arc`, so that the copy a journaled write
+/// runs on, and the identity map once it is written, share it: nothing is copied unless a
+/// `Before*` listener modifies the row.
+#[derive(Clone)]
 struct UpdateOp<M> {
     obj: Arc<M>,
     /// For a bulk statement: the assignments, applied to the row as it is when this write
@@ -72,41 +77,42 @@ struct UpdateOp<M> {
     /// that is gone by then is skipped, as the SQL statement would skip it.
     bulk: Option<Arc<[(usize, Value)]>>,
 }
+#[derive(Clone)]
 struct DeleteOp<M> {
     obj: Arc<M>,
     /// For a bulk statement: a row that is gone by then is skipped.
     bulk: bool,
 }
 
-pub(crate) fn insert<M: Model>(obj: M, slot: Option<&Slot<M>>) -> Box<dyn StagedOp> {
-    Box::new(InsertOp {
+pub(crate) fn insert<M: Model>(obj: M, slot: Option<&Slot<M>>) -> Op {
+    Arc::new(InsertOp {
         obj,
         slot: slot.map(Arc::downgrade),
         generated: slot.map(|_| Arc::new(Mutex::new(None))),
     })
 }
-pub(crate) fn update<M: Model>(obj: M) -> Box<dyn StagedOp> {
-    Box::new(UpdateOp {
+pub(crate) fn update<M: Model>(obj: M) -> Op {
+    Arc::new(UpdateOp {
         obj: Arc::new(obj),
         bulk: None,
     })
 }
-pub(crate) fn delete<M: Model>(obj: M) -> Box<dyn StagedOp> {
-    Box::new(DeleteOp {
+pub(crate) fn delete<M: Model>(obj: M) -> Op {
+    Arc::new(DeleteOp {
         obj: Arc::new(obj),
         bulk: false,
     })
 }
 /// One row of `update_where`: `row` as read, `set` applied when the write runs.
-pub(crate) fn bulk_update<M: Model>(row: Arc<M>, set: Arc<[(usize, Value)]>) -> Box<dyn StagedOp> {
-    Box::new(UpdateOp {
+pub(crate) fn bulk_update<M: Model>(row: Arc<M>, set: Arc<[(usize, Value)]>) -> Op {
+    Arc::new(UpdateOp {
         obj: row,
         bulk: Some(set),
     })
 }
 /// One row of `delete_where`.
-pub(crate) fn bulk_delete<M: Model>(row: Arc<M>) -> Box<dyn StagedOp> {
-    Box::new(DeleteOp { obj: row, bulk: true })
+pub(crate) fn bulk_delete<M: Model>(row: Arc<M>) -> Op {
+    Arc::new(DeleteOp { obj: row, bulk: true })
 }
 
 /// Refuse values no backend stores faithfully (a NaN float would become NULL).
@@ -214,13 +220,6 @@ impl<M: Model> StagedOp for InsertOp<M> {
     fn table(&self) -> &'static TableDef {
         M::table()
     }
-    fn clone_op(&self) -> Box<dyn StagedOp> {
-        Box::new(InsertOp {
-            obj: self.obj.clone(),
-            slot: self.slot.clone(),
-            generated: self.generated.clone(),
-        })
-    }
     fn key_value(&self) -> Value {
         self.obj.primary_key()
     }
@@ -234,12 +233,12 @@ impl<M: Model> StagedOp for InsertOp<M> {
             }
         }
     }
-    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+    fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
         let InsertOp {
             mut obj,
             slot,
             generated,
-        } = *self;
+        } = Arc::unwrap_or_clone(self);
         let t = M::table();
         if t.auto_increment() && obj.value(t.primary_key) == Value::Int(0) {
             if let Some(key) = generated.as_ref().and_then(|g| g.lock().ok().and_then(|g| *g)) {
@@ -309,20 +308,14 @@ impl<M: Model> StagedOp for UpdateOp<M> {
     fn table(&self) -> &'static TableDef {
         M::table()
     }
-    fn clone_op(&self) -> Box<dyn StagedOp> {
-        Box::new(UpdateOp {
-            obj: self.obj.clone(),
-            bulk: self.bulk.clone(),
-        })
-    }
     fn key_value(&self) -> Value {
         self.obj.primary_key()
     }
     fn column_value(&self, column: usize) -> Value {
         self.obj.value(column)
     }
-    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
-        let UpdateOp { mut obj, bulk } = *self;
+    fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+        let UpdateOp { mut obj, bulk } = Arc::unwrap_or_clone(self);
         let t = M::table();
         let key = obj.key();
         let old = match old_row::<M>(cx, &obj, &key)? {
@@ -412,20 +405,14 @@ impl<M: Model> StagedOp for DeleteOp<M> {
     fn table(&self) -> &'static TableDef {
         M::table()
     }
-    fn clone_op(&self) -> Box<dyn StagedOp> {
-        Box::new(DeleteOp {
-            obj: self.obj.clone(),
-            bulk: self.bulk,
-        })
-    }
     fn key_value(&self) -> Value {
         self.obj.primary_key()
     }
     fn column_value(&self, column: usize) -> Value {
         self.obj.value(column)
     }
-    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
-        let DeleteOp { obj, bulk } = *self;
+    fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+        let DeleteOp { obj, bulk } = Arc::unwrap_or_clone(self);
         let t = M::table();
         let key = obj.key();
         let old = match old_row::<M>(cx, &obj, &key)? {
