@@ -9,6 +9,7 @@ mod identity;
 mod listeners;
 mod ops;
 mod order;
+mod params;
 mod query;
 
 use std::sync::{Arc, Mutex};
@@ -27,7 +28,7 @@ use crate::model::Model;
 use crate::query::{Filter, Select};
 use crate::schema::TableDef;
 use crate::sql::Statement;
-use crate::value::{value_refs, Value, ValueRef};
+use crate::value::{value_refs, Value};
 use conn::{query_error, stmt_error, Conn};
 use identity::IdentityMap;
 use listeners::AfterCommitFn;
@@ -75,8 +76,6 @@ struct State {
     after_commit: Vec<AfterCommitFn>,
     /// Emptied round buffers of earlier flushes, reused: a batch's buffers are large.
     spare_rounds: Vec<Vec<Op>>,
-    /// The parameter buffer of row statements, reused (see [`ops::FlushCx::params`]).
-    params: Vec<ValueRef<'static>>,
 }
 
 impl State {
@@ -740,7 +739,6 @@ fn run_rounds(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, mut round:
             identity: &mut st.identity,
             next: &mut next,
             after_commit: &mut st.after_commit,
-            params: &mut st.params,
         };
         for op in round.drain(..) {
             let written = op.run(&mut cx)?;

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, Weak};
 use super::conn::{query_error, stmt_error, Conn, Shape};
 use super::identity::IdentityMap;
 use super::listeners::{listener_error, AfterCommitFn, ListenerCtx, ModelListeners, Registry};
+use super::params::Params;
 use crate::error::{Error, Result};
 use crate::event::{Change, NewRow, Operation, RowEvent};
 use crate::model::{ColumnSet, Model};
@@ -18,20 +19,6 @@ pub(crate) struct FlushCx<'s, 'c> {
     pub(crate) identity: &'s mut IdentityMap,
     pub(crate) next: &'s mut Vec<Op>,
     pub(crate) after_commit: &'s mut Vec<AfterCommitFn>,
-    /// An empty buffer whose allocation each row's parameters reuse (see [`param_buffer`]).
-    pub(crate) params: &'s mut Vec<ValueRef<'static>>,
-}
-
-/// An empty parameter buffer for one row, on the allocation of `spare` (collecting a
-/// `Vec`'s own emptied iterator into an element type of the same layout reuses it).
-fn param_buffer<'a>(spare: &mut Vec<ValueRef<'static>>) -> Vec<ValueRef<'a>> {
-    std::mem::take(spare).into_iter().map(|_| ValueRef::Null).collect()
-}
-
-/// Hand a row's parameter buffer back for the next row.
-fn spare_params(spare: &mut Vec<ValueRef<'static>>, mut used: Vec<ValueRef<'_>>) {
-    used.clear();
-    *spare = used.into_iter().map(|_| ValueRef::Null).collect();
 }
 
 /// A staged write. Shared, not copied, with the journal that keeps the user's writes of a
@@ -262,14 +249,14 @@ impl<M: Model> StagedOp for InsertOp<M> {
         let generate = t.auto_increment() && obj.value(t.primary_key) == Value::Int(0);
         let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
         let columns = (0..t.columns.len()).filter(|&i| !(generate && i == t.primary_key));
-        let mut params = param_buffer(cx.params);
+        let mut params = Params::new();
         params.extend(columns.clone().map(|i| obj.value_ref(i)));
-        check_values::<M>(&params, columns)?;
+        check_values::<M>(params.as_slice(), columns)?;
         let id = cx
             .conn
-            .insert(&sql, &params)
+            .insert(&sql, params.as_slice())
             .map_err(|e| stmt_error("insert", Some(t.model), Some(pk_text::<M>(&obj)), &sql, e))?;
-        spare_params(cx.params, params);
+        drop(params);
         if generate {
             if let Some(id) = id {
                 obj.set_value(t.primary_key, Value::Int(id))?;
@@ -365,15 +352,15 @@ impl<M: Model> StagedOp for UpdateOp<M> {
             )));
         }
         let sql = cx.conn.shape_sql(t, Shape::Update(changed))?;
-        let mut params = param_buffer(cx.params);
+        let mut params = Params::new();
         params.extend(changed.iter().map(|i| obj.value_ref(i)));
-        check_values::<M>(&params, changed.iter())?;
+        check_values::<M>(params.as_slice(), changed.iter())?;
         params.push(obj.value_ref(t.primary_key));
         let n = cx
             .conn
-            .execute(&sql, &params)
+            .execute(&sql, params.as_slice())
             .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text::<M>(&obj)), &sql, e))?;
-        spare_params(cx.params, params);
+        drop(params);
         if n == 0 {
             return if bulk.is_some() {
                 Ok(false)
