@@ -36,6 +36,13 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 }
             }
 
+            fn value_ref(&self, column: ::core::primitive::usize) -> ::trigorm::ValueRef<'_> {
+                match column {
+                    #(#index => #field::to_value_ref(&self.#member),)*
+                    _ => ::trigorm::ValueRef::Null,
+                }
+            }
+
             fn from_values(
                 values: &mut [::trigorm::Value],
             ) -> ::core::result::Result<Self, ::trigorm::Error> {

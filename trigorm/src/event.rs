@@ -136,8 +136,14 @@ pub struct Change<'a, M> {
     pub(crate) op: Operation,
     pub(crate) event: RowEvent,
     pub(crate) old: Option<&'a M>,
-    pub(crate) new: Option<&'a mut M>,
+    pub(crate) new: Option<NewRow<'a, M>>,
     pub(crate) changed: ColumnSet,
+}
+
+/// The new row of a [`Change`]: modifiable in `Before*` events, read-only after the write.
+pub(crate) enum NewRow<'a, M> {
+    Mut(&'a mut M),
+    Written(&'a M),
 }
 
 impl<'a, M: Model> Change<'a, M> {
@@ -160,16 +166,19 @@ impl<'a, M: Model> Change<'a, M> {
     /// The row being written (insert, update). Named after SQL's `NEW`, as `old` is after `OLD`.
     #[allow(clippy::new_ret_no_self, clippy::wrong_self_convention)]
     pub fn new(&self) -> Option<&M> {
-        self.new.as_deref()
+        match &self.new {
+            Some(NewRow::Mut(m)) => Some(m),
+            Some(NewRow::Written(m)) => Some(m),
+            None => None,
+        }
     }
 
     /// The row about to be written, to modify it: only in `BeforeInsert` and
     /// `BeforeUpdate` (`None` elsewhere, where the row is already written).
     pub fn new_mut(&mut self) -> Option<&mut M> {
-        if self.event.is_before() {
-            self.new.as_deref_mut()
-        } else {
-            None
+        match &mut self.new {
+            Some(NewRow::Mut(m)) if self.event.is_before() => Some(m),
+            _ => None,
         }
     }
 

@@ -92,7 +92,7 @@ pub use error::{Error, ListenerResult, Result};
 pub use model::{ColumnSet, Model};
 pub use session::{ListenerCtx, Pending, Query, Session};
 pub use trigorm_derive::Model;
-pub use value::{Field, Key, Value};
+pub use value::{Field, Key, Value, ValueRef};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

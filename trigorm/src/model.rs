@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::schema::TableDef;
-use crate::value::{Key, Value};
+use crate::value::{Key, Value, ValueRef};
 
 /// The most columns a model may have (the width of [`ColumnSet`]).
 pub const MAX_COLUMNS: usize = 64;
@@ -97,6 +97,12 @@ pub trait Model: Clone + Send + Sync + 'static {
 
     /// The value of one column by index.
     fn value(&self, column: usize) -> Value;
+
+    /// The value of one column by index, borrowed (what the session binds). The provided
+    /// method copies through [`Model::value`]; `#[derive(Model)]` borrows.
+    fn value_ref(&self, column: usize) -> ValueRef<'_> {
+        ValueRef::Owned(self.value(column))
+    }
 
     /// Build the model from a row in column order. Values are taken out of the slice.
     ///

@@ -91,6 +91,86 @@ impl fmt::Display for Value {
     }
 }
 
+/// A borrowed view of a [`Value`]: what a model's fields are bound as, without copying
+/// their text or bytes.
+///
+/// ```
+/// use trigorm::{Field, Value, ValueRef};
+/// let name = String::from("ann");
+/// assert_eq!(name.to_value_ref(), ValueRef::Text("ann"));
+/// assert_eq!(name.to_value_ref().to_value(), Value::from("ann"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ValueRef<'a> {
+    /// SQL `NULL`.
+    Null,
+    /// Any integer.
+    Int(i64),
+    /// A double-precision float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// UTF-8 text.
+    Text(&'a str),
+    /// Bytes.
+    Blob(&'a [u8]),
+    /// A point in time, UTC.
+    Timestamp(DateTime<Utc>),
+    /// A calendar date.
+    Date(NaiveDate),
+    /// A JSON document.
+    Json(&'a serde_json::Value),
+    /// A value computed rather than borrowed (what the provided [`Field::to_value_ref`]
+    /// and [`crate::Model::value_ref`] return).
+    Owned(Value),
+}
+
+impl ValueRef<'_> {
+    /// The value as an owned [`Value`].
+    pub fn to_value(&self) -> Value {
+        match self {
+            ValueRef::Null => Value::Null,
+            ValueRef::Int(i) => Value::Int(*i),
+            ValueRef::Float(f) => Value::Float(*f),
+            ValueRef::Bool(b) => Value::Bool(*b),
+            ValueRef::Text(t) => Value::Text((*t).to_string()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            ValueRef::Timestamp(t) => Value::Timestamp(*t),
+            ValueRef::Date(d) => Value::Date(*d),
+            ValueRef::Json(j) => Value::Json((*j).clone()),
+            ValueRef::Owned(v) => v.clone(),
+        }
+    }
+
+    /// Whether this is a NaN float (which no backend stores faithfully).
+    pub(crate) fn is_nan(&self) -> bool {
+        matches!(self, ValueRef::Float(f) | ValueRef::Owned(Value::Float(f)) if f.is_nan())
+    }
+}
+
+impl Value {
+    /// A borrowed view of this value.
+    pub fn as_value_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Null => ValueRef::Null,
+            Value::Int(i) => ValueRef::Int(*i),
+            Value::Float(f) => ValueRef::Float(*f),
+            Value::Bool(b) => ValueRef::Bool(*b),
+            Value::Text(t) => ValueRef::Text(t),
+            Value::Blob(b) => ValueRef::Blob(b),
+            Value::Timestamp(t) => ValueRef::Timestamp(*t),
+            Value::Date(d) => ValueRef::Date(*d),
+            Value::Json(j) => ValueRef::Json(j),
+        }
+    }
+}
+
+/// Borrowed views of `values`, to bind them.
+pub(crate) fn value_refs(values: &[Value]) -> Vec<ValueRef<'_>> {
+    values.iter().map(Value::as_value_ref).collect()
+}
+
 /// Why a [`Value`] could not become the Rust type a field has.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("expected {expected}, found {found}")]
@@ -128,6 +208,11 @@ pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
     const NULLABLE: bool = false;
     /// This field as a value to bind.
     fn to_value(&self) -> Value;
+    /// This field as a borrowed value to bind (what the session binds; the provided
+    /// method copies through [`Field::to_value`]).
+    fn to_value_ref(&self) -> ValueRef<'_> {
+        ValueRef::Owned(self.to_value())
+    }
     /// A value read from the database as this field.
     ///
     /// # Errors
@@ -141,6 +226,9 @@ macro_rules! int_field {
             const TYPE: ColumnType = ColumnType::Integer;
             fn to_value(&self) -> Value {
                 Value::Int(i64::from(*self))
+            }
+            fn to_value_ref(&self) -> ValueRef<'_> {
+                ValueRef::Int(i64::from(*self))
             }
             fn from_value(value: Value) -> Result<Self, ValueError> {
                 match value {
@@ -164,6 +252,9 @@ impl Field for f64 {
     fn to_value(&self) -> Value {
         Value::Float(*self)
     }
+    fn to_value_ref(&self) -> ValueRef<'_> {
+        ValueRef::Float(*self)
+    }
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Float(f) => Ok(f),
@@ -180,6 +271,9 @@ impl Field for f32 {
     fn to_value(&self) -> Value {
         Value::Float(f64::from(*self))
     }
+    fn to_value_ref(&self) -> ValueRef<'_> {
+        ValueRef::Float(f64::from(*self))
+    }
     fn from_value(value: Value) -> Result<Self, ValueError> {
         f64::from_value(value).map(|f| f as f32)
     }
@@ -189,6 +283,9 @@ impl Field for bool {
     const TYPE: ColumnType = ColumnType::Bool;
     fn to_value(&self) -> Value {
         Value::Bool(*self)
+    }
+    fn to_value_ref(&self) -> ValueRef<'_> {
+        ValueRef::Bool(*self)
     }
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
@@ -205,6 +302,9 @@ impl Field for String {
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
     }
+    fn to_value_ref(&self) -> ValueRef<'_> {
+        ValueRef::Text(self)
+    }
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Text(s) => Ok(s),
@@ -217,6 +317,9 @@ impl Field for Vec<u8> {
     const TYPE: ColumnType = ColumnType::Blob;
     fn to_value(&self) -> Value {
         Value::Blob(self.clone())
+    }
+    fn to_value_ref(&self) -> ValueRef<'_> {
+        ValueRef::Blob(self)
     }
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
@@ -231,39 +334,62 @@ impl Field for Vec<u8> {
 /// back equals what was written.
 pub(crate) const TIMESTAMP_TEXT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.9f+00:00";
 
-/// A timestamp in [`TIMESTAMP_TEXT_FORMAT`], written digit by digit (chrono's formatter
-/// parses its pattern on every call; this is on the hot path of every write).
-pub(crate) fn timestamp_text(t: &DateTime<Utc>) -> String {
+/// The length of [`TIMESTAMP_TEXT_FORMAT`]'s text for years 0 to 9999.
+pub(crate) const TIMESTAMP_TEXT_LEN: usize = 35;
+
+/// A timestamp in [`TIMESTAMP_TEXT_FORMAT`], written digit by digit into `out` (chrono's
+/// formatter parses its pattern on every call, and this is on the hot path of every
+/// write); `None` for a year outside 0..=9999, which [`timestamp_text`] formats with chrono.
+pub(crate) fn timestamp_text_into<'a>(t: &DateTime<Utc>, out: &'a mut [u8; TIMESTAMP_TEXT_LEN]) -> Option<&'a str> {
     use chrono::{Datelike, Timelike};
+    // One conversion to the naive date and time, not one per accessor.
+    let t = t.naive_utc();
     let year = t.year();
     if !(0..=9999).contains(&year) {
-        return t.format(TIMESTAMP_TEXT_FORMAT).to_string();
+        return None;
     }
-    fn digits(out: &mut String, mut v: u32, width: usize) {
-        let mut buf = [b'0'; 10];
-        for i in (0..width).rev() {
-            buf[i] = b'0' + (v % 10) as u8;
-            v /= 10;
+    /// The two digits of every number below 100.
+    const PAIRS: [u8; 200] = {
+        let mut t = [0u8; 200];
+        let mut i = 0;
+        while i < 100 {
+            t[2 * i] = b'0' + (i / 10) as u8;
+            t[2 * i + 1] = b'0' + (i % 10) as u8;
+            i += 1;
         }
-        out.extend(buf[..width].iter().map(|&b| b as char));
+        t
+    };
+    /// Two digits of `v` (below 100) at `at`.
+    fn put2(out: &mut [u8], at: usize, v: u32) {
+        let p = 2 * (v % 100) as usize;
+        out[at..at + 2].copy_from_slice(&PAIRS[p..p + 2]);
     }
-    let mut s = String::with_capacity(35);
-    digits(&mut s, year as u32, 4);
-    s.push('-');
-    digits(&mut s, t.month(), 2);
-    s.push('-');
-    digits(&mut s, t.day(), 2);
-    s.push(' ');
-    digits(&mut s, t.hour(), 2);
-    s.push(':');
-    digits(&mut s, t.minute(), 2);
-    s.push(':');
+    out.copy_from_slice(b"0000-00-00 00:00:00.000000000+00:00");
+    let year = year as u32;
+    put2(out, 0, year / 100);
+    put2(out, 2, year);
+    put2(out, 5, t.month());
+    put2(out, 8, t.day());
+    put2(out, 11, t.hour());
+    put2(out, 14, t.minute());
     // A leap second is stored as second 59 with nanoseconds past 1e9, as chrono formats it.
-    digits(&mut s, t.second(), 2);
-    s.push('.');
-    digits(&mut s, t.nanosecond().min(999_999_999), 9);
-    s.push_str("+00:00");
-    s
+    put2(out, 17, t.second());
+    let nanos = t.nanosecond().min(999_999_999);
+    out[20] = b'0' + (nanos / 100_000_000) as u8;
+    put2(out, 21, nanos / 1_000_000);
+    put2(out, 23, nanos / 10_000);
+    put2(out, 25, nanos / 100);
+    put2(out, 27, nanos);
+    std::str::from_utf8(out).ok()
+}
+
+/// A timestamp in [`TIMESTAMP_TEXT_FORMAT`].
+pub(crate) fn timestamp_text(t: &DateTime<Utc>) -> String {
+    let mut buf = [0u8; TIMESTAMP_TEXT_LEN];
+    match timestamp_text_into(t, &mut buf) {
+        Some(s) => s.to_string(),
+        None => t.format(TIMESTAMP_TEXT_FORMAT).to_string(),
+    }
 }
 
 /// Parse [`TIMESTAMP_TEXT_FORMAT`] without chrono's format machinery.
@@ -311,6 +437,9 @@ impl Field for DateTime<Utc> {
     fn to_value(&self) -> Value {
         Value::Timestamp(*self)
     }
+    fn to_value_ref(&self) -> ValueRef<'_> {
+        ValueRef::Timestamp(*self)
+    }
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Timestamp(t) => Ok(t),
@@ -324,6 +453,9 @@ impl Field for NaiveDate {
     const TYPE: ColumnType = ColumnType::Date;
     fn to_value(&self) -> Value {
         Value::Date(*self)
+    }
+    fn to_value_ref(&self) -> ValueRef<'_> {
+        ValueRef::Date(*self)
     }
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
@@ -341,6 +473,9 @@ impl Field for serde_json::Value {
     fn to_value(&self) -> Value {
         Value::Json(self.clone())
     }
+    fn to_value_ref(&self) -> ValueRef<'_> {
+        ValueRef::Json(self)
+    }
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Json(j) => Ok(j),
@@ -357,6 +492,12 @@ impl<T: Field> Field for Option<T> {
         match self {
             Some(v) => v.to_value(),
             None => Value::Null,
+        }
+    }
+    fn to_value_ref(&self) -> ValueRef<'_> {
+        match self {
+            Some(v) => v.to_value_ref(),
+            None => ValueRef::Null,
         }
     }
     fn from_value(value: Value) -> Result<Self, ValueError> {

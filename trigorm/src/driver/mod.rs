@@ -5,7 +5,7 @@
 //! A new backend is one file here plus one dialect in [`crate::sql`].
 
 use crate::error::{DbError, Error};
-use crate::value::Value;
+use crate::value::{Value, ValueRef};
 
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -50,19 +50,19 @@ pub trait Connection: Send {
     ///
     /// # Errors
     /// The database's error.
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+    fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError>;
 
     /// Run an INSERT; the generated key of the row, where the table has one.
     ///
     /// # Errors
     /// The database's error.
-    fn insert(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError>;
+    fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError>;
 
     /// Run a query, calling `on_row` for each row.
     ///
     /// # Errors
     /// [`QueryError::Db`] from the database, or [`QueryError::Row`] as `on_row` returned it.
-    fn query(&mut self, sql: &str, params: &[Value], on_row: RowCallback<'_>) -> Result<(), QueryError>;
+    fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError>;
 
     /// Whether a statement only reads (so that running it cannot change rows the session
     /// remembers).
@@ -76,6 +76,41 @@ pub trait Connection: Send {
     /// # Errors
     /// The database's error.
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError>;
+
+    /// Call `f` with this connection's statements kept prepared and at hand until it
+    /// returns (a session flush runs the same few statements for many rows).
+    ///
+    /// # Errors
+    /// What `f` returned.
+    fn with_statements(&mut self, f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), Error>) -> Result<(), Error>;
+}
+
+/// The statements of a connection inside [`Connection::with_statements`]: as the
+/// connection's own methods of the same names.
+pub trait Statements {
+    /// As [`Connection::execute`].
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError>;
+
+    /// As [`Connection::insert`].
+    ///
+    /// # Errors
+    /// The database's error.
+    fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError>;
+
+    /// As [`Connection::query`].
+    ///
+    /// # Errors
+    /// As [`Connection::query`].
+    fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError>;
+
+    /// As [`Connection::is_read_only`].
+    ///
+    /// # Errors
+    /// The database's error.
+    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError>;
 }
 
 /// Why a query stopped.

@@ -16,9 +16,9 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, OpenFlags, ToSql};
 
-use super::{Backend, Connection, Driver, QueryError, RowCallback};
+use super::{Backend, Connection, Driver, QueryError, RowCallback, Statements};
 use crate::error::{DbError, DbErrorKind, Error};
-use crate::value::{timestamp_text, Value};
+use crate::value::{timestamp_text, timestamp_text_into, Value, ValueRef as Param, TIMESTAMP_TEXT_LEN};
 
 /// How many prepared statements each connection keeps (rusqlite's default is 16).
 pub const STATEMENT_CACHE_CAPACITY: usize = 256;
@@ -192,31 +192,56 @@ impl SqliteConnection {
     }
 }
 
-struct Bind<'a>(&'a Value);
+/// An owned value to bind.
+fn value_sql(v: &Value) -> ToSqlOutput<'_> {
+    match v {
+        Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+        Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+        Value::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+        Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+        Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        Value::Timestamp(t) => ToSqlOutput::from(timestamp_text(t)),
+        Value::Date(d) => ToSqlOutput::from(d.format("%Y-%m-%d").to_string()),
+        Value::Json(j) => ToSqlOutput::from(j.to_string()),
+    }
+}
 
-impl ToSql for Bind<'_> {
+/// A parameter to bind.
+struct BindRef<'a, 'v>(&'a Param<'v>);
+
+impl ToSql for BindRef<'_, '_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(match self.0 {
-            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
-            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
-            Value::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
-            Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
-            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-            Value::Timestamp(t) => ToSqlOutput::from(timestamp_text(t)),
-            Value::Date(d) => ToSqlOutput::from(d.format("%Y-%m-%d").to_string()),
-            Value::Json(j) => ToSqlOutput::from(j.to_string()),
+            Param::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Param::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Param::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Param::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+            Param::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Param::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            Param::Timestamp(t) => ToSqlOutput::from(timestamp_text(t)),
+            Param::Date(d) => ToSqlOutput::from(d.format("%Y-%m-%d").to_string()),
+            Param::Json(j) => ToSqlOutput::from(j.to_string()),
+            Param::Owned(v) => value_sql(v),
         })
     }
 }
 
-fn bind_all(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> rusqlite::Result<()> {
+fn bind_all(stmt: &mut rusqlite::Statement<'_>, params: &[Param<'_>]) -> rusqlite::Result<()> {
     let expected = stmt.parameter_count();
     if expected != params.len() {
         return Err(rusqlite::Error::InvalidParameterCount(params.len(), expected));
     }
+    let mut text = [0u8; TIMESTAMP_TEXT_LEN];
     for (i, v) in params.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, Bind(v))?;
+        // A timestamp's text is written on the stack, not allocated (SQLite copies it).
+        if let Param::Timestamp(t) | Param::Owned(Value::Timestamp(t)) = v {
+            if let Some(s) = timestamp_text_into(t, &mut text) {
+                stmt.raw_bind_parameter(i + 1, s)?;
+                continue;
+            }
+        }
+        stmt.raw_bind_parameter(i + 1, BindRef(v))?;
     }
     Ok(())
 }
@@ -264,42 +289,31 @@ impl Connection for SqliteConnection {
         !self.conn.is_autocommit()
     }
 
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| db_error(e, &self.database))?;
-        bind_all(&mut stmt, params).map_err(|e| db_error(e, &self.database))?;
-        let n = stmt.raw_execute().map_err(|e| db_error(e, &self.database))?;
-        Ok(n as u64)
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        execute(&mut stmt, params).map_err(|e| self.err(e))
     }
 
-    fn insert(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError> {
+    fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<i64>, DbError> {
         self.execute(sql, params)?;
         Ok(Some(self.conn.last_insert_rowid()))
     }
 
-    fn query(&mut self, sql: &str, params: &[Value], on_row: RowCallback<'_>) -> Result<(), QueryError> {
+    fn query(&mut self, sql: &str, params: &[Param<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
         let database = &self.database;
         let mut stmt = self
             .conn
             .prepare_cached(sql)
             .map_err(|e| QueryError::Db(db_error(e, database)))?;
-        bind_all(&mut stmt, params).map_err(|e| QueryError::Db(db_error(e, database)))?;
-        let ncols = stmt.column_count();
-        let mut buf: Vec<Value> = Vec::with_capacity(ncols);
-        let mut rows = stmt.raw_query();
-        loop {
-            let row = match rows.next() {
-                Ok(Some(row)) => row,
-                Ok(None) => break,
-                Err(e) => return Err(QueryError::Db(db_error(e, database))),
-            };
-            buf.clear();
-            for i in 0..ncols {
-                let v = row.get_ref(i).map_err(|e| QueryError::Db(db_error(e, database)))?;
-                buf.push(read_value(v));
-            }
-            on_row(&mut buf).map_err(QueryError::Row)?;
-        }
-        Ok(())
+        query(&mut stmt, params, on_row, database)
+    }
+
+    fn with_statements(&mut self, f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), Error>) -> Result<(), Error> {
+        f(&mut Held {
+            conn: &self.conn,
+            database: &self.database,
+            held: Vec::new(),
+        })
     }
 
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
@@ -309,6 +323,89 @@ impl Connection for SqliteConnection {
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.execute_batch(sql).map_err(|e| self.err(e))
+    }
+}
+
+fn execute(stmt: &mut rusqlite::Statement<'_>, params: &[Param<'_>]) -> rusqlite::Result<u64> {
+    bind_all(stmt, params)?;
+    Ok(stmt.raw_execute()? as u64)
+}
+
+fn query(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &[Param<'_>],
+    on_row: RowCallback<'_>,
+    database: &str,
+) -> Result<(), QueryError> {
+    bind_all(stmt, params).map_err(|e| QueryError::Db(db_error(e, database)))?;
+    let ncols = stmt.column_count();
+    let mut buf: Vec<Value> = Vec::with_capacity(ncols);
+    let mut rows = stmt.raw_query();
+    loop {
+        let row = match rows.next() {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            Err(e) => return Err(QueryError::Db(db_error(e, database))),
+        };
+        buf.clear();
+        for i in 0..ncols {
+            let v = row.get_ref(i).map_err(|e| QueryError::Db(db_error(e, database)))?;
+            buf.push(read_value(v));
+        }
+        on_row(&mut buf).map_err(QueryError::Row)?;
+    }
+    Ok(())
+}
+
+/// How many statements [`Held`] keeps at most (raw SQL may bring many texts).
+const HELD_STATEMENTS: usize = 32;
+
+/// The statements of one [`Connection::with_statements`] call, each taken from rusqlite's
+/// cache once rather than once per row (a cache lookup hashes the text and allocates its
+/// key, and handing a statement back clears its bindings and hashes it again). They go
+/// back to the cache when the call ends.
+struct Held<'c> {
+    conn: &'c rusqlite::Connection,
+    database: &'c str,
+    held: Vec<(Box<str>, rusqlite::CachedStatement<'c>)>,
+}
+
+impl<'c> Held<'c> {
+    fn stmt(&mut self, sql: &str) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
+        let i = match self.held.iter().position(|(text, _)| **text == *sql) {
+            Some(i) => i,
+            None => {
+                if self.held.len() == HELD_STATEMENTS {
+                    self.held.clear();
+                }
+                let stmt = self.conn.prepare_cached(sql).map_err(|e| db_error(e, self.database))?;
+                self.held.push((sql.into(), stmt));
+                self.held.len() - 1
+            }
+        };
+        Ok(&mut self.held[i].1)
+    }
+}
+
+impl Statements for Held<'_> {
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
+        let database = self.database;
+        execute(self.stmt(sql)?, params).map_err(|e| db_error(e, database))
+    }
+
+    fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<i64>, DbError> {
+        self.execute(sql, params)?;
+        Ok(Some(self.conn.last_insert_rowid()))
+    }
+
+    fn query(&mut self, sql: &str, params: &[Param<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
+        let database = self.database;
+        let stmt = self.stmt(sql).map_err(QueryError::Db)?;
+        query(stmt, params, on_row, database)
+    }
+
+    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
+        Ok(self.stmt(sql)?.readonly())
     }
 }
 

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::driver::{Connection, QueryError};
+use crate::driver::{Connection, QueryError, Statements};
 use crate::error::{DbError, Error};
 use crate::model::ColumnSet;
 use crate::schema::TableDef;
 use crate::sql::Dialect;
-use crate::value::Value;
+use crate::value::{Value, ValueRef};
 
 /// Called with the SQL text of every statement a session runs.
 pub type StatementObserver = Arc<dyn Fn(&str) + Send + Sync>;
@@ -41,16 +41,68 @@ impl PooledConn {
 /// The connection as the session uses it: the pooled connection plus the engine's dialect
 /// and observer.
 pub(crate) struct Conn<'a> {
-    pub(crate) pooled: &'a mut PooledConn,
-    pub(crate) dialect: &'a dyn Dialect,
-    pub(crate) observer: Option<&'a StatementObserver>,
+    sql: &'a mut FxHashMap<(usize, Shape), Arc<str>>,
+    db: Db<'a>,
+    dialect: &'a dyn Dialect,
+    observer: Option<&'a StatementObserver>,
+}
+
+/// Where statements run: the connection, or its statements held for a flush.
+enum Db<'a> {
+    Conn(&'a mut dyn Connection),
+    Held(&'a mut dyn Statements),
+}
+
+impl<'a> Conn<'a> {
+    pub(crate) fn new(
+        pooled: &'a mut PooledConn,
+        dialect: &'a dyn Dialect,
+        observer: Option<&'a StatementObserver>,
+    ) -> Conn<'a> {
+        Conn {
+            sql: &mut pooled.sql,
+            db: Db::Conn(&mut *pooled.conn),
+            dialect,
+            observer,
+        }
+    }
 }
 
 impl Conn<'_> {
+    /// Run `f` with the connection's statements held prepared until it returns (see
+    /// [`Connection::with_statements`]): for work that runs the same statements many times.
+    pub(crate) fn with_statements<T>(&mut self, f: impl FnOnce(&mut Conn<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        let Conn {
+            sql,
+            db,
+            dialect,
+            observer,
+        } = self;
+        let db = match db {
+            Db::Conn(db) => db,
+            Db::Held(_) => return f(self),
+        };
+        let mut f = Some(f);
+        let mut out = None;
+        db.with_statements(&mut |held| {
+            if let Some(f) = f.take() {
+                let mut conn = Conn {
+                    sql,
+                    db: Db::Held(held),
+                    dialect: *dialect,
+                    observer: *observer,
+                };
+                out = Some(f(&mut conn)?);
+            }
+            Ok(())
+        })?;
+        out.ok_or_else(|| Error::Usage("the connection did not run the statements".into()))
+    }
+
     /// The SQL text of a statement shape on a table, rendered on first use.
     pub(crate) fn shape_sql(&mut self, table: &'static TableDef, shape: Shape) -> Result<Arc<str>, Error> {
         let key = (table as *const TableDef as usize, shape);
-        if let Some(sql) = self.pooled.sql.get(&key) {
+        if let Some(sql) = self.sql.get(&key) {
             return Ok(sql.clone());
         }
         table.validate()?;
@@ -61,7 +113,7 @@ impl Conn<'_> {
             Shape::SelectByKey => self.dialect.select_by_key(table),
         }
         .into();
-        self.pooled.sql.insert(key, sql.clone());
+        self.sql.insert(key, sql.clone());
         Ok(sql)
     }
 
@@ -72,36 +124,54 @@ impl Conn<'_> {
         }
     }
 
-    pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+    pub(crate) fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
         self.observe(sql);
-        self.pooled.conn.execute(sql, params)
+        match &mut self.db {
+            Db::Conn(db) => db.execute(sql, params),
+            Db::Held(db) => db.execute(sql, params),
+        }
     }
 
-    pub(crate) fn insert(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError> {
+    pub(crate) fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError> {
         self.observe(sql);
-        self.pooled.conn.insert(sql, params)
+        match &mut self.db {
+            Db::Conn(db) => db.insert(sql, params),
+            Db::Held(db) => db.insert(sql, params),
+        }
     }
 
     pub(crate) fn query(
         &mut self,
         sql: &str,
-        params: &[Value],
+        params: &[ValueRef<'_>],
         on_row: &mut dyn FnMut(&mut [Value]) -> Result<(), Error>,
     ) -> Result<(), QueryError> {
         self.observe(sql);
-        self.pooled.conn.query(sql, params, on_row)
+        match &mut self.db {
+            Db::Conn(db) => db.query(sql, params, on_row),
+            Db::Held(db) => db.query(sql, params, on_row),
+        }
+    }
+
+    /// The connection, for transaction control (never inside a flush).
+    fn transaction(&mut self) -> Result<&mut dyn Connection, Error> {
+        match &mut self.db {
+            Db::Conn(db) => Ok(&mut **db),
+            Db::Held(_) => Err(Error::Usage("a transaction cannot begin or end inside a flush".into())),
+        }
     }
 
     pub(crate) fn is_read_only(&mut self, sql: &str) -> Result<bool, Error> {
-        self.pooled
-            .conn
-            .is_read_only(sql)
-            .map_err(|e| stmt_error("prepare", None, None, sql, e))
+        match &mut self.db {
+            Db::Conn(db) => db.is_read_only(sql),
+            Db::Held(db) => db.is_read_only(sql),
+        }
+        .map_err(|e| stmt_error("prepare", None, None, sql, e))
     }
 
     pub(crate) fn begin(&mut self) -> Result<(), Error> {
         self.observe("BEGIN");
-        self.pooled.conn.begin().map_err(|source| Error::Transaction {
+        self.transaction()?.begin().map_err(|source| Error::Transaction {
             operation: "BEGIN",
             source: Box::new(source),
         })
@@ -109,7 +179,7 @@ impl Conn<'_> {
 
     pub(crate) fn commit(&mut self) -> Result<(), Error> {
         self.observe("COMMIT");
-        self.pooled.conn.commit().map_err(|source| Error::Transaction {
+        self.transaction()?.commit().map_err(|source| Error::Transaction {
             operation: "COMMIT",
             source: Box::new(source),
         })
@@ -117,7 +187,7 @@ impl Conn<'_> {
 
     pub(crate) fn rollback(&mut self) -> Result<(), Error> {
         self.observe("ROLLBACK");
-        self.pooled.conn.rollback().map_err(|source| Error::Transaction {
+        self.transaction()?.rollback().map_err(|source| Error::Transaction {
             operation: "ROLLBACK",
             source: Box::new(source),
         })

@@ -3,6 +3,7 @@
 //! session holds only what the current transaction touched.
 
 use std::any::{Any, TypeId};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -11,24 +12,25 @@ use crate::value::Key;
 
 #[derive(Default)]
 pub(crate) struct IdentityMap {
-    rows: FxHashMap<(TypeId, Key), Box<dyn Any + Send + Sync>>,
+    /// Shared, not copied, with the staged writes that wrote them (and their journal).
+    rows: FxHashMap<(TypeId, Key), Arc<dyn Any + Send + Sync>>,
     /// Counts clears: a write that began before a clear (raw SQL ran meanwhile, maybe on
     /// its own row) does not know its values are still true, and must not remember them.
     epoch: u64,
 }
 
 impl IdentityMap {
-    pub(crate) fn take<M: Model>(&mut self, key: &Key) -> Option<M> {
+    pub(crate) fn take<M: Model>(&mut self, key: &Key) -> Option<Arc<M>> {
         let k = (TypeId::of::<M>(), key.clone());
-        self.rows.remove(&k).and_then(|b| b.downcast::<M>().ok()).map(|b| *b)
+        self.rows.remove(&k).and_then(|b| b.downcast::<M>().ok())
     }
 
-    pub(crate) fn put<M: Model>(&mut self, key: Key, row: M) {
-        self.rows.insert((TypeId::of::<M>(), key), Box::new(row));
+    pub(crate) fn put<M: Model>(&mut self, key: Key, row: Arc<M>) {
+        self.rows.insert((TypeId::of::<M>(), key), row);
     }
 
     /// Remember `row` unless the map was cleared since `epoch`.
-    pub(crate) fn put_since<M: Model>(&mut self, epoch: u64, key: Key, row: M) {
+    pub(crate) fn put_since<M: Model>(&mut self, epoch: u64, key: Key, row: Arc<M>) {
         if self.epoch == epoch {
             self.put(key, row);
         }

@@ -6,11 +6,11 @@ use rustc_hash::FxHashMap;
 
 use super::conn::{query_error, stmt_error, Conn};
 use super::identity::IdentityMap;
-use super::ops::{self, StagedOp};
+use super::ops::{self, Op};
 use crate::error::{Error, ListenerResult, Result};
 use crate::event::{BulkChange, Change, FlushEvent, RowEvent, TxEvent};
 use crate::model::Model;
-use crate::value::Value;
+use crate::value::{value_refs, Value};
 
 pub(crate) type RowFn<M> = dyn Fn(&mut ListenerCtx<'_, '_>, &mut Change<'_, M>) -> ListenerResult + Send + Sync;
 pub(crate) type BulkFn = dyn Fn(&mut ListenerCtx<'_, '_>, &BulkChange<'_>) -> ListenerResult + Send + Sync;
@@ -99,13 +99,13 @@ pub(crate) type AfterCommitFn = Box<dyn FnOnce() + Send>;
 pub struct ListenerCtx<'s, 'c> {
     pub(crate) conn: &'s mut Conn<'c>,
     pub(crate) identity: &'s mut IdentityMap,
-    pub(crate) staged: &'s mut Vec<Box<dyn StagedOp>>,
+    pub(crate) staged: &'s mut Vec<Op>,
     pub(crate) after_commit: &'s mut Vec<AfterCommitFn>,
     pub(crate) staging_refused: Option<&'static str>,
 }
 
 impl ListenerCtx<'_, '_> {
-    fn stage(&mut self, op: Box<dyn StagedOp>) {
+    fn stage(&mut self, op: Op) {
         match self.staging_refused {
             Some(_) => self.staging_refused = Some("staged a write"),
             None => self.staged.push(op),
@@ -139,7 +139,7 @@ impl ListenerCtx<'_, '_> {
         // read them again).
         self.identity.clear();
         self.conn
-            .execute(sql, params)
+            .execute(sql, &value_refs(params))
             .map_err(|e| stmt_error("execute", None, None, sql, e))
     }
 
@@ -156,7 +156,7 @@ impl ListenerCtx<'_, '_> {
         }
         let mut rows = Vec::new();
         self.conn
-            .query(sql, params, &mut |r| {
+            .query(sql, &value_refs(params), &mut |r| {
                 rows.push(r.to_vec());
                 Ok(())
             })

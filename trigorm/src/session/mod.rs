@@ -9,6 +9,7 @@ mod identity;
 mod listeners;
 mod ops;
 mod order;
+mod params;
 mod query;
 
 use std::sync::{Arc, Mutex};
@@ -27,11 +28,11 @@ use crate::model::Model;
 use crate::query::{Filter, Select};
 use crate::schema::TableDef;
 use crate::sql::Statement;
-use crate::value::Value;
+use crate::value::{value_refs, Value};
 use conn::{query_error, stmt_error, Conn};
 use identity::IdentityMap;
 use listeners::AfterCommitFn;
-use ops::{FlushCx, Slot, StagedOp};
+use ops::{FlushCx, Op, Slot};
 
 /// An object staged with [`Session::add`]. After the flush that inserts it, [`Pending::get`]
 /// returns it as written, with its generated key.
@@ -67,12 +68,29 @@ struct State {
     /// interrupted it.
     writing: bool,
     /// Writes the user staged since the last flush.
-    pending: Vec<Box<dyn StagedOp>>,
+    pending: Vec<Op>,
     /// Copies, as staged, of the user's writes flushed in this transaction: restored as
     /// pending when the transaction fails, so that they can be retried.
-    journal: Vec<Box<dyn StagedOp>>,
+    journal: Vec<Op>,
     identity: IdentityMap,
     after_commit: Vec<AfterCommitFn>,
+    /// Emptied round buffers of earlier flushes, reused: a batch's buffers are large.
+    spare_rounds: Vec<Vec<Op>>,
+}
+
+impl State {
+    /// An empty round buffer, reused if one is spare.
+    fn round_buffer(&mut self, capacity: usize) -> Vec<Op> {
+        self.spare_rounds.pop().unwrap_or_else(|| Vec::with_capacity(capacity))
+    }
+
+    /// Keep an emptied round buffer for a later flush.
+    fn spare_round(&mut self, mut round: Vec<Op>) {
+        round.clear();
+        if round.capacity() > 0 && self.spare_rounds.len() < 4 {
+            self.spare_rounds.push(round);
+        }
+    }
 }
 
 /// A unit of work over one connection. Get one from [`crate::Engine::session`].
@@ -119,11 +137,7 @@ impl Session {
             .as_mut()
             .ok_or_else(|| Error::Usage("the session's connection is gone".into()))?;
         let engine: &EngineInner = engine;
-        let conn = Conn {
-            pooled,
-            dialect: &*engine.dialect,
-            observer: engine.observer.as_ref(),
-        };
+        let conn = Conn::new(pooled, &*engine.dialect, engine.observer.as_ref());
         Ok((conn, state, engine))
     }
 
@@ -265,9 +279,9 @@ impl Session {
         let stmt = eng.dialect.select(t, select)?;
         let mut out = Vec::new();
         let identity = &mut st.identity;
-        conn.query(&stmt.sql, &stmt.values, &mut |row| {
+        conn.query(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
             let m = M::from_values(row)?;
-            identity.put(m.key(), m.clone());
+            identity.put(m.key(), Arc::new(m.clone()));
             out.push(m);
             Ok(())
         })
@@ -280,7 +294,7 @@ impl Session {
         let (mut conn, _, eng) = self.begun()?;
         let stmt = eng.dialect.count(table, filter)?;
         let mut n = 0;
-        conn.query(&stmt.sql, &stmt.values, &mut |row| {
+        conn.query(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
             if let Some(Value::Int(c)) = row.first() {
                 n = *c as u64;
             }
@@ -317,7 +331,7 @@ impl Session {
             // Raw SQL may change any row: what the session remembers is no longer known to
             // be true, so later updates read their old values again.
             st.identity.clear();
-            conn.execute(sql, params)
+            conn.execute(sql, &value_refs(params))
                 .map_err(|e| stmt_error("execute", None, None, sql, e))
         });
         r.map_err(|e| self.fail(e))
@@ -337,7 +351,7 @@ impl Session {
                 st.identity.clear();
             }
             let mut rows = Vec::new();
-            conn.query(sql, params, &mut |r| {
+            conn.query(sql, &value_refs(params), &mut |r| {
                 rows.push(r.to_vec());
                 Ok(())
             })
@@ -415,13 +429,16 @@ impl Session {
 
     fn flush_inner(&mut self) -> Result<()> {
         let (mut conn, st, eng) = self.begun()?;
-        st.journal.extend(st.pending.iter().map(|op| op.clone_op()));
+        // The journal shares the staged writes (see `ops::Op`).
+        st.journal.extend(st.pending.iter().cloned());
         // The next batch is likely the size of this one: no regrowth while staging it.
-        let capacity = st.pending.len();
-        let mut round = std::mem::replace(&mut st.pending, Vec::with_capacity(capacity));
-        run_flush_listeners(&mut conn, st, eng, FlushEvent::BeforeFlush, &mut round)?;
-        run_rounds(&mut conn, st, eng, round)?;
-        run_flush_listeners(&mut conn, st, eng, FlushEvent::AfterFlush, &mut Vec::new())
+        let spare = st.round_buffer(st.pending.len());
+        let mut round = std::mem::replace(&mut st.pending, spare);
+        conn.with_statements(|conn| {
+            run_flush_listeners(conn, st, eng, FlushEvent::BeforeFlush, &mut round)?;
+            run_rounds(conn, st, eng, round)?;
+            run_flush_listeners(conn, st, eng, FlushEvent::AfterFlush, &mut Vec::new())
+        })
     }
 
     /// Flush, then COMMIT; then `AfterCommit` listeners and the queued `after_commit`
@@ -620,49 +637,53 @@ impl Session {
         // here are the rows the statement stands for; each is written as it is when its turn
         // comes (listeners of earlier rows may have changed or removed it).
         let mut olds: Vec<M> = Vec::new();
-        conn.query(&stmt.sql, &stmt.values, &mut |row| {
+        conn.query(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
             olds.push(M::from_values(row)?);
             Ok(())
         })
         .map_err(|e| query_error(e, Some(t.model), &stmt.sql))?;
-        let mut round: Vec<Box<dyn StagedOp>> = Vec::with_capacity(olds.len());
+        let mut round: Vec<Op> = Vec::with_capacity(olds.len());
         for old in olds {
+            let old = Arc::new(old);
             round.push(match op {
                 Operation::Update => ops::bulk_update(old.clone(), set.clone()),
                 _ => ops::bulk_delete(old.clone()),
             });
             st.identity.put(old.key(), old);
         }
-        let rows = run_rounds(&mut conn, st, eng, round)?;
-        if let Some(ls) = eng.registry.model::<M>() {
-            let change = BulkChange {
-                model: t.model,
-                op,
-                filter,
-                rows,
-            };
-            let mut staged = Vec::new();
-            for l in &ls.bulk {
-                let mut ctx = ListenerCtx {
-                    conn: &mut conn,
-                    identity: &mut st.identity,
-                    staged: &mut staged,
-                    after_commit: &mut st.after_commit,
-                    staging_refused: None,
+        // Rows and listener writes run the same few statements: keep them prepared.
+        conn.with_statements(|conn| {
+            let rows = run_rounds(conn, st, eng, round)?;
+            if let Some(ls) = eng.registry.model::<M>() {
+                let change = BulkChange {
+                    model: t.model,
+                    op,
+                    filter,
+                    rows,
                 };
-                (l.f)(&mut ctx, &change).map_err(|source| Error::SessionListener {
-                    listener: l.name.clone(),
-                    event: if op == Operation::Update {
-                        "bulk update"
-                    } else {
-                        "bulk delete"
-                    },
-                    source,
-                })?;
+                let mut staged = Vec::new();
+                for l in &ls.bulk {
+                    let mut ctx = ListenerCtx {
+                        conn: &mut *conn,
+                        identity: &mut st.identity,
+                        staged: &mut staged,
+                        after_commit: &mut st.after_commit,
+                        staging_refused: None,
+                    };
+                    (l.f)(&mut ctx, &change).map_err(|source| Error::SessionListener {
+                        listener: l.name.clone(),
+                        event: if op == Operation::Update {
+                            "bulk update"
+                        } else {
+                            "bulk delete"
+                        },
+                        source,
+                    })?;
+                }
+                run_rounds(conn, st, eng, staged)?;
             }
-            run_rounds(&mut conn, st, eng, staged)?;
-        }
-        Ok(rows)
+            Ok(rows)
+        })
     }
 }
 
@@ -671,7 +692,7 @@ fn run_flush_listeners(
     st: &mut State,
     eng: &EngineInner,
     event: FlushEvent,
-    staged: &mut Vec<Box<dyn StagedOp>>,
+    staged: &mut Vec<Op>,
 ) -> Result<()> {
     for l in eng.registry.flush_listeners(event) {
         let mut ctx = ListenerCtx {
@@ -704,15 +725,10 @@ fn run_flush_listeners(
 
 /// Run rounds until nothing more is staged, or fail at the engine's bound. Returns how
 /// many of the first round's writes ran a statement.
-fn run_rounds(
-    conn: &mut Conn<'_>,
-    st: &mut State,
-    eng: &EngineInner,
-    mut round: Vec<Box<dyn StagedOp>>,
-) -> Result<u64> {
+fn run_rounds(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, mut round: Vec<Op>) -> Result<u64> {
     let mut rounds = 0;
     let mut first_round_written = 0;
-    let mut next: Vec<Box<dyn StagedOp>> = Vec::with_capacity(round.len());
+    let mut next = st.round_buffer(round.len());
     while !round.is_empty() {
         if rounds == eng.max_flush_rounds {
             return Err(Error::FlushLoop {
@@ -737,10 +753,12 @@ fn run_rounds(
         }
         std::mem::swap(&mut round, &mut next);
     }
+    st.spare_round(round);
+    st.spare_round(next);
     Ok(first_round_written)
 }
 
-fn describe(round: &[Box<dyn StagedOp>]) -> String {
+fn describe(round: &[Op]) -> String {
     let mut counts: Vec<(&'static str, Operation, usize)> = Vec::new();
     for op in round {
         let k = (op.table().model, op.operation());

@@ -5,29 +5,33 @@ use std::sync::{Arc, Mutex, Weak};
 use super::conn::{query_error, stmt_error, Conn, Shape};
 use super::identity::IdentityMap;
 use super::listeners::{listener_error, AfterCommitFn, ListenerCtx, ModelListeners, Registry};
+use super::params::Params;
 use crate::error::{Error, Result};
-use crate::event::{Change, Operation, RowEvent};
+use crate::event::{Change, NewRow, Operation, RowEvent};
 use crate::model::{ColumnSet, Model};
 use crate::schema::TableDef;
-use crate::value::{Key, Value};
+use crate::value::{Key, Value, ValueRef};
 
 /// What a staged write needs while it runs.
 pub(crate) struct FlushCx<'s, 'c> {
     pub(crate) conn: &'s mut Conn<'c>,
     pub(crate) registry: &'s Registry,
     pub(crate) identity: &'s mut IdentityMap,
-    pub(crate) next: &'s mut Vec<Box<dyn StagedOp>>,
+    pub(crate) next: &'s mut Vec<Op>,
     pub(crate) after_commit: &'s mut Vec<AfterCommitFn>,
 }
 
+/// A staged write. Shared, not copied, with the journal that keeps the user's writes of a
+/// transaction for a retry: a write runs on its own copy only where it must change it.
+pub(crate) type Op = Arc<dyn StagedOp>;
+
 /// A write staged in a session, with its model type erased.
-pub(crate) trait StagedOp: Send {
+pub(crate) trait StagedOp: Send + Sync {
     fn operation(&self) -> Operation;
     fn table(&self) -> &'static TableDef;
-    fn clone_op(&self) -> Box<dyn StagedOp>;
     /// Write the row with its events; whether a statement was run (an update that
     /// changes nothing runs none).
-    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool>;
+    fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool>;
     /// The primary key as staged.
     fn key_value(&self) -> Value;
     /// One column's value as staged.
@@ -39,6 +43,7 @@ pub(crate) trait StagedOp: Send {
 /// Where an added object is handed back after its insert (with its generated key).
 pub(crate) type Slot<M> = Arc<Mutex<Option<M>>>;
 
+#[derive(Clone)]
 struct InsertOp<M> {
     obj: M,
     slot: Option<Weak<Mutex<Option<M>>>>,
@@ -48,48 +53,59 @@ struct InsertOp<M> {
     /// `None` for rows listeners stage: they are never kept for a retry.
     generated: Option<Arc<Mutex<Option<i64>>>>,
 }
+/// Updates and deletes hold their row behind an `Arc`, so that the copy a journaled write
+/// runs on, and the identity map once it is written, share it: nothing is copied unless a
+/// `Before*` listener modifies the row.
+#[derive(Clone)]
 struct UpdateOp<M> {
-    obj: M,
+    obj: Arc<M>,
     /// For a bulk statement: the assignments, applied to the row as it is when this write
     /// runs (so that changes made meanwhile by listeners to other columns are kept). A row
     /// that is gone by then is skipped, as the SQL statement would skip it.
     bulk: Option<Arc<[(usize, Value)]>>,
 }
+#[derive(Clone)]
 struct DeleteOp<M> {
-    obj: M,
+    obj: Arc<M>,
     /// For a bulk statement: a row that is gone by then is skipped.
     bulk: bool,
 }
 
-pub(crate) fn insert<M: Model>(obj: M, slot: Option<&Slot<M>>) -> Box<dyn StagedOp> {
-    Box::new(InsertOp {
+pub(crate) fn insert<M: Model>(obj: M, slot: Option<&Slot<M>>) -> Op {
+    Arc::new(InsertOp {
         obj,
         slot: slot.map(Arc::downgrade),
         generated: slot.map(|_| Arc::new(Mutex::new(None))),
     })
 }
-pub(crate) fn update<M: Model>(obj: M) -> Box<dyn StagedOp> {
-    Box::new(UpdateOp { obj, bulk: None })
+pub(crate) fn update<M: Model>(obj: M) -> Op {
+    Arc::new(UpdateOp {
+        obj: Arc::new(obj),
+        bulk: None,
+    })
 }
-pub(crate) fn delete<M: Model>(obj: M) -> Box<dyn StagedOp> {
-    Box::new(DeleteOp { obj, bulk: false })
+pub(crate) fn delete<M: Model>(obj: M) -> Op {
+    Arc::new(DeleteOp {
+        obj: Arc::new(obj),
+        bulk: false,
+    })
 }
 /// One row of `update_where`: `row` as read, `set` applied when the write runs.
-pub(crate) fn bulk_update<M: Model>(row: M, set: Arc<[(usize, Value)]>) -> Box<dyn StagedOp> {
-    Box::new(UpdateOp {
+pub(crate) fn bulk_update<M: Model>(row: Arc<M>, set: Arc<[(usize, Value)]>) -> Op {
+    Arc::new(UpdateOp {
         obj: row,
         bulk: Some(set),
     })
 }
 /// One row of `delete_where`.
-pub(crate) fn bulk_delete<M: Model>(row: M) -> Box<dyn StagedOp> {
-    Box::new(DeleteOp { obj: row, bulk: true })
+pub(crate) fn bulk_delete<M: Model>(row: Arc<M>) -> Op {
+    Arc::new(DeleteOp { obj: row, bulk: true })
 }
 
 /// Refuse values no backend stores faithfully (a NaN float would become NULL).
-fn check_values<M: Model>(values: &[Value], columns: impl Iterator<Item = usize>) -> Result<()> {
+fn check_values<M: Model>(values: &[ValueRef<'_>], columns: impl Iterator<Item = usize>) -> Result<()> {
     for (v, c) in values.iter().zip(columns) {
-        if matches!(v, Value::Float(f) if f.is_nan()) {
+        if v.is_nan() {
             let t = M::table();
             return Err(Error::InvalidValue {
                 model: t.model,
@@ -130,12 +146,12 @@ fn fire<M: Model>(
         let r = (l.f)(&mut ctx, change);
         if event == RowEvent::BeforeUpdate {
             // The next listener sees what this one changed.
-            if let (Some(new), Some(old)) = (change.new.as_deref(), change.old) {
+            if let (Some(new), Some(old)) = (change.new(), change.old) {
                 change.changed = new.diff(old);
             }
         }
         if let Err(e) = r {
-            let pk = match (&change.new, change.old) {
+            let pk = match (change.new(), change.old) {
                 (Some(n), _) => pk_text::<M>(n),
                 (None, Some(o)) => pk_text::<M>(o),
                 (None, None) => String::new(),
@@ -151,7 +167,7 @@ fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
     let t = M::table();
     let sql = conn.shape_sql(t, Shape::SelectByKey)?;
     let mut found = None;
-    conn.query(&sql, std::slice::from_ref(&key), &mut |row| {
+    conn.query(&sql, &[key.as_value_ref()], &mut |row| {
         found = Some(M::from_values(row)?);
         Ok(())
     })
@@ -163,18 +179,18 @@ fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
 pub(crate) fn load_by_key<M: Model>(conn: &mut Conn<'_>, identity: &mut IdentityMap, key: Value) -> Result<Option<M>> {
     let found = read_by_key::<M>(conn, key)?;
     if let Some(m) = &found {
-        identity.put(m.key(), m.clone());
+        identity.put(m.key(), Arc::new(m.clone()));
     }
     Ok(found)
 }
 
 /// The old row: as last read or written in this transaction, else read now; `None` when
 /// the row is not in the database.
-fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<Option<M>> {
+fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<Option<Arc<M>>> {
     if let Some(old) = cx.identity.take::<M>(key) {
         return Ok(Some(old));
     }
-    read_by_key::<M>(cx.conn, obj.primary_key())
+    Ok(read_by_key::<M>(cx.conn, obj.primary_key())?.map(Arc::new))
 }
 
 fn not_found<M: Model>(obj: &M) -> Error {
@@ -191,13 +207,6 @@ impl<M: Model> StagedOp for InsertOp<M> {
     fn table(&self) -> &'static TableDef {
         M::table()
     }
-    fn clone_op(&self) -> Box<dyn StagedOp> {
-        Box::new(InsertOp {
-            obj: self.obj.clone(),
-            slot: self.slot.clone(),
-            generated: self.generated.clone(),
-        })
-    }
     fn key_value(&self) -> Value {
         self.obj.primary_key()
     }
@@ -211,12 +220,12 @@ impl<M: Model> StagedOp for InsertOp<M> {
             }
         }
     }
-    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+    fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
         let InsertOp {
             mut obj,
             slot,
             generated,
-        } = *self;
+        } = Arc::unwrap_or_clone(self);
         let t = M::table();
         if t.auto_increment() && obj.value(t.primary_key) == Value::Int(0) {
             if let Some(key) = generated.as_ref().and_then(|g| g.lock().ok().and_then(|g| *g)) {
@@ -233,21 +242,21 @@ impl<M: Model> StagedOp for InsertOp<M> {
                 op: Operation::Insert,
                 event: RowEvent::BeforeInsert,
                 old: None,
-                new: Some(&mut obj),
+                new: Some(NewRow::Mut(&mut obj)),
                 changed: all,
             },
         )?;
         let generate = t.auto_increment() && obj.value(t.primary_key) == Value::Int(0);
         let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
-        let mut params = obj.values();
-        check_values::<M>(&params, 0..t.columns.len())?;
-        if generate {
-            params.remove(t.primary_key);
-        }
+        let columns = (0..t.columns.len()).filter(|&i| !(generate && i == t.primary_key));
+        let mut params = Params::new();
+        params.extend(columns.clone().map(|i| obj.value_ref(i)));
+        check_values::<M>(params.as_slice(), columns)?;
         let id = cx
             .conn
-            .insert(&sql, &params)
-            .map_err(|e| stmt_error("insert", Some(t.model), Some(pk_text(&obj)), &sql, e))?;
+            .insert(&sql, params.as_slice())
+            .map_err(|e| stmt_error("insert", Some(t.model), Some(pk_text::<M>(&obj)), &sql, e))?;
+        drop(params);
         if generate {
             if let Some(id) = id {
                 obj.set_value(t.primary_key, Value::Int(id))?;
@@ -264,7 +273,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
                 op: Operation::Insert,
                 event: RowEvent::AfterInsert,
                 old: None,
-                new: Some(&mut obj),
+                new: Some(NewRow::Written(&obj)),
                 changed: all,
             },
         )?;
@@ -286,37 +295,32 @@ impl<M: Model> StagedOp for UpdateOp<M> {
     fn table(&self) -> &'static TableDef {
         M::table()
     }
-    fn clone_op(&self) -> Box<dyn StagedOp> {
-        Box::new(UpdateOp {
-            obj: self.obj.clone(),
-            bulk: self.bulk.clone(),
-        })
-    }
     fn key_value(&self) -> Value {
         self.obj.primary_key()
     }
     fn column_value(&self, column: usize) -> Value {
         self.obj.value(column)
     }
-    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
-        let UpdateOp { mut obj, bulk } = *self;
+    fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+        let UpdateOp { mut obj, bulk } = Arc::unwrap_or_clone(self);
         let t = M::table();
         let key = obj.key();
-        let old = match old_row(cx, &obj, &key)? {
+        let old = match old_row::<M>(cx, &obj, &key)? {
             Some(old) => old,
             None if bulk.is_some() => return Ok(false),
-            None => return Err(not_found(&obj)),
+            None => return Err(not_found::<M>(&obj)),
         };
         if let Some(set) = &bulk {
-            obj = old.clone();
+            let mut row = M::clone(&old);
             for (i, v) in set.iter() {
-                obj.set_value(*i, v.clone())?;
+                row.set_value(*i, v.clone())?;
             }
+            obj = Arc::new(row);
         }
         let epoch = cx.identity.epoch();
         let mut changed = obj.diff(&old);
         if changed.is_empty() {
-            cx.identity.put(key, old);
+            cx.identity.put::<M>(key, old);
             return Ok(false);
         }
         let listeners = cx.registry.model::<M>();
@@ -329,13 +333,14 @@ impl<M: Model> StagedOp for UpdateOp<M> {
                     op: Operation::Update,
                     event: RowEvent::BeforeUpdate,
                     old: Some(&old),
-                    new: Some(&mut obj),
+                    // Copied here if the journal shares the row: it keeps it as staged.
+                    new: Some(NewRow::Mut(Arc::make_mut(&mut obj))),
                     changed,
                 },
             )?;
             changed = obj.diff(&old);
             if changed.is_empty() {
-                cx.identity.put(key, old);
+                cx.identity.put::<M>(key, old);
                 return Ok(false);
             }
         }
@@ -343,22 +348,24 @@ impl<M: Model> StagedOp for UpdateOp<M> {
             return Err(Error::Usage(format!(
                 "{} {}: an update cannot change the primary key",
                 t.model,
-                pk_text(&old)
+                pk_text::<M>(&old)
             )));
         }
         let sql = cx.conn.shape_sql(t, Shape::Update(changed))?;
-        let mut params: Vec<Value> = changed.iter().map(|i| obj.value(i)).collect();
-        check_values::<M>(&params, changed.iter())?;
-        params.push(obj.value(t.primary_key));
+        let mut params = Params::new();
+        params.extend(changed.iter().map(|i| obj.value_ref(i)));
+        check_values::<M>(params.as_slice(), changed.iter())?;
+        params.push(obj.value_ref(t.primary_key));
         let n = cx
             .conn
-            .execute(&sql, &params)
-            .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text(&obj)), &sql, e))?;
+            .execute(&sql, params.as_slice())
+            .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text::<M>(&obj)), &sql, e))?;
+        drop(params);
         if n == 0 {
             return if bulk.is_some() {
                 Ok(false)
             } else {
-                Err(not_found(&obj))
+                Err(not_found::<M>(&obj))
             };
         }
         fire(
@@ -369,11 +376,11 @@ impl<M: Model> StagedOp for UpdateOp<M> {
                 op: Operation::Update,
                 event: RowEvent::AfterUpdate,
                 old: Some(&old),
-                new: Some(&mut obj),
+                new: Some(NewRow::Written(&obj)),
                 changed,
             },
         )?;
-        cx.identity.put_since(epoch, key, obj);
+        cx.identity.put_since::<M>(epoch, key, obj);
         Ok(true)
     }
 }
@@ -385,26 +392,20 @@ impl<M: Model> StagedOp for DeleteOp<M> {
     fn table(&self) -> &'static TableDef {
         M::table()
     }
-    fn clone_op(&self) -> Box<dyn StagedOp> {
-        Box::new(DeleteOp {
-            obj: self.obj.clone(),
-            bulk: self.bulk,
-        })
-    }
     fn key_value(&self) -> Value {
         self.obj.primary_key()
     }
     fn column_value(&self, column: usize) -> Value {
         self.obj.value(column)
     }
-    fn run(self: Box<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
-        let DeleteOp { obj, bulk } = *self;
+    fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+        let DeleteOp { obj, bulk } = Arc::unwrap_or_clone(self);
         let t = M::table();
         let key = obj.key();
-        let old = match old_row(cx, &obj, &key)? {
+        let old = match old_row::<M>(cx, &obj, &key)? {
             Some(old) => old,
             None if bulk => return Ok(false),
-            None => return Err(not_found(&obj)),
+            None => return Err(not_found::<M>(&obj)),
         };
         let all = ColumnSet::all(t.columns.len());
         let listeners = cx.registry.model::<M>();
@@ -423,10 +424,10 @@ impl<M: Model> StagedOp for DeleteOp<M> {
         let sql = cx.conn.shape_sql(t, Shape::Delete)?;
         let n = cx
             .conn
-            .execute(&sql, &[old.primary_key()])
-            .map_err(|e| stmt_error("delete", Some(t.model), Some(pk_text(&old)), &sql, e))?;
+            .execute(&sql, &[old.value_ref(t.primary_key)])
+            .map_err(|e| stmt_error("delete", Some(t.model), Some(pk_text::<M>(&old)), &sql, e))?;
         if n == 0 {
-            return if bulk { Ok(false) } else { Err(not_found(&old)) };
+            return if bulk { Ok(false) } else { Err(not_found::<M>(&old)) };
         }
         fire(
             cx,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::ops::StagedOp;
+use super::ops::{Op, StagedOp};
 use crate::event::Operation;
 use crate::schema::TableDef;
 use crate::value::Key;
@@ -36,7 +36,7 @@ fn self_references(t: &'static TableDef) -> impl Iterator<Item = usize> {
 
 /// Order one round. Rows of a table that references itself are also ordered by those
 /// references (parents inserted first, children deleted first).
-pub(crate) fn order_round(round: Vec<Box<dyn StagedOp>>) -> Vec<Box<dyn StagedOp>> {
+pub(crate) fn order_round(round: Vec<Op>) -> Vec<Op> {
     let Some(first) = round.first().map(|op| (op.operation(), op.table() as *const TableDef)) else {
         return round;
     };
@@ -47,7 +47,7 @@ pub(crate) fn order_round(round: Vec<Box<dyn StagedOp>>) -> Vec<Box<dyn StagedOp
         return round;
     }
     let mut depths: Vec<(*const TableDef, i64)> = Vec::new();
-    let mut keyed: Vec<((u8, i64), Box<dyn StagedOp>)> = round
+    let mut keyed: Vec<((u8, i64), Op)> = round
         .into_iter()
         .map(|op| {
             let t = op.table();
@@ -69,14 +69,14 @@ pub(crate) fn order_round(round: Vec<Box<dyn StagedOp>>) -> Vec<Box<dyn StagedOp
         .collect();
     // A stable sort: staging order within each group.
     keyed.sort_by_key(|(k, _)| *k);
-    let mut ops: Vec<Box<dyn StagedOp>> = keyed.into_iter().map(|(_, op)| op).collect();
+    let mut ops: Vec<Op> = keyed.into_iter().map(|(_, op)| op).collect();
     order_self_referencing(&mut ops);
     ops
 }
 
 /// For every (insert or delete, self-referencing table) in the round, reorder its rows among
 /// the positions they hold, by their references; other rows keep their places.
-fn order_self_referencing(ops: &mut Vec<Box<dyn StagedOp>>) {
+fn order_self_referencing(ops: &mut Vec<Op>) {
     let mut groups: Vec<(Operation, *const TableDef, Vec<usize>)> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let (o, t) = (op.operation(), op.table());
@@ -91,14 +91,14 @@ fn order_self_referencing(ops: &mut Vec<Box<dyn StagedOp>>) {
     if groups.is_empty() {
         return;
     }
-    let mut slots: Vec<Option<Box<dyn StagedOp>>> = std::mem::take(ops).into_iter().map(Some).collect();
+    let mut slots: Vec<Option<Op>> = std::mem::take(ops).into_iter().map(Some).collect();
     for (operation, _, positions) in groups {
         if positions.len() < 2 {
             continue;
         }
         let group: Vec<&dyn StagedOp> = positions.iter().filter_map(|&p| slots[p].as_deref()).collect();
         let order = dependency_order(&group, operation);
-        let mut taken: Vec<Option<Box<dyn StagedOp>>> = positions.iter().map(|&p| slots[p].take()).collect();
+        let mut taken: Vec<Option<Op>> = positions.iter().map(|&p| slots[p].take()).collect();
         for (&pos, k) in positions.iter().zip(order) {
             slots[pos] = taken[k].take();
         }
