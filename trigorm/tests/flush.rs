@@ -3,24 +3,12 @@ mod common;
 use common::*;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
 use trigorm::error::DbErrorKind;
 use trigorm::event::{AfterDelete, AfterInsert, AfterUpdate, BeforeDelete, BeforeInsert, BeforeUpdate, RowEvent};
 use trigorm::query::col;
 use trigorm::{Engine, EngineBuilder, Error, Model, Value};
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap()
-}
-
-fn user(name: &str) -> User {
-    User {
-        created_at: t0(),
-        ..User::new(name)
-    }
-}
 
 #[derive(Model, Clone, Debug, PartialEq)]
 struct Parent {
@@ -68,19 +56,6 @@ struct Member {
     id: i64,
     #[trigorm(unique)]
     handle: String,
-}
-
-/// What happened, in order, as text.
-#[derive(Clone, Default)]
-struct Trace(Arc<Mutex<Vec<String>>>);
-
-impl Trace {
-    fn push(&self, s: impl Into<String>) {
-        self.0.lock().unwrap().push(s.into());
-    }
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
 }
 
 const ALL_EVENTS: [RowEvent; 6] = [

@@ -5,7 +5,6 @@ use common::*;
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, TimeZone, Utc};
 use trigorm::event::{
     AfterDelete, AfterInsert, AfterUpdate, BeforeDelete, BeforeInsert, BeforeUpdate, Operation, RowEvent,
 };
@@ -13,18 +12,6 @@ use trigorm::query::col;
 use trigorm::{Engine, EngineBuilder, Error, Value};
 
 const ALL_USER_COLUMNS: [&str; 4] = ["id", "name", "email", "created_at"];
-
-/// A timestamp that the database stores exactly (whole seconds).
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap()
-}
-
-fn user(name: &str) -> User {
-    User {
-        created_at: t0(),
-        ..User::new(name)
-    }
-}
 
 /// What one listener call saw.
 #[derive(Debug, Clone)]

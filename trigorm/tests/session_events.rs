@@ -6,35 +6,10 @@ use common::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use chrono::{DateTime, TimeZone, Utc};
 use trigorm::event::{
     AfterCommit, AfterFlush, AfterInsert, AfterRollback, BeforeFlush, BeforeInsert, BeforeUpdate, TxEvent,
 };
 use trigorm::{Engine, EngineBuilder, Error};
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap()
-}
-
-fn user(name: &str) -> User {
-    User {
-        created_at: t0(),
-        ..User::new(name)
-    }
-}
-
-/// What happened, in order, as text.
-#[derive(Clone, Default)]
-struct Trace(Arc<Mutex<Vec<String>>>);
-
-impl Trace {
-    fn push(&self, s: impl Into<String>) {
-        self.0.lock().unwrap().push(s.into());
-    }
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
 
 /// Trace the flush, transaction and insert events of `User` and `Log`.
 fn traced(b: EngineBuilder, trace: &Trace) -> EngineBuilder {

@@ -142,6 +142,33 @@ pub fn audited(url: &str) -> EngineBuilder {
         })
 }
 
+/// A timestamp that the database stores exactly (whole seconds).
+pub fn t0() -> DateTime<Utc> {
+    use chrono::TimeZone;
+    Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap()
+}
+
+/// A new user with a fixed `created_at`.
+pub fn user(name: &str) -> User {
+    User {
+        created_at: t0(),
+        ..User::new(name)
+    }
+}
+
+/// What happened, in order, as text.
+#[derive(Clone, Default)]
+pub struct Trace(Arc<Mutex<Vec<String>>>);
+
+impl Trace {
+    pub fn push(&self, s: impl Into<String>) {
+        self.0.lock().expect("trace lock").push(s.into());
+    }
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("trace lock"))
+    }
+}
+
 /// Count rows of a table with a fresh session.
 pub fn count<M: Model>(engine: &trigorm::Engine) -> u64 {
     let mut s = engine.session().expect("session");
