@@ -52,7 +52,32 @@ pub struct DbError {
     pub database: String,
 }
 
-/// Everything that can go wrong in trigorm.
+/// Everything that can go wrong in trigorm. Every variant says what failed and where.
+///
+/// ```
+/// use trigorm::{Engine, Error, Model, event::BeforeInsert};
+/// #[derive(Model, Clone, Debug)]
+/// struct Item { id: i64, name: String }
+///
+/// let engine = Engine::builder("sqlite::memory:")
+///     .listen_named::<Item>("no_empty_names", BeforeInsert, |_ctx, change| {
+///         match change.new() {
+///             Some(item) if item.name.is_empty() => Err("a name is required".into()),
+///             _ => Ok(()),
+///         }
+///     })
+///     .build()?;
+/// engine.create_all()?;
+/// let mut s = engine.session()?;
+/// let err = s.insert(Item { id: 0, name: String::new() }).unwrap_err();
+/// match err {
+///     Error::Listener { model, pk, listener, .. } => {
+///         assert_eq!((model, pk.as_str(), listener.as_str()), ("Item", "<new>", "no_empty_names"));
+///     }
+///     other => panic!("unexpected: {other}"),
+/// }
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
