@@ -289,8 +289,8 @@ impl Session {
         let stmt = eng.dialect.select(t, select)?;
         let mut out = Vec::new();
         let identity = &mut st.identity;
-        conn.query(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
-            let m = M::from_values(row)?;
+        conn.query_refs(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
+            let m = M::from_row(row)?;
             identity.put(m.key(), Arc::new(m.clone()));
             out.push(m);
             Ok(())
@@ -647,8 +647,8 @@ impl Session {
         // here are the rows the statement stands for; each is written as it is when its turn
         // comes (listeners of earlier rows may have changed or removed it).
         let mut olds: Vec<M> = Vec::new();
-        conn.query(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
-            olds.push(M::from_values(row)?);
+        conn.query_refs(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
+            olds.push(M::from_row(row)?);
             Ok(())
         })
         .map_err(|e| query_error(e, Some(t.model), &stmt.sql))?;

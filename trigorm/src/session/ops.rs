@@ -181,8 +181,8 @@ fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
     let t = M::table();
     let sql = conn.shape_sql(t, Shape::SelectByKey)?;
     let mut found = None;
-    conn.query(&sql, &[key.as_value_ref()], &mut |row| {
-        found = Some(M::from_values(row)?);
+    conn.query_refs(&sql, &[key.as_value_ref()], &mut |row| {
+        found = Some(M::from_row(row)?);
         Ok(())
     })
     .map_err(|e| query_error(e, Some(t.model), &sql))?;
