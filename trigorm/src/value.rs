@@ -245,6 +245,13 @@ macro_rules! int_field {
                     other => Err(ValueError::new(stringify!($t), &other)),
                 }
             }
+            fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
+                match value {
+                    ValueRef::Int(i) => <$t>::try_from(*i).map_err(|_| ValueError::new(stringify!($t), &Value::Int(*i))),
+                    ValueRef::Bool(b) => Ok(<$t>::from(*b)),
+                    other => Self::from_value(other.to_value()),
+                }
+            }
         }
         impl From<$t> for Value {
             fn from(v: $t) -> Value {

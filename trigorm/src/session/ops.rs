@@ -116,6 +116,15 @@ pub(crate) fn bulk_delete<M: Model>(row: Arc<M>) -> Op {
     Arc::new(DeleteOp { obj: row, bulk: true })
 }
 
+/// Whether the row's primary key is the integer `0` (for the database to generate),
+/// read borrowed.
+fn key_unset<M: Model>(obj: &M) -> bool {
+    matches!(
+        obj.value_ref(M::table().primary_key),
+        ValueRef::Int(0) | ValueRef::Owned(Value::Int(0))
+    )
+}
+
 /// Refuse values no backend stores faithfully (a NaN float would become NULL).
 fn check_values<M: Model>(values: &[ValueRef<'_>], columns: impl Iterator<Item = usize>) -> Result<()> {
     for (v, c) in values.iter().zip(columns) {
@@ -235,7 +244,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
     fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
         let InsertOp { mut obj, slot } = Arc::unwrap_or_clone(self);
         let t = M::table();
-        if t.auto_increment() && obj.value(t.primary_key) == Value::Int(0) {
+        if t.auto_increment() && key_unset(&obj) {
             if let Some(key) = slot.as_ref().and_then(|s| s.lock().ok().and_then(|s| s.generated)) {
                 obj.set_value(t.primary_key, Value::Int(key))?;
             }
@@ -254,7 +263,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
                 changed: all,
             },
         )?;
-        let generate = t.auto_increment() && obj.value(t.primary_key) == Value::Int(0);
+        let generate = t.auto_increment() && key_unset(&obj);
         let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
         let columns = (0..t.columns.len()).filter(|&i| !(generate && i == t.primary_key));
         let mut params = Params::new();
