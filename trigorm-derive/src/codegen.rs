@@ -57,6 +57,20 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 })
             }
 
+            fn from_row(
+                values: &[::trigorm::ValueRef<'_>],
+            ) -> ::core::result::Result<Self, ::trigorm::Error> {
+                if values.len() != #count {
+                    return ::core::result::Result::Err(::trigorm::Error::InvalidModel {
+                        model: #model,
+                        reason: ::std::format!(#wrong_length, values.len()),
+                    });
+                }
+                ::core::result::Result::Ok(Self {
+                    #(#member: #field::from_value_ref(&values[#index]).map_err(#decode_error)?,)*
+                })
+            }
+
             fn diff(&self, other: &Self) -> ::trigorm::ColumnSet {
                 let mut changed = ::trigorm::ColumnSet::EMPTY;
                 #(

@@ -81,8 +81,8 @@ use proc_macro::TokenStream;
 /// # Generated code
 ///
 /// `impl trigorm::Model`: `table()` returns a static `TableDef` (columns in field order);
-/// `values`, `value`, `from_values`, `diff` and `set_value` go through each field's
-/// `trigorm::Field` implementation; `diff` compares fields with `PartialEq`.
+/// `values`, `value`, `value_ref`, `from_values`, `from_row`, `diff` and `set_value` go
+/// through each field's `trigorm::Field` implementation; `diff` compares fields with `PartialEq`.
 #[proc_macro_derive(Model, attributes(trigorm))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

@@ -110,6 +110,18 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// [`Error::Decode`] naming the model and column whose value had the wrong type.
     fn from_values(values: &mut [Value]) -> Result<Self, Error>;
 
+    /// Build the model from a row in column order, borrowed from the driver (what loading
+    /// uses: nothing is copied that the model does not keep). The provided method copies
+    /// the row and calls [`Model::from_values`]; `#[derive(Model)]` decodes each field
+    /// with [`Field::from_value_ref`](crate::Field::from_value_ref).
+    ///
+    /// # Errors
+    /// As [`Model::from_values`].
+    fn from_row(values: &[ValueRef<'_>]) -> Result<Self, Error> {
+        let mut owned: Vec<Value> = values.iter().map(ValueRef::to_value).collect();
+        Self::from_values(&mut owned)
+    }
+
     /// The columns whose values differ between `self` and `other`.
     fn diff(&self, other: &Self) -> ColumnSet;
 

@@ -218,6 +218,14 @@ pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
     /// # Errors
     /// [`ValueError`] when the stored value has another type or is out of range.
     fn from_value(value: Value) -> Result<Self, ValueError>;
+    /// A borrowed value read from the database as this field (what loading a row uses).
+    /// The provided method copies through [`Field::from_value`].
+    ///
+    /// # Errors
+    /// As [`Field::from_value`].
+    fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
+        Self::from_value(value.to_value())
+    }
 }
 
 macro_rules! int_field {
@@ -235,6 +243,13 @@ macro_rules! int_field {
                     Value::Int(i) => <$t>::try_from(i).map_err(|_| ValueError::new(stringify!($t), &value)),
                     Value::Bool(b) => Ok(<$t>::from(b)),
                     other => Err(ValueError::new(stringify!($t), &other)),
+                }
+            }
+            fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
+                match value {
+                    ValueRef::Int(i) => <$t>::try_from(*i).map_err(|_| ValueError::new(stringify!($t), &Value::Int(*i))),
+                    ValueRef::Bool(b) => Ok(<$t>::from(*b)),
+                    other => Self::from_value(other.to_value()),
                 }
             }
         }
@@ -309,6 +324,12 @@ impl Field for String {
         match value {
             Value::Text(s) => Ok(s),
             other => Err(ValueError::new("String", &other)),
+        }
+    }
+    fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
+        match value {
+            ValueRef::Text(s) => Ok((*s).to_owned()),
+            other => Self::from_value(other.to_value()),
         }
     }
 }
@@ -447,6 +468,14 @@ impl Field for DateTime<Utc> {
             other => Err(ValueError::new("DateTime<Utc>", &other)),
         }
     }
+    /// Parses borrowed text without copying it first.
+    fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
+        match value {
+            ValueRef::Timestamp(t) => Ok(*t),
+            ValueRef::Text(s) => parse_timestamp(s).ok_or_else(|| ValueError::new("DateTime<Utc>", &value.to_value())),
+            other => Self::from_value(other.to_value()),
+        }
+    }
 }
 
 impl Field for NaiveDate {
@@ -504,6 +533,12 @@ impl<T: Field> Field for Option<T> {
         match value {
             Value::Null => Ok(None),
             v => T::from_value(v).map(Some),
+        }
+    }
+    fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
+        match value {
+            ValueRef::Null | ValueRef::Owned(Value::Null) => Ok(None),
+            v => T::from_value_ref(v).map(Some),
         }
     }
 }

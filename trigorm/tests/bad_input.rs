@@ -501,6 +501,8 @@ on_each_db!(a_hand_written_model_works_when_its_names_are_valid, |db: Db| {
     assert!(g.id > 0);
     s.commit().unwrap();
     assert_eq!(count::<GoodHand>(&engine), 1);
+    // Loading goes through the provided `Model::from_row`.
+    assert_eq!(s.query::<GoodHand>().all().unwrap(), vec![g]);
 });
 
 on_each_db!(

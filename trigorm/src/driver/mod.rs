@@ -16,6 +16,22 @@ pub use crate::backend::Backend;
 /// out (`std::mem::take`); the buffer is reused for the next row.
 pub type RowCallback<'a> = &'a mut dyn FnMut(&mut [Value]) -> Result<(), Error>;
 
+/// What a borrowed-row callback receives: the row's values in select order, borrowed from
+/// the driver (valid for the call only).
+pub type RowRefCallback<'a> = &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), Error>;
+
+/// [`Connection::query_refs`] through [`Connection::query`], for drivers that do not
+/// lend their rows.
+fn query_refs_copied(
+    query: impl FnOnce(RowCallback<'_>) -> Result<(), QueryError>,
+    on_row: RowRefCallback<'_>,
+) -> Result<(), QueryError> {
+    query(&mut |row: &mut [Value]| {
+        let refs: Vec<ValueRef<'_>> = row.iter().map(Value::as_value_ref).collect();
+        on_row(&refs)
+    })
+}
+
 /// One open connection. Statements are prepared once per connection and cached by their
 /// SQL text, so callers should reuse the same text for the same statement shape.
 pub trait Connection: Send {
@@ -64,6 +80,15 @@ pub trait Connection: Send {
     /// [`QueryError::Db`] from the database, or [`QueryError::Row`] as `on_row` returned it.
     fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError>;
 
+    /// Run a query, calling `on_row` with each row borrowed. The provided method copies
+    /// each row through [`Connection::query`].
+    ///
+    /// # Errors
+    /// As [`Connection::query`].
+    fn query_refs(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowRefCallback<'_>) -> Result<(), QueryError> {
+        query_refs_copied(|cb| self.query(sql, params, cb), on_row)
+    }
+
     /// Whether a statement only reads (so that running it cannot change rows the session
     /// remembers).
     ///
@@ -105,6 +130,14 @@ pub trait Statements {
     /// # Errors
     /// As [`Connection::query`].
     fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError>;
+
+    /// As [`Connection::query_refs`].
+    ///
+    /// # Errors
+    /// As [`Connection::query`].
+    fn query_refs(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowRefCallback<'_>) -> Result<(), QueryError> {
+        query_refs_copied(|cb| self.query(sql, params, cb), on_row)
+    }
 
     /// As [`Connection::is_read_only`].
     ///

@@ -16,7 +16,7 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, OpenFlags, ToSql};
 
-use super::{Backend, Connection, Driver, QueryError, RowCallback, Statements};
+use super::{Backend, Connection, Driver, QueryError, RowCallback, RowRefCallback, Statements};
 use crate::error::{DbError, DbErrorKind, Error};
 use crate::value::{timestamp_text, timestamp_text_into, Value, ValueRef as Param, TIMESTAMP_TEXT_LEN};
 
@@ -259,6 +259,20 @@ fn read_value(v: ValueRef<'_>) -> Value {
     }
 }
 
+/// A column value, borrowed: as [`read_value`] without copying text or bytes.
+fn borrow_value(v: ValueRef<'_>) -> Param<'_> {
+    match v {
+        ValueRef::Null => Param::Null,
+        ValueRef::Integer(i) => Param::Int(i),
+        ValueRef::Real(f) => Param::Float(f),
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(s) => Param::Text(s),
+            Err(_) => Param::Blob(t),
+        },
+        ValueRef::Blob(b) => Param::Blob(b),
+    }
+}
+
 impl Connection for SqliteConnection {
     fn backend(&self) -> Backend {
         Backend::Sqlite
@@ -306,6 +320,15 @@ impl Connection for SqliteConnection {
             .prepare_cached(sql)
             .map_err(|e| QueryError::Db(db_error(e, database)))?;
         query(&mut stmt, params, on_row, database)
+    }
+
+    fn query_refs(&mut self, sql: &str, params: &[Param<'_>], on_row: RowRefCallback<'_>) -> Result<(), QueryError> {
+        let database = &self.database;
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| QueryError::Db(db_error(e, database)))?;
+        query_refs(&mut stmt, params, on_row, database)
     }
 
     fn with_statements(&mut self, f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), Error>) -> Result<(), Error> {
@@ -357,6 +380,44 @@ fn query(
     Ok(())
 }
 
+/// Rows this wide or narrower are lent from a buffer on the stack.
+const STACK_ROW: usize = 16;
+
+/// As [`query`], lending each row (no copy of text or bytes).
+fn query_refs(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &[Param<'_>],
+    on_row: RowRefCallback<'_>,
+    database: &str,
+) -> Result<(), QueryError> {
+    bind_all(stmt, params).map_err(|e| QueryError::Db(db_error(e, database)))?;
+    let ncols = stmt.column_count();
+    let mut rows = stmt.raw_query();
+    loop {
+        let row = match rows.next() {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            Err(e) => return Err(QueryError::Db(db_error(e, database))),
+        };
+        let get = |i: usize| {
+            row.get_ref(i)
+                .map(borrow_value)
+                .map_err(|e| QueryError::Db(db_error(e, database)))
+        };
+        if ncols <= STACK_ROW {
+            let mut buf: [Param<'_>; STACK_ROW] = std::array::from_fn(|_| Param::Null);
+            for (i, slot) in buf[..ncols].iter_mut().enumerate() {
+                *slot = get(i)?;
+            }
+            on_row(&buf[..ncols]).map_err(QueryError::Row)?;
+        } else {
+            let buf = (0..ncols).map(get).collect::<Result<Vec<_>, _>>()?;
+            on_row(&buf).map_err(QueryError::Row)?;
+        }
+    }
+    Ok(())
+}
+
 /// How many statements [`Held`] keeps at most (raw SQL may bring many texts).
 const HELD_STATEMENTS: usize = 32;
 
@@ -402,6 +463,12 @@ impl Statements for Held<'_> {
         let database = self.database;
         let stmt = self.stmt(sql).map_err(QueryError::Db)?;
         query(stmt, params, on_row, database)
+    }
+
+    fn query_refs(&mut self, sql: &str, params: &[Param<'_>], on_row: RowRefCallback<'_>) -> Result<(), QueryError> {
+        let database = self.database;
+        let stmt = self.stmt(sql).map_err(QueryError::Db)?;
+        query_refs(stmt, params, on_row, database)
     }
 
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {

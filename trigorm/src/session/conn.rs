@@ -153,6 +153,20 @@ impl Conn<'_> {
         }
     }
 
+    /// As [`Conn::query`], with each row borrowed from the driver.
+    pub(crate) fn query_refs(
+        &mut self,
+        sql: &str,
+        params: &[ValueRef<'_>],
+        on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), Error>,
+    ) -> Result<(), QueryError> {
+        self.observe(sql);
+        match &mut self.db {
+            Db::Conn(db) => db.query_refs(sql, params, on_row),
+            Db::Held(db) => db.query_refs(sql, params, on_row),
+        }
+    }
+
     /// The connection, for transaction control (never inside a flush).
     fn transaction(&mut self) -> Result<&mut dyn Connection, Error> {
         match &mut self.db {

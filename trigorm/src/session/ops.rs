@@ -1,6 +1,6 @@
 //! Staged writes and how one is flushed: `Before*` → SQL → `After*`, per row.
 
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 use super::conn::{query_error, stmt_error, Conn, Shape};
 use super::identity::IdentityMap;
@@ -40,18 +40,33 @@ pub(crate) trait StagedOp: Send + Sync {
     fn rolled_back(&self) {}
 }
 
-/// Where an added object is handed back after its insert (with its generated key).
-pub(crate) type Slot<M> = Arc<Mutex<Option<M>>>;
+/// Where an added object is handed back after its insert (with its generated key): one
+/// allocation per `add`, shared by the [`Pending`](super::Pending) handle and the write.
+pub(crate) type Slot<M> = Arc<Mutex<SlotState<M>>>;
+
+pub(crate) struct SlotState<M> {
+    /// The row as written, kept only while the `Pending` handle lives (`wanted`).
+    pub(crate) row: Option<M>,
+    pub(crate) wanted: bool,
+    /// The key the database generated, shared with the copies kept for a retry: a retried
+    /// insert reuses it, so that writes staged against that key still find their row (and
+    /// fail loudly if another writer took the key meanwhile).
+    pub(crate) generated: Option<i64>,
+}
+
+pub(crate) fn new_slot<M>() -> Slot<M> {
+    Arc::new(Mutex::new(SlotState {
+        row: None,
+        wanted: true,
+        generated: None,
+    }))
+}
 
 #[derive(Clone)]
 struct InsertOp<M> {
     obj: M,
-    slot: Option<Weak<Mutex<Option<M>>>>,
-    /// The key the database generated, shared with the copies kept for a retry: a retried
-    /// insert reuses it, so that writes staged against that key still find their row (and
-    /// fail loudly if another writer took the key meanwhile).
     /// `None` for rows listeners stage: they are never kept for a retry.
-    generated: Option<Arc<Mutex<Option<i64>>>>,
+    slot: Option<Slot<M>>,
 }
 /// Updates and deletes hold their row behind an `Arc`, so that the copy a journaled write
 /// runs on, and the identity map once it is written, share it: nothing is copied unless a
@@ -74,8 +89,7 @@ struct DeleteOp<M> {
 pub(crate) fn insert<M: Model>(obj: M, slot: Option<&Slot<M>>) -> Op {
     Arc::new(InsertOp {
         obj,
-        slot: slot.map(Arc::downgrade),
-        generated: slot.map(|_| Arc::new(Mutex::new(None))),
+        slot: slot.cloned(),
     })
 }
 pub(crate) fn update<M: Model>(obj: M) -> Op {
@@ -100,6 +114,15 @@ pub(crate) fn bulk_update<M: Model>(row: Arc<M>, set: Arc<[(usize, Value)]>) -> 
 /// One row of `delete_where`.
 pub(crate) fn bulk_delete<M: Model>(row: Arc<M>) -> Op {
     Arc::new(DeleteOp { obj: row, bulk: true })
+}
+
+/// Whether the row's primary key is the integer `0` (for the database to generate),
+/// read borrowed.
+fn key_unset<M: Model>(obj: &M) -> bool {
+    matches!(
+        obj.value_ref(M::table().primary_key),
+        ValueRef::Int(0) | ValueRef::Owned(Value::Int(0))
+    )
 }
 
 /// Refuse values no backend stores faithfully (a NaN float would become NULL).
@@ -167,8 +190,8 @@ fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
     let t = M::table();
     let sql = conn.shape_sql(t, Shape::SelectByKey)?;
     let mut found = None;
-    conn.query(&sql, &[key.as_value_ref()], &mut |row| {
-        found = Some(M::from_values(row)?);
+    conn.query_refs(&sql, &[key.as_value_ref()], &mut |row| {
+        found = Some(M::from_row(row)?);
         Ok(())
     })
     .map_err(|e| query_error(e, Some(t.model), &sql))?;
@@ -214,21 +237,15 @@ impl<M: Model> StagedOp for InsertOp<M> {
         self.obj.value(column)
     }
     fn rolled_back(&self) {
-        if let Some(slot) = self.slot.as_ref().and_then(Weak::upgrade) {
-            if let Ok(mut s) = slot.lock() {
-                *s = None;
-            }
+        if let Some(Ok(mut s)) = self.slot.as_ref().map(|s| s.lock()) {
+            s.row = None;
         }
     }
     fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
-        let InsertOp {
-            mut obj,
-            slot,
-            generated,
-        } = Arc::unwrap_or_clone(self);
+        let InsertOp { mut obj, slot } = Arc::unwrap_or_clone(self);
         let t = M::table();
-        if t.auto_increment() && obj.value(t.primary_key) == Value::Int(0) {
-            if let Some(key) = generated.as_ref().and_then(|g| g.lock().ok().and_then(|g| *g)) {
+        if t.auto_increment() && key_unset(&obj) {
+            if let Some(key) = slot.as_ref().and_then(|s| s.lock().ok().and_then(|s| s.generated)) {
                 obj.set_value(t.primary_key, Value::Int(key))?;
             }
         }
@@ -246,7 +263,7 @@ impl<M: Model> StagedOp for InsertOp<M> {
                 changed: all,
             },
         )?;
-        let generate = t.auto_increment() && obj.value(t.primary_key) == Value::Int(0);
+        let generate = t.auto_increment() && key_unset(&obj);
         let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
         let columns = (0..t.columns.len()).filter(|&i| !(generate && i == t.primary_key));
         let mut params = Params::new();
@@ -260,8 +277,8 @@ impl<M: Model> StagedOp for InsertOp<M> {
         if generate {
             if let Some(id) = id {
                 obj.set_value(t.primary_key, Value::Int(id))?;
-                if let Some(Ok(mut g)) = generated.as_ref().map(|g| g.lock()) {
-                    *g = Some(id);
+                if let Some(Ok(mut s)) = slot.as_ref().map(|s| s.lock()) {
+                    s.generated = Some(id);
                 }
             }
         }
@@ -277,9 +294,9 @@ impl<M: Model> StagedOp for InsertOp<M> {
                 changed: all,
             },
         )?;
-        if let Some(slot) = slot.and_then(|w| w.upgrade()) {
-            if let Ok(mut s) = slot.lock() {
-                *s = Some(obj);
+        if let Some(Ok(mut s)) = slot.as_ref().map(|s| s.lock()) {
+            if s.wanted {
+                s.row = Some(obj);
             }
         }
         // The inserted row is not remembered: few are updated in the transaction that
