@@ -135,12 +135,7 @@ impl ListenerCtx<'_, '_> {
     /// # Errors
     /// [`Error::Statement`] with the SQL.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        // Raw SQL may change any row: forget the remembered old values (later updates
-        // read them again).
-        self.identity.clear();
-        self.conn
-            .execute(sql, &value_refs(params))
-            .map_err(|e| stmt_error("execute", None, None, sql, e))
+        raw_execute(self.conn, self.identity, sql, params)
     }
 
     /// Run a query with bound parameters in the session's transaction; its rows. A query
@@ -150,18 +145,7 @@ impl ListenerCtx<'_, '_> {
     /// # Errors
     /// [`Error::Statement`] with the SQL.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
-        if !self.conn.is_read_only(sql)? {
-            // It writes (UPDATE ... RETURNING): forget the remembered rows.
-            self.identity.clear();
-        }
-        let mut rows = Vec::new();
-        self.conn
-            .query(sql, &value_refs(params), &mut |r| {
-                rows.push(r.to_vec());
-                Ok(())
-            })
-            .map_err(|e| query_error(e, None, sql))?;
-        Ok(rows)
+        raw_query(self.conn, self.identity, sql, params)
     }
 
     /// Read a row by primary key in the session's transaction (it becomes the row's old
@@ -178,6 +162,34 @@ impl ListenerCtx<'_, '_> {
     pub fn after_commit(&mut self, f: impl FnOnce() + Send + 'static) {
         self.after_commit.push(Box::new(f));
     }
+}
+
+/// Raw SQL in the session's transaction, for the session and listener contexts alike. Raw
+/// SQL may change any row: the remembered old values are forgotten, so later updates read
+/// them again.
+pub(crate) fn raw_execute(conn: &mut Conn<'_>, identity: &mut IdentityMap, sql: &str, params: &[Value]) -> Result<u64> {
+    identity.clear();
+    conn.execute(sql, &value_refs(params))
+        .map_err(|e| stmt_error("execute", None, None, sql, e))
+}
+
+/// A raw query; one that writes (`UPDATE ... RETURNING`) forgets the remembered rows too.
+pub(crate) fn raw_query(
+    conn: &mut Conn<'_>,
+    identity: &mut IdentityMap,
+    sql: &str,
+    params: &[Value],
+) -> Result<Vec<Vec<Value>>> {
+    if !conn.is_read_only(sql)? {
+        identity.clear();
+    }
+    let mut rows = Vec::new();
+    conn.query(sql, &value_refs(params), &mut |r| {
+        rows.push(r.to_vec());
+        Ok(())
+    })
+    .map_err(|e| query_error(e, None, sql))?;
+    Ok(rows)
 }
 
 /// Name a listener error with where it happened.

@@ -29,7 +29,7 @@ use crate::query::{Filter, Select};
 use crate::schema::TableDef;
 use crate::sql::Statement;
 use crate::value::{value_refs, Value};
-use conn::{query_error, stmt_error, Conn};
+use conn::{query_error, Conn};
 use identity::IdentityMap;
 use listeners::AfterCommitFn;
 use ops::{FlushCx, Op, Slot};
@@ -337,13 +337,9 @@ impl Session {
     /// ```
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.flush()?;
-        let r = self.begun().and_then(|(mut conn, st, _)| {
-            // Raw SQL may change any row: what the session remembers is no longer known to
-            // be true, so later updates read their old values again.
-            st.identity.clear();
-            conn.execute(sql, &value_refs(params))
-                .map_err(|e| stmt_error("execute", None, None, sql, e))
-        });
+        let r = self
+            .begun()
+            .and_then(|(mut conn, st, _)| listeners::raw_execute(&mut conn, &mut st.identity, sql, params));
         r.map_err(|e| self.fail(e))
     }
 
@@ -355,19 +351,9 @@ impl Session {
     /// [`Error::Statement`]; like every failed statement, it rolls the transaction back.
     pub fn query_raw(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
         self.flush()?;
-        let r = self.begun().and_then(|(mut conn, st, _)| {
-            if !conn.is_read_only(sql)? {
-                // It writes (UPDATE ... RETURNING): forget the remembered rows.
-                st.identity.clear();
-            }
-            let mut rows = Vec::new();
-            conn.query(sql, &value_refs(params), &mut |r| {
-                rows.push(r.to_vec());
-                Ok(())
-            })
-            .map_err(|e| query_error(e, None, sql))?;
-            Ok(rows)
-        });
+        let r = self
+            .begun()
+            .and_then(|(mut conn, st, _)| listeners::raw_query(&mut conn, &mut st.identity, sql, params));
         r.map_err(|e| self.fail(e))
     }
 
