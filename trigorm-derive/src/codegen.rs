@@ -81,6 +81,19 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 changed
             }
 
+            fn copy_columns(
+                &mut self,
+                other: &Self,
+                columns: ::trigorm::ColumnSet,
+            ) -> ::core::result::Result<(), ::trigorm::Error> {
+                #(
+                    if columns.contains(#index) {
+                        ::core::clone::Clone::clone_from(&mut self.#member, &other.#member);
+                    }
+                )*
+                ::core::result::Result::Ok(())
+            }
+
             fn set_value(
                 &mut self,
                 column: ::core::primitive::usize,

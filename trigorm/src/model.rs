@@ -131,6 +131,20 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// [`Error::Decode`] when the value does not fit the field.
     fn set_value(&mut self, column: usize, value: Value) -> Result<(), Error>;
 
+    /// Make `columns` of `self` equal to those of `other` (how the session brings a
+    /// remembered row up to date after an update). The provided method goes through
+    /// [`Model::value`] and [`Model::set_value`]; `#[derive(Model)]` uses `clone_from`,
+    /// which reuses `self`'s buffers.
+    ///
+    /// # Errors
+    /// As [`Model::set_value`].
+    fn copy_columns(&mut self, other: &Self, columns: ColumnSet) -> Result<(), Error> {
+        for i in columns.iter() {
+            self.set_value(i, other.value(i))?;
+        }
+        Ok(())
+    }
+
     /// The primary-key value.
     fn primary_key(&self) -> Value {
         self.value(Self::table().primary_key)

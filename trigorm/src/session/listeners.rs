@@ -6,7 +6,8 @@ use rustc_hash::FxHashMap;
 
 use super::conn::{query_error, stmt_error, Conn};
 use super::identity::IdentityMap;
-use super::ops::{self, Op};
+use super::ops;
+use super::staging::{Staging, Write};
 use crate::error::{Error, ListenerResult, Result};
 use crate::event::{BulkChange, Change, FlushEvent, RowEvent, TxEvent};
 use crate::model::Model;
@@ -99,33 +100,39 @@ pub(crate) type AfterCommitFn = Box<dyn FnOnce() + Send>;
 pub struct ListenerCtx<'s, 'c> {
     pub(crate) conn: &'s mut Conn<'c>,
     pub(crate) identity: &'s mut IdentityMap,
-    pub(crate) staged: &'s mut Vec<Op>,
+    pub(crate) staged: &'s mut Staging,
     pub(crate) after_commit: &'s mut Vec<AfterCommitFn>,
     pub(crate) staging_refused: Option<&'static str>,
 }
 
 impl ListenerCtx<'_, '_> {
-    fn stage(&mut self, op: Op) {
+    fn stage<M: Model>(&mut self, write: Write<M>) {
         match self.staging_refused {
             Some(_) => self.staging_refused = Some("staged a write"),
-            None => self.staged.push(op),
+            None => self.staged.push(write),
         }
     }
 
     /// Stage an insert; it is written in the next round of this flush and fires its own
     /// events.
     pub fn add<M: Model>(&mut self, obj: M) {
-        self.stage(ops::insert(obj, None));
+        self.stage(Write::Insert { obj, slot: None });
     }
 
     /// Stage an update of a row (old values: as last read, or read at flush).
     pub fn update<M: Model>(&mut self, obj: &M) {
-        self.stage(ops::update(obj.clone()));
+        self.stage(Write::Update {
+            obj: obj.clone(),
+            bulk: None,
+        });
     }
 
     /// Stage a delete of a row.
     pub fn delete<M: Model>(&mut self, obj: &M) {
-        self.stage(ops::delete(obj.clone()));
+        self.stage(Write::Delete {
+            obj: obj.clone(),
+            bulk: false,
+        });
     }
 
     /// Run a statement with bound parameters in the session's transaction; the number of

@@ -6,10 +6,10 @@ use super::conn::{query_error, stmt_error, Conn, Shape};
 use super::identity::IdentityMap;
 use super::listeners::{listener_error, AfterCommitFn, ListenerCtx, ModelListeners, Registry};
 use super::params::Params;
+use super::staging::{Staging, Write};
 use crate::error::{Error, Result};
 use crate::event::{Change, NewRow, Operation, RowEvent};
 use crate::model::{ColumnSet, Model};
-use crate::schema::TableDef;
 use crate::value::{Key, Value, ValueRef};
 
 /// What a staged write needs while it runs.
@@ -17,27 +17,9 @@ pub(crate) struct FlushCx<'s, 'c> {
     pub(crate) conn: &'s mut Conn<'c>,
     pub(crate) registry: &'s Registry,
     pub(crate) identity: &'s mut IdentityMap,
-    pub(crate) next: &'s mut Vec<Op>,
+    /// Where listeners stage their writes: the next round.
+    pub(crate) next: &'s mut Staging,
     pub(crate) after_commit: &'s mut Vec<AfterCommitFn>,
-}
-
-/// A staged write. Shared, not copied, with the journal that keeps the user's writes of a
-/// transaction for a retry: a write runs on its own copy only where it must change it.
-pub(crate) type Op = Arc<dyn StagedOp>;
-
-/// A write staged in a session, with its model type erased.
-pub(crate) trait StagedOp: Send + Sync {
-    fn operation(&self) -> Operation;
-    fn table(&self) -> &'static TableDef;
-    /// Write the row with its events; whether a statement was run (an update that
-    /// changes nothing runs none).
-    fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool>;
-    /// The primary key as staged.
-    fn key_value(&self) -> Value;
-    /// One column's value as staged.
-    fn column_value(&self, column: usize) -> Value;
-    /// The transaction this write was flushed in rolled back: forget what it wrote.
-    fn rolled_back(&self) {}
 }
 
 /// Where an added object is handed back after its insert (with its generated key): one
@@ -62,58 +44,20 @@ pub(crate) fn new_slot<M>() -> Slot<M> {
     }))
 }
 
-#[derive(Clone)]
-struct InsertOp<M> {
-    obj: M,
-    /// `None` for rows listeners stage: they are never kept for a retry.
-    slot: Option<Slot<M>>,
-}
-/// Updates and deletes hold their row behind an `Arc`, so that the copy a journaled write
-/// runs on, and the identity map once it is written, share it: nothing is copied unless a
-/// `Before*` listener modifies the row.
-#[derive(Clone)]
-struct UpdateOp<M> {
-    obj: Arc<M>,
-    /// For a bulk statement: the assignments, applied to the row as it is when this write
-    /// runs (so that changes made meanwhile by listeners to other columns are kept). A row
-    /// that is gone by then is skipped, as the SQL statement would skip it.
-    bulk: Option<Arc<[(usize, Value)]>>,
-}
-#[derive(Clone)]
-struct DeleteOp<M> {
-    obj: Arc<M>,
-    /// For a bulk statement: a row that is gone by then is skipped.
-    bulk: bool,
+/// The transaction an insert was flushed in rolled back: its row was not written.
+pub(crate) fn forget_written<M>(slot: &Slot<M>) {
+    if let Ok(mut s) = slot.lock() {
+        s.row = None;
+    }
 }
 
-pub(crate) fn insert<M: Model>(obj: M, slot: Option<&Slot<M>>) -> Op {
-    Arc::new(InsertOp {
-        obj,
-        slot: slot.cloned(),
-    })
-}
-pub(crate) fn update<M: Model>(obj: M) -> Op {
-    Arc::new(UpdateOp {
-        obj: Arc::new(obj),
-        bulk: None,
-    })
-}
-pub(crate) fn delete<M: Model>(obj: M) -> Op {
-    Arc::new(DeleteOp {
-        obj: Arc::new(obj),
-        bulk: false,
-    })
-}
-/// One row of `update_where`: `row` as read, `set` applied when the write runs.
-pub(crate) fn bulk_update<M: Model>(row: Arc<M>, set: Arc<[(usize, Value)]>) -> Op {
-    Arc::new(UpdateOp {
-        obj: row,
-        bulk: Some(set),
-    })
-}
-/// One row of `delete_where`.
-pub(crate) fn bulk_delete<M: Model>(row: Arc<M>) -> Op {
-    Arc::new(DeleteOp { obj: row, bulk: true })
+/// Run one staged write (see [`AnyQueue::run`](super::staging::AnyQueue::run)).
+pub(crate) fn run<M: Model>(write: &mut Write<M>, kept: bool, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+    match write {
+        Write::Insert { obj, slot } => run_insert(obj, slot.as_ref(), kept, cx),
+        Write::Update { obj, bulk } => run_update(obj, bulk.as_deref(), kept, cx),
+        Write::Delete { obj, bulk } => run_delete(obj, *bulk, cx),
+    }
 }
 
 /// Whether the row's primary key is the integer `0` (for the database to generate),
@@ -202,18 +146,18 @@ fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
 pub(crate) fn load_by_key<M: Model>(conn: &mut Conn<'_>, identity: &mut IdentityMap, key: Value) -> Result<Option<M>> {
     let found = read_by_key::<M>(conn, key)?;
     if let Some(m) = &found {
-        identity.put(m.key(), Arc::new(m.clone()));
+        identity.put(m.key(), m.clone());
     }
     Ok(found)
 }
 
 /// The old row: as last read or written in this transaction, else read now; `None` when
 /// the row is not in the database.
-fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<Option<Arc<M>>> {
+fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<Option<M>> {
     if let Some(old) = cx.identity.take::<M>(key) {
         return Ok(Some(old));
     }
-    Ok(read_by_key::<M>(cx.conn, obj.primary_key())?.map(Arc::new))
+    read_by_key::<M>(cx.conn, obj.primary_key())
 }
 
 fn not_found<M: Model>(obj: &M) -> Error {
@@ -223,241 +167,227 @@ fn not_found<M: Model>(obj: &M) -> Error {
     }
 }
 
-impl<M: Model> StagedOp for InsertOp<M> {
-    fn operation(&self) -> Operation {
-        Operation::Insert
-    }
-    fn table(&self) -> &'static TableDef {
-        M::table()
-    }
-    fn key_value(&self) -> Value {
-        self.obj.primary_key()
-    }
-    fn column_value(&self, column: usize) -> Value {
-        self.obj.value(column)
-    }
-    fn rolled_back(&self) {
-        if let Some(Ok(mut s)) = self.slot.as_ref().map(|s| s.lock()) {
-            s.row = None;
-        }
-    }
-    fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
-        let InsertOp { mut obj, slot } = Arc::unwrap_or_clone(self);
-        let t = M::table();
-        if t.auto_increment() && key_unset(&obj) {
-            if let Some(key) = slot.as_ref().and_then(|s| s.lock().ok().and_then(|s| s.generated)) {
-                obj.set_value(t.primary_key, Value::Int(key))?;
-            }
-        }
-        let listeners = cx.registry.model::<M>();
-        let all = ColumnSet::all(t.columns.len());
-        fire(
-            cx,
-            listeners,
-            RowEvent::BeforeInsert,
-            &mut Change {
-                op: Operation::Insert,
-                event: RowEvent::BeforeInsert,
-                old: None,
-                new: Some(NewRow::Mut(&mut obj)),
-                changed: all,
-            },
-        )?;
-        let generate = t.auto_increment() && key_unset(&obj);
-        let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
-        let columns = (0..t.columns.len()).filter(|&i| !(generate && i == t.primary_key));
-        let mut params = Params::new();
-        params.extend(columns.clone().map(|i| obj.value_ref(i)));
-        check_values::<M>(params.as_slice(), columns)?;
-        let id = cx
-            .conn
-            .insert(&sql, params.as_slice())
-            .map_err(|e| stmt_error("insert", Some(t.model), Some(pk_text::<M>(&obj)), &sql, e))?;
-        drop(params);
-        if generate {
-            if let Some(id) = id {
-                obj.set_value(t.primary_key, Value::Int(id))?;
-                if let Some(Ok(mut s)) = slot.as_ref().map(|s| s.lock()) {
-                    s.generated = Some(id);
-                }
-            }
-        }
-        fire(
-            cx,
-            listeners,
-            RowEvent::AfterInsert,
-            &mut Change {
-                op: Operation::Insert,
-                event: RowEvent::AfterInsert,
-                old: None,
-                new: Some(NewRow::Written(&obj)),
-                changed: all,
-            },
-        )?;
-        if let Some(Ok(mut s)) = slot.as_ref().map(|s| s.lock()) {
-            if s.wanted {
-                s.row = Some(obj);
-            }
-        }
-        // The inserted row is not remembered: few are updated in the transaction that
-        // inserts them, and one that is reads its old values at flush.
-        Ok(true)
-    }
+/// Whether `M` has listeners for `event`.
+fn listens<M: Model>(listeners: Option<&ModelListeners<M>>, event: RowEvent) -> bool {
+    listeners.is_some_and(|l| !l.row[event.index()].is_empty())
 }
 
-impl<M: Model> StagedOp for UpdateOp<M> {
-    fn operation(&self) -> Operation {
-        Operation::Update
-    }
-    fn table(&self) -> &'static TableDef {
-        M::table()
-    }
-    fn key_value(&self) -> Value {
-        self.obj.primary_key()
-    }
-    fn column_value(&self, column: usize) -> Value {
-        self.obj.value(column)
-    }
-    fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
-        let UpdateOp { mut obj, bulk } = Arc::unwrap_or_clone(self);
-        let t = M::table();
-        let key = obj.key();
-        let old = match old_row::<M>(cx, &obj, &key)? {
-            Some(old) => old,
-            None if bulk.is_some() => return Ok(false),
-            None => return Err(not_found::<M>(&obj)),
-        };
-        if let Some(set) = &bulk {
-            let mut row = M::clone(&old);
-            for (i, v) in set.iter() {
-                row.set_value(*i, v.clone())?;
-            }
-            obj = Arc::new(row);
+/// An insert. A kept write is written in place (only its generated key changes) unless
+/// `BeforeInsert` listeners may modify it: then they work on a copy, and a retry starts
+/// again from the row as the user staged it.
+fn run_insert<M: Model>(item: &mut M, slot: Option<&Slot<M>>, kept: bool, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+    let t = M::table();
+    let listeners = cx.registry.model::<M>();
+    let mut copy: Option<M> = (kept && listens(listeners, RowEvent::BeforeInsert)).then(|| item.clone());
+    let obj: &mut M = match copy.as_mut() {
+        Some(c) => c,
+        None => item,
+    };
+    if t.auto_increment() && key_unset(obj) {
+        if let Some(key) = slot.and_then(|s| s.lock().ok().and_then(|s| s.generated)) {
+            obj.set_value(t.primary_key, Value::Int(key))?;
         }
-        let epoch = cx.identity.epoch();
-        let mut changed = obj.diff(&old);
+    }
+    let all = ColumnSet::all(t.columns.len());
+    fire(
+        cx,
+        listeners,
+        RowEvent::BeforeInsert,
+        &mut Change {
+            op: Operation::Insert,
+            event: RowEvent::BeforeInsert,
+            old: None,
+            new: Some(NewRow::Mut(obj)),
+            changed: all,
+        },
+    )?;
+    let generate = t.auto_increment() && key_unset(obj);
+    let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
+    let columns = (0..t.columns.len()).filter(|&i| !(generate && i == t.primary_key));
+    let mut params = Params::new();
+    params.extend(columns.clone().map(|i| obj.value_ref(i)));
+    check_values::<M>(params.as_slice(), columns)?;
+    let id = cx
+        .conn
+        .insert(&sql, params.as_slice())
+        .map_err(|e| stmt_error("insert", Some(t.model), Some(pk_text::<M>(obj)), &sql, e))?;
+    drop(params);
+    if generate {
+        if let Some(id) = id {
+            obj.set_value(t.primary_key, Value::Int(id))?;
+            if let Some(Ok(mut s)) = slot.map(|s| s.lock()) {
+                s.generated = Some(id);
+            }
+        }
+    }
+    fire(
+        cx,
+        listeners,
+        RowEvent::AfterInsert,
+        &mut Change {
+            op: Operation::Insert,
+            event: RowEvent::AfterInsert,
+            old: None,
+            new: Some(NewRow::Written(obj)),
+            changed: all,
+        },
+    )?;
+    if let Some(Ok(mut s)) = slot.map(|s| s.lock()) {
+        if s.wanted {
+            s.row = Some(match copy {
+                Some(c) => c,
+                None => item.clone(),
+            });
+        }
+    }
+    // The inserted row is not remembered: few are updated in the transaction that
+    // inserts them, and one that is reads its old values at flush.
+    Ok(true)
+}
+
+/// An update: only the columns that differ from the old row are written. A kept write is
+/// not modified; `BeforeUpdate` listeners work on a copy. Afterwards the old row, brought
+/// up to date column by column, is remembered as the row's values.
+fn run_update<M: Model>(
+    item: &mut M,
+    bulk: Option<&[(usize, Value)]>,
+    kept: bool,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<bool> {
+    let t = M::table();
+    let key = item.key();
+    let mut old = match old_row::<M>(cx, item, &key)? {
+        Some(old) => old,
+        None if bulk.is_some() => return Ok(false),
+        None => return Err(not_found::<M>(item)),
+    };
+    let mut copy: Option<M> = None;
+    if let Some(set) = bulk {
+        let mut row = old.clone();
+        for (i, v) in set {
+            row.set_value(*i, v.clone())?;
+        }
+        copy = Some(row);
+    }
+    let epoch = cx.identity.epoch();
+    let mut changed = copy.as_ref().unwrap_or(item).diff(&old);
+    if changed.is_empty() {
+        cx.identity.put::<M>(key, old);
+        return Ok(false);
+    }
+    let listeners = cx.registry.model::<M>();
+    if listens(listeners, RowEvent::BeforeUpdate) {
+        if copy.is_none() && kept {
+            copy = Some(item.clone());
+        }
+        let new: &mut M = match copy.as_mut() {
+            Some(c) => c,
+            None => &mut *item,
+        };
+        fire(
+            cx,
+            listeners,
+            RowEvent::BeforeUpdate,
+            &mut Change {
+                op: Operation::Update,
+                event: RowEvent::BeforeUpdate,
+                old: Some(&old),
+                new: Some(NewRow::Mut(new)),
+                changed,
+            },
+        )?;
+        changed = new.diff(&old);
         if changed.is_empty() {
             cx.identity.put::<M>(key, old);
             return Ok(false);
         }
-        let listeners = cx.registry.model::<M>();
-        if listeners.is_some_and(|l| !l.row[RowEvent::BeforeUpdate.index()].is_empty()) {
-            fire(
-                cx,
-                listeners,
-                RowEvent::BeforeUpdate,
-                &mut Change {
-                    op: Operation::Update,
-                    event: RowEvent::BeforeUpdate,
-                    old: Some(&old),
-                    // Copied here if the journal shares the row: it keeps it as staged.
-                    new: Some(NewRow::Mut(Arc::make_mut(&mut obj))),
-                    changed,
-                },
-            )?;
-            changed = obj.diff(&old);
-            if changed.is_empty() {
-                cx.identity.put::<M>(key, old);
-                return Ok(false);
-            }
-        }
-        if changed.contains(t.primary_key) {
-            return Err(Error::Usage(format!(
-                "{} {}: an update cannot change the primary key",
-                t.model,
-                pk_text::<M>(&old)
-            )));
-        }
-        let sql = cx.conn.shape_sql(t, Shape::Update(changed))?;
-        let mut params = Params::new();
-        params.extend(changed.iter().map(|i| obj.value_ref(i)));
-        check_values::<M>(params.as_slice(), changed.iter())?;
-        params.push(obj.value_ref(t.primary_key));
-        let n = cx
-            .conn
-            .execute(&sql, params.as_slice())
-            .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text::<M>(&obj)), &sql, e))?;
-        drop(params);
-        if n == 0 {
-            return if bulk.is_some() {
-                Ok(false)
-            } else {
-                Err(not_found::<M>(&obj))
-            };
-        }
-        fire(
-            cx,
-            listeners,
-            RowEvent::AfterUpdate,
-            &mut Change {
-                op: Operation::Update,
-                event: RowEvent::AfterUpdate,
-                old: Some(&old),
-                new: Some(NewRow::Written(&obj)),
-                changed,
-            },
-        )?;
-        cx.identity.put_since::<M>(epoch, key, obj);
-        Ok(true)
     }
+    let new: &M = copy.as_ref().unwrap_or(item);
+    if changed.contains(t.primary_key) {
+        return Err(Error::Usage(format!(
+            "{} {}: an update cannot change the primary key",
+            t.model,
+            pk_text::<M>(&old)
+        )));
+    }
+    let sql = cx.conn.shape_sql(t, Shape::Update(changed))?;
+    let mut params = Params::new();
+    params.extend(changed.iter().map(|i| new.value_ref(i)));
+    check_values::<M>(params.as_slice(), changed.iter())?;
+    params.push(new.value_ref(t.primary_key));
+    let n = cx
+        .conn
+        .execute(&sql, params.as_slice())
+        .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text::<M>(new)), &sql, e))?;
+    drop(params);
+    if n == 0 {
+        return if bulk.is_some() {
+            Ok(false)
+        } else {
+            Err(not_found::<M>(new))
+        };
+    }
+    fire(
+        cx,
+        listeners,
+        RowEvent::AfterUpdate,
+        &mut Change {
+            op: Operation::Update,
+            event: RowEvent::AfterUpdate,
+            old: Some(&old),
+            new: Some(NewRow::Written(new)),
+            changed,
+        },
+    )?;
+    if cx.identity.epoch() == epoch {
+        old.copy_columns(new, changed)?;
+        cx.identity.put::<M>(key, old);
+    }
+    Ok(true)
 }
 
-impl<M: Model> StagedOp for DeleteOp<M> {
-    fn operation(&self) -> Operation {
-        Operation::Delete
+/// A delete, of the row with `item`'s primary key.
+fn run_delete<M: Model>(item: &M, bulk: bool, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+    let t = M::table();
+    let key = item.key();
+    let old = match old_row::<M>(cx, item, &key)? {
+        Some(old) => old,
+        None if bulk => return Ok(false),
+        None => return Err(not_found::<M>(item)),
+    };
+    let all = ColumnSet::all(t.columns.len());
+    let listeners = cx.registry.model::<M>();
+    fire(
+        cx,
+        listeners,
+        RowEvent::BeforeDelete,
+        &mut Change {
+            op: Operation::Delete,
+            event: RowEvent::BeforeDelete,
+            old: Some(&old),
+            new: None,
+            changed: all,
+        },
+    )?;
+    let sql = cx.conn.shape_sql(t, Shape::Delete)?;
+    let n = cx
+        .conn
+        .execute(&sql, &[old.value_ref(t.primary_key)])
+        .map_err(|e| stmt_error("delete", Some(t.model), Some(pk_text::<M>(&old)), &sql, e))?;
+    if n == 0 {
+        return if bulk { Ok(false) } else { Err(not_found::<M>(&old)) };
     }
-    fn table(&self) -> &'static TableDef {
-        M::table()
-    }
-    fn key_value(&self) -> Value {
-        self.obj.primary_key()
-    }
-    fn column_value(&self, column: usize) -> Value {
-        self.obj.value(column)
-    }
-    fn run(self: Arc<Self>, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
-        let DeleteOp { obj, bulk } = Arc::unwrap_or_clone(self);
-        let t = M::table();
-        let key = obj.key();
-        let old = match old_row::<M>(cx, &obj, &key)? {
-            Some(old) => old,
-            None if bulk => return Ok(false),
-            None => return Err(not_found::<M>(&obj)),
-        };
-        let all = ColumnSet::all(t.columns.len());
-        let listeners = cx.registry.model::<M>();
-        fire(
-            cx,
-            listeners,
-            RowEvent::BeforeDelete,
-            &mut Change {
-                op: Operation::Delete,
-                event: RowEvent::BeforeDelete,
-                old: Some(&old),
-                new: None,
-                changed: all,
-            },
-        )?;
-        let sql = cx.conn.shape_sql(t, Shape::Delete)?;
-        let n = cx
-            .conn
-            .execute(&sql, &[old.value_ref(t.primary_key)])
-            .map_err(|e| stmt_error("delete", Some(t.model), Some(pk_text::<M>(&old)), &sql, e))?;
-        if n == 0 {
-            return if bulk { Ok(false) } else { Err(not_found::<M>(&old)) };
-        }
-        fire(
-            cx,
-            listeners,
-            RowEvent::AfterDelete,
-            &mut Change {
-                op: Operation::Delete,
-                event: RowEvent::AfterDelete,
-                old: Some(&old),
-                new: None,
-                changed: all,
-            },
-        )?;
-        Ok(true)
-    }
+    fire(
+        cx,
+        listeners,
+        RowEvent::AfterDelete,
+        &mut Change {
+            op: Operation::Delete,
+            event: RowEvent::AfterDelete,
+            old: Some(&old),
+            new: None,
+            changed: all,
+        },
+    )?;
+    Ok(true)
 }

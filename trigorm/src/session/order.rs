@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::ops::{Op, StagedOp};
+use super::staging::{Entry, Stagings};
 use crate::event::Operation;
 use crate::schema::TableDef;
 use crate::value::Key;
@@ -36,50 +36,56 @@ fn self_references(t: &'static TableDef) -> impl Iterator<Item = usize> {
 
 /// Order one round. Rows of a table that references itself are also ordered by those
 /// references (parents inserted first, children deleted first).
-pub(crate) fn order_round(round: Vec<Op>) -> Vec<Op> {
-    let Some(first) = round.first().map(|op| (op.operation(), op.table() as *const TableDef)) else {
-        return round;
+pub(crate) fn order_round(round: &mut Vec<Entry>, s: &Stagings<'_>) {
+    let Some(&first) = round.first() else {
+        return;
     };
+    let first_op = s.operation(first);
     let homogeneous = round
         .iter()
-        .all(|op| (op.operation(), op.table() as *const TableDef) == first);
-    if homogeneous && (first.0 == Operation::Update || self_references(round[0].table()).next().is_none()) {
-        return round;
+        .all(|e| e.kept == first.kept && e.queue == first.queue && s.operation(*e) == first_op);
+    let self_referencing = s.table(first).is_some_and(|t| self_references(t).next().is_some());
+    if homogeneous && (first_op == Operation::Update || !self_referencing) {
+        return;
     }
     let mut depths: Vec<(*const TableDef, i64)> = Vec::new();
-    let mut keyed: Vec<((u8, i64), Op)> = round
-        .into_iter()
-        .map(|op| {
-            let t = op.table();
-            let d = match depths.iter().find(|(p, _)| std::ptr::eq(*p, t)) {
-                Some((_, d)) => *d,
-                None => {
-                    let d = fk_depth(t, &mut Vec::new()) as i64;
-                    depths.push((t, d));
-                    d
-                }
+    let mut keyed: Vec<((u8, i64), Entry)> = round
+        .iter()
+        .map(|&e| {
+            let d = match s.table(e) {
+                None => 0,
+                Some(t) => match depths.iter().find(|(p, _)| std::ptr::eq(*p, t)) {
+                    Some((_, d)) => *d,
+                    None => {
+                        let d = fk_depth(t, &mut Vec::new()) as i64;
+                        depths.push((t, d));
+                        d
+                    }
+                },
             };
-            let key = match op.operation() {
+            let key = match s.operation(e) {
                 Operation::Insert => (0, d),
                 Operation::Update => (1, 0),
                 Operation::Delete => (2, -d),
             };
-            (key, op)
+            (key, e)
         })
         .collect();
     // A stable sort: staging order within each group.
     keyed.sort_by_key(|(k, _)| *k);
-    let mut ops: Vec<Op> = keyed.into_iter().map(|(_, op)| op).collect();
-    order_self_referencing(&mut ops);
-    ops
+    round.clear();
+    round.extend(keyed.into_iter().map(|(_, e)| e));
+    order_self_referencing(round, s);
 }
 
 /// For every (insert or delete, self-referencing table) in the round, reorder its rows among
 /// the positions they hold, by their references; other rows keep their places.
-fn order_self_referencing(ops: &mut Vec<Op>) {
+fn order_self_referencing(round: &mut [Entry], s: &Stagings<'_>) {
     let mut groups: Vec<(Operation, *const TableDef, Vec<usize>)> = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        let (o, t) = (op.operation(), op.table());
+    for (i, &e) in round.iter().enumerate() {
+        let (o, Some(t)) = (s.operation(e), s.table(e)) else {
+            continue;
+        };
         if o == Operation::Update || self_references(t).next().is_none() {
             continue;
         }
@@ -88,39 +94,40 @@ fn order_self_referencing(ops: &mut Vec<Op>) {
             None => groups.push((o, t, vec![i])),
         }
     }
-    if groups.is_empty() {
-        return;
-    }
-    let mut slots: Vec<Option<Op>> = std::mem::take(ops).into_iter().map(Some).collect();
     for (operation, _, positions) in groups {
         if positions.len() < 2 {
             continue;
         }
-        let group: Vec<&dyn StagedOp> = positions.iter().filter_map(|&p| slots[p].as_deref()).collect();
-        let order = dependency_order(&group, operation);
-        let mut taken: Vec<Option<Op>> = positions.iter().map(|&p| slots[p].take()).collect();
+        let group: Vec<Entry> = positions.iter().map(|&p| round[p]).collect();
+        let order = dependency_order(&group, s, operation);
         for (&pos, k) in positions.iter().zip(order) {
-            slots[pos] = taken[k].take();
+            round[pos] = group[k];
         }
     }
-    *ops = slots.into_iter().flatten().collect();
 }
 
 /// Indexes of `group` in dependency order: for inserts a referenced row before the rows that
 /// reference it, for deletes after them; otherwise staging order. Iterative, so that a long
 /// chain cannot exhaust the stack; a cycle is left to the database.
-fn dependency_order(group: &[&dyn StagedOp], operation: Operation) -> Vec<usize> {
-    let t = group[0].table();
+fn dependency_order(group: &[Entry], s: &Stagings<'_>, operation: Operation) -> Vec<usize> {
+    let Some(t) = s.table(group[0]) else {
+        return (0..group.len()).collect();
+    };
     let cols: Vec<usize> = self_references(t).collect();
+    let value = |e: Entry, column: Option<usize>| match (s.queue(e), column) {
+        (Some(q), Some(c)) => q.column_value(e.index, c),
+        (Some(q), None) => q.key_value(e.index),
+        (None, _) => crate::value::Value::Null,
+    };
     let keys: HashMap<Key, usize> = group
         .iter()
         .enumerate()
-        .map(|(i, op)| (Key::from_value(&op.key_value()), i))
+        .map(|(i, &e)| (Key::from_value(&value(e, None)), i))
         .collect();
     let mut parents: Vec<Vec<usize>> = vec![Vec::new(); group.len()];
-    for (i, op) in group.iter().enumerate() {
+    for (i, &e) in group.iter().enumerate() {
         for &c in &cols {
-            let v = op.column_value(c);
+            let v = value(e, Some(c));
             if v.is_null() {
                 continue;
             }

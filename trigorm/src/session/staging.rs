@@ -1,0 +1,219 @@
+//! Where staged writes wait for their flush: one typed queue per model, plus the staging
+//! order across models. A write is stored by value in its model's queue (no box per row),
+//! and the queues keep their capacity from one batch to the next.
+//!
+//! The session keeps two kinds of staging: the user's writes, kept until the transaction
+//! ends so that they can be retried after a failure, and the writes listeners and bulk
+//! statements stage, which live for one flush round.
+
+use std::any::{Any, TypeId};
+use std::sync::Arc;
+
+use super::ops::{self, FlushCx, Slot};
+use crate::error::{Error, Result};
+use crate::event::Operation;
+use crate::model::Model;
+use crate::schema::TableDef;
+use crate::value::Value;
+
+/// One staged write of a row of `M`.
+pub(crate) enum Write<M> {
+    Insert {
+        obj: M,
+        /// `None` for rows listeners stage: nobody waits for them.
+        slot: Option<Slot<M>>,
+    },
+    Update {
+        obj: M,
+        /// For a bulk statement: the assignments, applied to the row as it is when this
+        /// write runs (so that changes made meanwhile by listeners to other columns are
+        /// kept). A row that is gone by then is skipped, as the SQL statement would skip it.
+        bulk: Option<Arc<[(usize, Value)]>>,
+    },
+    Delete {
+        obj: M,
+        /// For a bulk statement: a row that is gone by then is skipped.
+        bulk: bool,
+    },
+}
+
+impl<M: Model> Write<M> {
+    fn row(&self) -> &M {
+        match self {
+            Write::Insert { obj, .. } | Write::Update { obj, .. } | Write::Delete { obj, .. } => obj,
+        }
+    }
+
+    fn operation(&self) -> Operation {
+        match self {
+            Write::Insert { .. } => Operation::Insert,
+            Write::Update { .. } => Operation::Update,
+            Write::Delete { .. } => Operation::Delete,
+        }
+    }
+}
+
+/// A staged write's place: which staging (`kept`: the user's), which queue, which row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) kept: bool,
+    pub(crate) queue: u32,
+    pub(crate) index: usize,
+}
+
+/// The writes of one model, with the model type erased.
+pub(crate) trait AnyQueue: Send {
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn table(&self) -> &'static TableDef;
+    fn operation(&self, index: usize) -> Operation;
+    /// The primary key as staged.
+    fn key_value(&self, index: usize) -> Value;
+    /// One column's value as staged.
+    fn column_value(&self, index: usize, column: usize) -> Value;
+    /// Write row `index` with its events; whether a statement was run (an update that
+    /// changes nothing runs none). A `kept` write is left as staged for a retry (only a
+    /// generated key is recorded in it).
+    fn run(&mut self, index: usize, kept: bool, cx: &mut FlushCx<'_, '_>) -> Result<bool>;
+    /// The transaction these writes were flushed in rolled back: forget what they wrote.
+    fn rolled_back(&self);
+    fn clear(&mut self);
+}
+
+struct Queue<M>(Vec<Write<M>>);
+
+impl<M: Model> Queue<M> {
+    fn get(&self, index: usize) -> Option<&Write<M>> {
+        self.0.get(index)
+    }
+}
+
+impl<M: Model> AnyQueue for Queue<M> {
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn table(&self) -> &'static TableDef {
+        M::table()
+    }
+    fn operation(&self, index: usize) -> Operation {
+        self.get(index).map_or(Operation::Insert, Write::operation)
+    }
+    fn key_value(&self, index: usize) -> Value {
+        self.get(index).map_or(Value::Null, |w| w.row().primary_key())
+    }
+    fn column_value(&self, index: usize, column: usize) -> Value {
+        self.get(index).map_or(Value::Null, |w| w.row().value(column))
+    }
+    fn run(&mut self, index: usize, kept: bool, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+        match self.0.get_mut(index) {
+            Some(w) => ops::run(w, kept, cx),
+            None => Err(Error::Usage(format!(
+                "{}: a staged write went missing",
+                M::table().model
+            ))),
+        }
+    }
+    fn rolled_back(&self) {
+        for w in &self.0 {
+            if let Write::Insert { slot: Some(slot), .. } = w {
+                ops::forget_written(slot);
+            }
+        }
+    }
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// Staged writes: the queues and the order they were staged in.
+pub(crate) struct Staging {
+    kept: bool,
+    queues: Vec<(TypeId, Box<dyn AnyQueue>)>,
+    order: Vec<Entry>,
+}
+
+impl Staging {
+    /// The user's writes (`kept` until the transaction ends) or a round's derived writes.
+    pub(crate) fn new(kept: bool) -> Staging {
+        Staging {
+            kept,
+            queues: Vec::new(),
+            order: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push<M: Model>(&mut self, write: Write<M>) {
+        let id = TypeId::of::<M>();
+        let q = match self.queues.iter().position(|(t, _)| *t == id) {
+            Some(q) => q,
+            None => {
+                self.queues.push((id, Box::new(Queue::<M>(Vec::new()))));
+                self.queues.len() - 1
+            }
+        };
+        let Some(queue) = self.queues[q].1.as_any_mut().downcast_mut::<Queue<M>>() else {
+            // Unreachable: the list is keyed by the queue's model TypeId.
+            return;
+        };
+        queue.0.push(write);
+        self.order.push(Entry {
+            kept: self.kept,
+            queue: q as u32,
+            index: queue.0.len() - 1,
+        });
+    }
+
+    /// Every write, in staging order.
+    pub(crate) fn order(&self) -> &[Entry] {
+        &self.order
+    }
+
+    pub(crate) fn queue(&self, e: Entry) -> Option<&dyn AnyQueue> {
+        self.queues.get(e.queue as usize).map(|(_, q)| &**q)
+    }
+
+    pub(crate) fn queue_mut(&mut self, e: Entry) -> Option<&mut (dyn AnyQueue + 'static)> {
+        self.queues.get_mut(e.queue as usize).map(|(_, q)| &mut **q)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub(crate) fn rolled_back(&self) {
+        for (_, q) in &self.queues {
+            q.rolled_back();
+        }
+    }
+
+    /// Drop every write, keeping the buffers for the next batch.
+    pub(crate) fn clear(&mut self) {
+        for (_, q) in &mut self.queues {
+            q.clear();
+        }
+        self.order.clear();
+    }
+}
+
+/// The stagings a round's entries point into.
+pub(crate) struct Stagings<'a> {
+    pub(crate) kept: &'a Staging,
+    pub(crate) derived: &'a Staging,
+}
+
+impl Stagings<'_> {
+    pub(crate) fn queue(&self, e: Entry) -> Option<&dyn AnyQueue> {
+        if e.kept {
+            self.kept.queue(e)
+        } else {
+            self.derived.queue(e)
+        }
+    }
+
+    pub(crate) fn table(&self, e: Entry) -> Option<&'static TableDef> {
+        self.queue(e).map(|q| q.table())
+    }
+
+    pub(crate) fn operation(&self, e: Entry) -> Operation {
+        self.queue(e).map_or(Operation::Insert, |q| q.operation(e.index))
+    }
+}
