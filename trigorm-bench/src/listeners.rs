@@ -113,7 +113,7 @@ pub fn run(db: &Path, plan: Plan) -> Result<Timings> {
                 .context("update: loading a batch")?;
             for mut u in users {
                 u.name.push_str(UPDATE_SUFFIX);
-                s.update(&u)?;
+                s.update(u)?;
             }
             s.commit().context("update batch")?;
         }
@@ -130,7 +130,7 @@ pub fn run(db: &Path, plan: Plan) -> Result<Timings> {
                 .filter(col("id").gt(i).and(col("id").le(i + b)))
                 .all()
                 .context("delete: loading a batch")?;
-            for u in &users {
+            for u in users {
                 s.delete(u)?;
             }
             s.commit().context("delete batch")?;

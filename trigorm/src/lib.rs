@@ -89,7 +89,7 @@ pub mod value;
 
 pub use engine::{Engine, EngineBuilder};
 pub use error::{Error, ListenerResult, Result};
-pub use model::{ColumnSet, Model};
+pub use model::{ColumnSet, IntoRow, Model};
 pub use session::{ListenerCtx, Pending, Query, Session};
 pub use trigorm_derive::Model;
 pub use value::{Field, Key, Value, ValueRef};

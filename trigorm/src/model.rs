@@ -155,3 +155,39 @@ pub trait Model: Clone + Send + Sync + 'static {
         Key::from_value(&self.primary_key())
     }
 }
+
+/// What [`Session::update`](crate::Session::update) and
+/// [`Session::delete`](crate::Session::delete) (and the listener context's) accept: an
+/// object, which is moved into the session, or a reference to one, which is copied.
+///
+/// ```
+/// # use trigorm::{Engine, Model};
+/// # #[derive(Model, Clone, Debug)]
+/// # struct Item { id: i64, name: String }
+/// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+/// # engine.create_all()?;
+/// let mut s = engine.session()?;
+/// let mut item = s.insert(Item { id: 0, name: "a".into() })?;
+/// item.name = "b".into();
+/// s.update(&item)?; // copied: `item` is still yours
+/// item.name = "c".into();
+/// s.update(item)?; // moved: no copy is made
+/// s.commit()?;
+/// # Ok::<(), trigorm::Error>(())
+/// ```
+pub trait IntoRow<M> {
+    /// The object, copied if borrowed.
+    fn into_row(self) -> M;
+}
+
+impl<M: Model> IntoRow<M> for M {
+    fn into_row(self) -> M {
+        self
+    }
+}
+
+impl<M: Model> IntoRow<M> for &M {
+    fn into_row(self) -> M {
+        self.clone()
+    }
+}

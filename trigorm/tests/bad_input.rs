@@ -5,9 +5,11 @@ mod common;
 use common::*;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use trigorm::error::DbErrorKind;
+use trigorm::event::AfterUpdate;
 use trigorm::model::ColumnSet;
 use trigorm::query::col;
 use trigorm::schema::{validate_identifier, ColumnDef, ColumnType, IdentKind, TableDef, MAX_IDENTIFIER_LEN};
@@ -502,7 +504,45 @@ on_each_db!(a_hand_written_model_works_when_its_names_are_valid, |db: Db| {
     s.commit().unwrap();
     assert_eq!(count::<GoodHand>(&engine), 1);
     // Loading goes through the provided `Model::from_row`.
-    assert_eq!(s.query::<GoodHand>().all().unwrap(), vec![g]);
+    assert_eq!(s.query::<GoodHand>().all().unwrap(), vec![g.clone()]);
+});
+
+on_each_db!(a_hand_written_model_remembers_what_each_update_wrote, |db: Db| {
+    // Two updates in one transaction: the second one's old values are what the first
+    // wrote (the remembered row is brought up to date by the provided
+    // `Model::copy_columns`).
+    let seen = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let sink = seen.clone();
+    let engine = Engine::builder(&db.url)
+        .listen::<GoodHand>(AfterUpdate, move |_ctx, c| {
+            let (old, new) = (c.old().unwrap().name.clone(), c.new().unwrap().name.clone());
+            sink.lock().unwrap().push((old, new));
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let mut g = s
+        .insert(GoodHand {
+            id: 0,
+            name: "a".into(),
+        })
+        .unwrap();
+    s.commit().unwrap();
+    g = s.get::<GoodHand>(g.id).unwrap().unwrap();
+    g.name = "b".into();
+    s.update(&g).unwrap();
+    s.flush().unwrap();
+    g.name = "c".into();
+    s.update(&g).unwrap();
+    s.commit().unwrap();
+    let pairs = |v: &[(&str, &str)]| {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(*seen.lock().unwrap(), pairs(&[("a", "b"), ("b", "c")]));
 });
 
 on_each_db!(

@@ -260,10 +260,10 @@ on_each_db!(row_events_fire_in_staging_order_within_each_group, |db: Db| {
     };
     let mut s = engine.session().unwrap();
     s.add(user("z"));
-    s.update(&rename(&u[2])).unwrap();
+    s.update(rename(&u[2])).unwrap();
     s.delete(&u[3]).unwrap();
     s.add(user("y"));
-    s.update(&rename(&u[1])).unwrap();
+    s.update(rename(&u[1])).unwrap();
     s.delete(&u[0]).unwrap();
     s.add(user("x"));
     s.commit().unwrap();
@@ -790,9 +790,9 @@ on_each_db!(
             ]
         );
 
-        s.delete(&category(1, None, "root")).unwrap();
-        s.delete(&category(2, Some(1), "branch")).unwrap();
-        s.delete(&category(3, Some(2), "leaf")).unwrap();
+        s.delete(category(1, None, "root")).unwrap();
+        s.delete(category(2, Some(1), "branch")).unwrap();
+        s.delete(category(3, Some(2), "leaf")).unwrap();
         s.commit().unwrap();
         assert_eq!(
             only(trace.take(), "AfterDelete"),
@@ -805,3 +805,108 @@ on_each_db!(
         assert_eq!(count::<Category>(&engine), 0);
     }
 );
+
+on_each_db!(
+    a_retry_starts_from_the_rows_as_staged_so_before_listeners_change_them_once,
+    |db: Db| {
+        // Before* listeners modify the row about to be written; the transaction then fails.
+        // The retry must start from the rows as the user staged them, not from what the
+        // listeners made of them: each change is applied exactly once.
+        let failing = Arc::new(AtomicBool::new(true));
+        let f = failing.clone();
+        let engine = Engine::builder(&db.url)
+            .listen::<User>(BeforeInsert, |_ctx, c| {
+                if let Some(u) = c.new_mut() {
+                    u.name.push('!');
+                }
+                Ok(())
+            })
+            .listen::<User>(BeforeUpdate, |_ctx, c| {
+                if let Some(u) = c.new_mut() {
+                    u.name.push('+');
+                }
+                Ok(())
+            })
+            .listen_named::<User>("flaky", AfterDelete, move |_ctx, _c| {
+                if f.swap(false, Ordering::SeqCst) {
+                    return Err("not yet".into());
+                }
+                Ok(())
+            })
+            .build()
+            .unwrap();
+        engine.create_all().unwrap();
+        let jane = committed_users(&engine, &["jane"]).remove(0);
+        let gone = committed_users(&engine, &["gone"]).remove(0);
+        assert_eq!(jane.name, "jane!");
+
+        let mut s = engine.session().unwrap();
+        let bob = s.add(user("bob"));
+        let mut j = s.get::<User>(jane.id).unwrap().unwrap();
+        j.name = "joan".into();
+        s.update(j).unwrap();
+        s.delete(&gone).unwrap();
+        let err = s.commit().unwrap_err();
+        assert!(matches!(err, Error::Listener { .. }), "{err:?}");
+        assert!(bob.get().is_none());
+
+        s.commit().unwrap();
+        let bob = bob.get().expect("written by the retry");
+        assert_eq!(bob.name, "bob!", "BeforeInsert changed the retried row once");
+        let mut fresh = engine.session().unwrap();
+        let names: Vec<String> = fresh
+            .query::<User>()
+            .order_by(col("id").asc())
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
+        assert_eq!(names, ["joan+", "bob!"], "BeforeUpdate changed the retried row once");
+    }
+);
+
+on_each_db!(updates_and_deletes_take_the_object_or_a_reference, |db: Db| {
+    let engine = audited(&db.url).build().unwrap();
+    engine.create_all().unwrap();
+    let [a, b, c, d] = ["a", "b", "c", "d"].map(|n| committed_users(&engine, &[n]).remove(0));
+    let mut s = engine.session().unwrap();
+    let mut a2 = a.clone();
+    a2.name = "a2".into();
+    s.update(&a2).unwrap(); // copied
+    let mut b2 = b;
+    b2.name = "b2".into();
+    s.update(b2).unwrap(); // moved
+    s.delete(&c).unwrap();
+    s.delete(d).unwrap();
+    s.commit().unwrap();
+    assert_eq!(a2.name, "a2", "the caller keeps what it lent");
+    let mut fresh = engine.session().unwrap();
+    let names: Vec<String> = fresh
+        .query::<User>()
+        .order_by(col("id").asc())
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(names, ["a2", "b2"]);
+    let changes: Vec<String> = fresh
+        .query::<Log>()
+        .filter(col("change_type").ne("insert"))
+        .order_by(col("id").asc())
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|l| format!("{} {:?}->{:?}", l.change_type, l.old_name, l.new_name))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            r#"update Some("a")->Some("a2")"#,
+            r#"update Some("b")->Some("b2")"#,
+            r#"delete Some("c")->None"#,
+            r#"delete Some("d")->None"#,
+        ]
+    );
+});

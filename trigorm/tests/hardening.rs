@@ -307,7 +307,7 @@ on_each_db!(long_self_referencing_chain_on_a_small_stack, |db: Db| {
             s.commit().map_err(|e| e.to_string())?;
             // Root first: every row's children are staged after it.
             for i in 1..=CHAIN {
-                s.delete(&node(i)).map_err(|e| e.to_string())?;
+                s.delete(node(i)).map_err(|e| e.to_string())?;
             }
             s.commit().map_err(|e| format!("delete: {e}"))?;
             Ok(())

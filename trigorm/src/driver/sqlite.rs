@@ -234,14 +234,20 @@ fn bind_all(stmt: &mut rusqlite::Statement<'_>, params: &[Param<'_>]) -> rusqlit
     }
     let mut text = [0u8; TIMESTAMP_TEXT_LEN];
     for (i, v) in params.iter().enumerate() {
-        // A timestamp's text is written on the stack, not allocated (SQLite copies it).
-        if let Param::Timestamp(t) | Param::Owned(Value::Timestamp(t)) = v {
-            if let Some(s) = timestamp_text_into(t, &mut text) {
-                stmt.raw_bind_parameter(i + 1, s)?;
-                continue;
-            }
+        let at = i + 1;
+        // The usual kinds are bound directly, with no conversion step in between.
+        match v {
+            Param::Null => stmt.raw_bind_parameter(at, rusqlite::types::Null)?,
+            Param::Int(x) => stmt.raw_bind_parameter(at, *x)?,
+            Param::Text(x) => stmt.raw_bind_parameter(at, *x)?,
+            Param::Float(x) => stmt.raw_bind_parameter(at, *x)?,
+            // A timestamp's text is written on the stack, not allocated (SQLite copies it).
+            Param::Timestamp(t) | Param::Owned(Value::Timestamp(t)) => match timestamp_text_into(t, &mut text) {
+                Some(s) => stmt.raw_bind_parameter(at, s)?,
+                None => stmt.raw_bind_parameter(at, BindRef(v))?,
+            },
+            _ => stmt.raw_bind_parameter(at, BindRef(v))?,
         }
-        stmt.raw_bind_parameter(i + 1, BindRef(v))?;
     }
     Ok(())
 }

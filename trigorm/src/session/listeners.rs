@@ -10,7 +10,7 @@ use super::ops;
 use super::staging::{Staging, Write};
 use crate::error::{Error, ListenerResult, Result};
 use crate::event::{BulkChange, Change, FlushEvent, RowEvent, TxEvent};
-use crate::model::Model;
+use crate::model::{IntoRow, Model};
 use crate::value::{value_refs, Value};
 
 pub(crate) type RowFn<M> = dyn Fn(&mut ListenerCtx<'_, '_>, &mut Change<'_, M>) -> ListenerResult + Send + Sync;
@@ -120,17 +120,17 @@ impl ListenerCtx<'_, '_> {
     }
 
     /// Stage an update of a row (old values: as last read, or read at flush).
-    pub fn update<M: Model>(&mut self, obj: &M) {
+    pub fn update<M: Model>(&mut self, obj: impl IntoRow<M>) {
         self.stage(Write::Update {
-            obj: obj.clone(),
+            obj: obj.into_row(),
             bulk: None,
         });
     }
 
     /// Stage a delete of a row.
-    pub fn delete<M: Model>(&mut self, obj: &M) {
+    pub fn delete<M: Model>(&mut self, obj: impl IntoRow<M>) {
         self.stage(Write::Delete {
-            obj: obj.clone(),
+            obj: obj.into_row(),
             bulk: false,
         });
     }

@@ -25,7 +25,7 @@ pub(crate) use listeners::{FlushFn, Named, Registry, TxFn};
 use crate::engine::EngineInner;
 use crate::error::{Error, Result};
 use crate::event::{BulkChange, FlushEvent, Operation, TxEvent};
-use crate::model::Model;
+use crate::model::{IntoRow, Model};
 use crate::query::{Filter, Select};
 use crate::schema::TableDef;
 use crate::sql::Statement;
@@ -209,9 +209,10 @@ impl Session {
             .ok_or_else(|| Error::Usage(format!("{} was not written by the flush", M::table().model)))
     }
 
-    /// Stage an update of `obj`. At flush, only the columns that differ from the row's old
-    /// values (as last read from or written to the database in this transaction, else read
-    /// then) are written; an update that changes nothing writes nothing and fires nothing.
+    /// Stage an update of `obj` (moved, or copied when given by reference: see
+    /// [`IntoRow`]). At flush, only the columns that differ from the row's old values (as
+    /// last read from or written to the database in this transaction, else read then) are
+    /// written; an update that changes nothing writes nothing and fires nothing.
     ///
     /// # Errors
     /// None today; the `Result` leaves room for checks at staging time.
@@ -229,15 +230,16 @@ impl Session {
     /// s.commit()?;
     /// # Ok::<(), trigorm::Error>(())
     /// ```
-    pub fn update<M: Model>(&mut self, obj: &M) -> Result<()> {
+    pub fn update<M: Model>(&mut self, obj: impl IntoRow<M>) -> Result<()> {
         self.state.staged.push(Write::Update {
-            obj: obj.clone(),
+            obj: obj.into_row(),
             bulk: None,
         });
         Ok(())
     }
 
-    /// Stage a delete of the row with `obj`'s primary key.
+    /// Stage a delete of the row with `obj`'s primary key (`obj` moved, or copied when
+    /// given by reference).
     ///
     /// # Errors
     /// None today; the `Result` leaves room for checks at staging time.
@@ -255,9 +257,9 @@ impl Session {
     /// assert!(s.get::<Item>(item.id)?.is_none());
     /// # Ok::<(), trigorm::Error>(())
     /// ```
-    pub fn delete<M: Model>(&mut self, obj: &M) -> Result<()> {
+    pub fn delete<M: Model>(&mut self, obj: impl IntoRow<M>) -> Result<()> {
         self.state.staged.push(Write::Delete {
-            obj: obj.clone(),
+            obj: obj.into_row(),
             bulk: false,
         });
         Ok(())

@@ -1,5 +1,7 @@
 //! The parameters of one row statement, gathered without allocating for the usual width.
 
+use smallvec::SmallVec;
+
 use crate::value::ValueRef;
 
 /// How many parameters are kept on the stack; wider rows spill to the heap.
@@ -7,49 +9,25 @@ const INLINE: usize = 8;
 
 /// A row statement's parameters: on the stack up to [`INLINE`] of them (a heap vector per
 /// row costs more than the row's own binding).
-pub(crate) struct Params<'a> {
-    inline: [ValueRef<'a>; INLINE],
-    len: usize,
-    heap: Vec<ValueRef<'a>>,
-}
+pub(crate) struct Params<'a>(SmallVec<[ValueRef<'a>; INLINE]>);
 
 impl<'a> Params<'a> {
     pub(crate) fn new() -> Self {
-        Params {
-            inline: std::array::from_fn(|_| ValueRef::Null),
-            len: 0,
-            heap: Vec::new(),
-        }
+        Params(SmallVec::new())
     }
 
     pub(crate) fn push(&mut self, v: ValueRef<'a>) {
-        if self.len < INLINE {
-            self.inline[self.len] = v;
-            self.len += 1;
-        } else {
-            if self.heap.is_empty() {
-                self.heap.reserve(INLINE * 2);
-                self.heap
-                    .extend(self.inline.iter_mut().map(|p| std::mem::replace(p, ValueRef::Null)));
-            }
-            self.heap.push(v);
-        }
+        self.0.push(v);
     }
 
     pub(crate) fn as_slice(&self) -> &[ValueRef<'a>] {
-        if self.heap.is_empty() {
-            &self.inline[..self.len]
-        } else {
-            &self.heap
-        }
+        &self.0
     }
 }
 
 impl<'a> Extend<ValueRef<'a>> for Params<'a> {
     fn extend<I: IntoIterator<Item = ValueRef<'a>>>(&mut self, iter: I) {
-        for v in iter {
-            self.push(v);
-        }
+        self.0.extend(iter);
     }
 }
 
