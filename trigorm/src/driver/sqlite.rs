@@ -342,6 +342,7 @@ impl Connection for SqliteConnection {
             conn: &self.conn,
             database: &self.database,
             held: Vec::new(),
+            last: 0,
         })
     }
 
@@ -435,11 +436,17 @@ struct Held<'c> {
     conn: &'c rusqlite::Connection,
     database: &'c str,
     held: Vec<(Box<str>, rusqlite::CachedStatement<'c>)>,
+    /// The statement used last: a flush runs the same statement for many rows in a row.
+    last: usize,
 }
 
 impl<'c> Held<'c> {
     fn stmt(&mut self, sql: &str) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
-        let i = match self.held.iter().position(|(text, _)| **text == *sql) {
+        let last = self.held.get(self.last).filter(|(text, _)| **text == *sql);
+        let i = match last
+            .map(|_| self.last)
+            .or_else(|| self.held.iter().position(|(text, _)| **text == *sql))
+        {
             Some(i) => i,
             None => {
                 if self.held.len() == HELD_STATEMENTS {
@@ -450,6 +457,7 @@ impl<'c> Held<'c> {
                 self.held.len() - 1
             }
         };
+        self.last = i;
         Ok(&mut self.held[i].1)
     }
 }

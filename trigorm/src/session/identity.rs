@@ -43,7 +43,8 @@ pub(crate) struct IdentityMap {
 }
 
 impl IdentityMap {
-    fn table<M: Model>(&mut self) -> &mut FxHashMap<Key, M> {
+    /// The remembered rows of `M` (what a load fills, fetched once for all its rows).
+    pub(crate) fn table<M: Model>(&mut self) -> &mut FxHashMap<Key, M> {
         let id = TypeId::of::<M>();
         let i = match self.tables.iter().position(|(t, _)| *t == id) {
             Some(i) => i,

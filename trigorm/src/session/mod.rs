@@ -311,10 +311,10 @@ impl Session {
         let t = M::table();
         let stmt = eng.dialect.select(t, select)?;
         let mut out = Vec::new();
-        let identity = &mut st.identity;
+        let remembered = st.identity.table::<M>();
         conn.query_refs(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
             let m = M::from_row(row)?;
-            identity.put(m.key(), m.clone());
+            remembered.insert(m.key(), m.clone());
             out.push(m);
             Ok(())
         })

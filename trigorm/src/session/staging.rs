@@ -128,6 +128,8 @@ impl<M: Model> AnyQueue for Queue<M> {
 pub(crate) struct Staging {
     kept: bool,
     queues: Vec<(TypeId, Box<dyn AnyQueue>)>,
+    /// The queue pushed to last.
+    last: usize,
     order: Vec<Entry>,
 }
 
@@ -137,19 +139,25 @@ impl Staging {
         Staging {
             kept,
             queues: Vec::new(),
+            last: 0,
             order: Vec::new(),
         }
     }
 
     pub(crate) fn push<M: Model>(&mut self, write: Write<M>) {
         let id = TypeId::of::<M>();
-        let q = match self.queues.iter().position(|(t, _)| *t == id) {
-            Some(q) => q,
-            None => {
-                self.queues.push((id, Box::new(Queue::<M>(Vec::new()))));
-                self.queues.len() - 1
-            }
+        // Writes of one model usually come in a row: try the queue used last first.
+        let q = match self.queues.get(self.last).filter(|(t, _)| *t == id) {
+            Some(_) => self.last,
+            None => match self.queues.iter().position(|(t, _)| *t == id) {
+                Some(q) => q,
+                None => {
+                    self.queues.push((id, Box::new(Queue::<M>(Vec::new()))));
+                    self.queues.len() - 1
+                }
+            },
         };
+        self.last = q;
         let Some(queue) = self.queues[q].1.as_any_mut().downcast_mut::<Queue<M>>() else {
             // Unreachable: the list is keyed by the queue's model TypeId.
             return;
