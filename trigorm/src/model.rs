@@ -58,8 +58,16 @@ impl ColumnSet {
     }
     /// The column indexes, ascending.
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        let bits = self.0;
-        (0..64).filter(move |i| bits & (1 << i) != 0)
+        // One step per member, not per possible column.
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some(i)
+        })
     }
 }
 
@@ -189,5 +197,22 @@ impl<M: Model> IntoRow<M> for M {
 impl<M: Model> IntoRow<M> for &M {
     fn into_row(self) -> M {
         self.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_column_set_iterates_its_members_in_order_up_to_the_last_column() {
+        assert_eq!(ColumnSet::EMPTY.iter().count(), 0);
+        let mut s = ColumnSet::EMPTY;
+        for i in [63, 0, 5, 62] {
+            s.insert(i);
+        }
+        assert_eq!(s.iter().collect::<Vec<_>>(), [0, 5, 62, 63]);
+        assert_eq!(ColumnSet::all(MAX_COLUMNS).iter().count(), MAX_COLUMNS);
+        assert_eq!(s.len(), 4);
     }
 }

@@ -32,6 +32,39 @@ fn query_refs_copied(
     })
 }
 
+/// The parameters of one row statement, read one by one while they are bound: the session
+/// binds a row straight from its model, with no list of parameters in between.
+///
+/// ```
+/// use trigorm::driver::RowParams;
+/// use trigorm::ValueRef;
+///
+/// struct Pair(i64, String);
+/// impl RowParams for Pair {
+///     fn count(&self) -> usize {
+///         2
+///     }
+///     fn get(&self, i: usize) -> ValueRef<'_> {
+///         match i {
+///             0 => ValueRef::Int(self.0),
+///             _ => ValueRef::Text(&self.1),
+///         }
+///     }
+/// }
+/// assert_eq!(Pair(1, "a".into()).get(1), ValueRef::Text("a"));
+/// ```
+pub trait RowParams {
+    /// How many parameters.
+    fn count(&self) -> usize;
+    /// Parameter `i`, from 0.
+    fn get(&self, i: usize) -> ValueRef<'_>;
+}
+
+/// A row's parameters as a list (what the provided `*_row` methods pass on).
+fn collect_row(row: &dyn RowParams) -> Vec<ValueRef<'_>> {
+    (0..row.count()).map(|i| row.get(i)).collect()
+}
+
 /// One open connection. Statements are prepared once per connection and cached by their
 /// SQL text, so callers should reuse the same text for the same statement shape.
 pub trait Connection: Send {
@@ -73,6 +106,23 @@ pub trait Connection: Send {
     /// # Errors
     /// The database's error.
     fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError>;
+
+    /// As [`Connection::execute`], with the parameters read from `row` (drivers bind them
+    /// one by one; the provided method collects them first).
+    ///
+    /// # Errors
+    /// As [`Connection::execute`].
+    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+        self.execute(sql, &collect_row(row))
+    }
+
+    /// As [`Connection::insert`], with the parameters read from `row`.
+    ///
+    /// # Errors
+    /// As [`Connection::insert`].
+    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        self.insert(sql, &collect_row(row))
+    }
 
     /// Run a query, calling `on_row` for each row.
     ///
@@ -124,6 +174,22 @@ pub trait Statements {
     /// # Errors
     /// The database's error.
     fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError>;
+
+    /// As [`Connection::execute_row`].
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+        self.execute(sql, &collect_row(row))
+    }
+
+    /// As [`Connection::insert_row`].
+    ///
+    /// # Errors
+    /// The database's error.
+    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        self.insert(sql, &collect_row(row))
+    }
 
     /// As [`Connection::query`].
     ///

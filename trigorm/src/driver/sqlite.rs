@@ -16,7 +16,7 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, OpenFlags, ToSql};
 
-use super::{Backend, Connection, Driver, QueryError, RowCallback, RowRefCallback, Statements};
+use super::{Backend, Connection, Driver, QueryError, RowCallback, RowParams, RowRefCallback, Statements};
 use crate::error::{DbError, DbErrorKind, Error};
 use crate::value::{timestamp_text, timestamp_text_into, Value, ValueRef as Param, TIMESTAMP_TEXT_LEN};
 
@@ -228,28 +228,53 @@ impl ToSql for BindRef<'_, '_> {
 }
 
 fn bind_all(stmt: &mut rusqlite::Statement<'_>, params: &[Param<'_>]) -> rusqlite::Result<()> {
-    let expected = stmt.parameter_count();
-    if expected != params.len() {
-        return Err(rusqlite::Error::InvalidParameterCount(params.len(), expected));
-    }
+    check_count(stmt, params.len())?;
     let mut text = [0u8; TIMESTAMP_TEXT_LEN];
     for (i, v) in params.iter().enumerate() {
-        let at = i + 1;
-        // The usual kinds are bound directly, with no conversion step in between.
-        match v {
-            Param::Null => stmt.raw_bind_parameter(at, rusqlite::types::Null)?,
-            Param::Int(x) => stmt.raw_bind_parameter(at, *x)?,
-            Param::Text(x) => stmt.raw_bind_parameter(at, *x)?,
-            Param::Float(x) => stmt.raw_bind_parameter(at, *x)?,
-            // A timestamp's text is written on the stack, not allocated (SQLite copies it).
-            Param::Timestamp(t) | Param::Owned(Value::Timestamp(t)) => match timestamp_text_into(t, &mut text) {
-                Some(s) => stmt.raw_bind_parameter(at, s)?,
-                None => stmt.raw_bind_parameter(at, BindRef(v))?,
-            },
-            _ => stmt.raw_bind_parameter(at, BindRef(v))?,
-        }
+        bind_one(stmt, i + 1, v, &mut text)?;
     }
     Ok(())
+}
+
+/// Bind a row's parameters as they are read from it (no list in between).
+fn bind_row(stmt: &mut rusqlite::Statement<'_>, row: &dyn RowParams) -> rusqlite::Result<()> {
+    let n = row.count();
+    check_count(stmt, n)?;
+    let mut text = [0u8; TIMESTAMP_TEXT_LEN];
+    for i in 0..n {
+        bind_one(stmt, i + 1, &row.get(i), &mut text)?;
+    }
+    Ok(())
+}
+
+fn check_count(stmt: &rusqlite::Statement<'_>, n: usize) -> rusqlite::Result<()> {
+    let expected = stmt.parameter_count();
+    if expected != n {
+        return Err(rusqlite::Error::InvalidParameterCount(n, expected));
+    }
+    Ok(())
+}
+
+/// Bind parameter `at` (from 1). The usual kinds are bound directly, with no conversion
+/// step in between; a timestamp's text is written into `text`, not allocated (SQLite
+/// copies it).
+fn bind_one(
+    stmt: &mut rusqlite::Statement<'_>,
+    at: usize,
+    v: &Param<'_>,
+    text: &mut [u8; TIMESTAMP_TEXT_LEN],
+) -> rusqlite::Result<()> {
+    match v {
+        Param::Null => stmt.raw_bind_parameter(at, rusqlite::types::Null),
+        Param::Int(x) => stmt.raw_bind_parameter(at, *x),
+        Param::Text(x) => stmt.raw_bind_parameter(at, *x),
+        Param::Float(x) => stmt.raw_bind_parameter(at, *x),
+        Param::Timestamp(t) | Param::Owned(Value::Timestamp(t)) => match timestamp_text_into(t, text) {
+            Some(s) => stmt.raw_bind_parameter(at, s),
+            None => stmt.raw_bind_parameter(at, BindRef(v)),
+        },
+        _ => stmt.raw_bind_parameter(at, BindRef(v)),
+    }
 }
 
 fn read_value(v: ValueRef<'_>) -> Value {
@@ -319,6 +344,16 @@ impl Connection for SqliteConnection {
         Ok(Some(self.conn.last_insert_rowid()))
     }
 
+    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        execute_row(&mut stmt, row).map_err(|e| self.err(e))
+    }
+
+    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        self.execute_row(sql, row)?;
+        Ok(Some(self.conn.last_insert_rowid()))
+    }
+
     fn query(&mut self, sql: &str, params: &[Param<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
         let database = &self.database;
         let mut stmt = self
@@ -358,6 +393,11 @@ impl Connection for SqliteConnection {
 
 fn execute(stmt: &mut rusqlite::Statement<'_>, params: &[Param<'_>]) -> rusqlite::Result<u64> {
     bind_all(stmt, params)?;
+    Ok(stmt.raw_execute()? as u64)
+}
+
+fn execute_row(stmt: &mut rusqlite::Statement<'_>, row: &dyn RowParams) -> rusqlite::Result<u64> {
+    bind_row(stmt, row)?;
     Ok(stmt.raw_execute()? as u64)
 }
 
@@ -470,6 +510,16 @@ impl Statements for Held<'_> {
 
     fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<i64>, DbError> {
         self.execute(sql, params)?;
+        Ok(Some(self.conn.last_insert_rowid()))
+    }
+
+    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+        let database = self.database;
+        execute_row(self.stmt(sql)?, row).map_err(|e| db_error(e, database))
+    }
+
+    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        self.execute_row(sql, row)?;
         Ok(Some(self.conn.last_insert_rowid()))
     }
 

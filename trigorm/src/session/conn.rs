@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::driver::{Connection, QueryError, Statements};
+use crate::driver::{Connection, QueryError, RowParams, Statements};
 use crate::error::{DbError, Error};
 use crate::model::ColumnSet;
 use crate::schema::TableDef;
@@ -132,11 +132,21 @@ impl Conn<'_> {
         }
     }
 
-    pub(crate) fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError> {
+    /// As [`Conn::execute`], binding the row's parameters straight from it.
+    pub(crate) fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
         self.observe(sql);
         match &mut self.db {
-            Db::Conn(db) => db.insert(sql, params),
-            Db::Held(db) => db.insert(sql, params),
+            Db::Conn(db) => db.execute_row(sql, row),
+            Db::Held(db) => db.execute_row(sql, row),
+        }
+    }
+
+    /// As [`Conn::insert`], binding the row's parameters straight from it.
+    pub(crate) fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        self.observe(sql);
+        match &mut self.db {
+            Db::Conn(db) => db.insert_row(sql, row),
+            Db::Held(db) => db.insert_row(sql, row),
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use super::conn::{query_error, stmt_error, Conn, Shape};
 use super::identity::IdentityMap;
 use super::listeners::{listener_error, AfterCommitFn, ListenerCtx, ModelListeners, Registry};
-use super::params::Params;
+use super::params::{Columns, RowOf};
 use super::staging::{Staging, Write};
 use crate::error::{Error, Result};
 use crate::event::{Change, NewRow, Operation, RowEvent};
@@ -70,18 +70,16 @@ fn key_unset<M: Model>(obj: &M) -> bool {
 }
 
 /// Refuse values no backend stores faithfully (a NaN float would become NULL).
-fn check_values<M: Model>(values: &[ValueRef<'_>], columns: impl Iterator<Item = usize>) -> Result<()> {
-    for (v, c) in values.iter().zip(columns) {
-        if v.is_nan() {
-            let t = M::table();
-            return Err(Error::InvalidValue {
-                model: t.model,
-                column: t.columns[c].name,
-                reason: "NaN cannot be stored (SQLite would store NULL)",
-            });
-        }
+fn check_values<M: Model>(obj: &M, columns: &Columns) -> Result<()> {
+    let t = M::table();
+    match columns.nan(t, obj) {
+        Some(c) => Err(Error::InvalidValue {
+            model: t.model,
+            column: t.columns[c].name,
+            reason: "NaN cannot be stored (SQLite would store NULL)",
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The primary key as shown in errors.
@@ -203,15 +201,16 @@ fn run_insert<M: Model>(item: &mut M, slot: Option<&Slot<M>>, kept: bool, cx: &m
     )?;
     let generate = t.auto_increment() && key_unset(obj);
     let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
-    let columns = (0..t.columns.len()).filter(|&i| !(generate && i == t.primary_key));
-    let mut params = Params::new();
-    params.extend(columns.clone().map(|i| obj.value_ref(i)));
-    check_values::<M>(params.as_slice(), columns)?;
+    let columns = Columns::insert(t, generate);
+    check_values(&*obj, &columns)?;
+    let row = RowOf {
+        obj: &*obj,
+        columns: &columns,
+    };
     let id = cx
         .conn
-        .insert(&sql, params.as_slice())
+        .insert_row(&sql, &row)
         .map_err(|e| stmt_error("insert", Some(t.model), Some(pk_text::<M>(obj)), &sql, e))?;
-    drop(params);
     if generate {
         if let Some(id) = id {
             obj.set_value(t.primary_key, Value::Int(id))?;
@@ -311,15 +310,18 @@ fn run_update<M: Model>(
         )));
     }
     let sql = cx.conn.shape_sql(t, Shape::Update(changed))?;
-    let mut params = Params::new();
-    params.extend(changed.iter().map(|i| new.value_ref(i)));
-    check_values::<M>(params.as_slice(), changed.iter())?;
-    params.push(new.value_ref(t.primary_key));
+    let columns = Columns::update(t, changed);
+    check_values(new, &columns)?;
     let n = cx
         .conn
-        .execute(&sql, params.as_slice())
+        .execute_row(
+            &sql,
+            &RowOf {
+                obj: new,
+                columns: &columns,
+            },
+        )
         .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text::<M>(new)), &sql, e))?;
-    drop(params);
     if n == 0 {
         return if bulk.is_some() {
             Ok(false)

@@ -1,47 +1,117 @@
-//! The parameters of one row statement, gathered without allocating for the usual width.
+//! The parameters of one row statement, read straight from the model while the driver
+//! binds them: no list of parameters is built per row.
 
-use smallvec::SmallVec;
-
+use crate::driver::RowParams;
+use crate::model::{ColumnSet, Model, MAX_COLUMNS};
+use crate::schema::{ColumnType, TableDef};
 use crate::value::ValueRef;
 
-/// How many parameters are kept on the stack; wider rows spill to the heap.
-const INLINE: usize = 8;
+/// The columns a row statement binds, in order.
+pub(crate) struct Columns {
+    index: [u8; MAX_COLUMNS],
+    len: usize,
+}
 
-/// A row statement's parameters: on the stack up to [`INLINE`] of them (a heap vector per
-/// row costs more than the row's own binding).
-pub(crate) struct Params<'a>(SmallVec<[ValueRef<'a>; INLINE]>);
-
-impl<'a> Params<'a> {
-    pub(crate) fn new() -> Self {
-        Params(SmallVec::new())
+impl Columns {
+    fn new() -> Columns {
+        Columns {
+            index: [0; MAX_COLUMNS],
+            len: 0,
+        }
     }
 
-    pub(crate) fn push(&mut self, v: ValueRef<'a>) {
-        self.0.push(v);
+    fn push(&mut self, column: usize) {
+        // A table has at most MAX_COLUMNS columns (checked when the model is declared).
+        if let (Some(slot), Ok(c)) = (self.index.get_mut(self.len), u8::try_from(column)) {
+            *slot = c;
+            self.len += 1;
+        }
     }
 
-    pub(crate) fn as_slice(&self) -> &[ValueRef<'a>] {
-        &self.0
+    /// An INSERT's columns: all, in table order, except the primary key when the database
+    /// generates it.
+    pub(crate) fn insert(t: &TableDef, generated_key: bool) -> Columns {
+        let mut c = Columns::new();
+        for i in 0..t.columns.len() {
+            if !(generated_key && i == t.primary_key) {
+                c.push(i);
+            }
+        }
+        c
+    }
+
+    /// An UPDATE's columns: the changed ones (SET), then the primary key (WHERE).
+    pub(crate) fn update(t: &TableDef, changed: ColumnSet) -> Columns {
+        let mut c = Columns::new();
+        for i in changed.iter() {
+            c.push(i);
+        }
+        c.push(t.primary_key);
+        c
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.index[..self.len].iter().map(|&c| usize::from(c))
+    }
+
+    /// The first float column of `t` among these whose value in `obj` is NaN (no backend
+    /// stores NaN faithfully: SQLite would store NULL).
+    pub(crate) fn nan<M: Model>(&self, t: &TableDef, obj: &M) -> Option<usize> {
+        self.iter()
+            .find(|&c| t.columns[c].ty == ColumnType::Float && obj.value_ref(c).is_nan())
     }
 }
 
-impl<'a> Extend<ValueRef<'a>> for Params<'a> {
-    fn extend<I: IntoIterator<Item = ValueRef<'a>>>(&mut self, iter: I) {
-        self.0.extend(iter);
+/// `obj`'s values for `columns`, as the driver reads them while binding.
+pub(crate) struct RowOf<'m, M> {
+    pub(crate) obj: &'m M,
+    pub(crate) columns: &'m Columns,
+}
+
+impl<M: Model> RowParams for RowOf<'_, M> {
+    fn count(&self) -> usize {
+        self.columns.len
+    }
+
+    fn get(&self, i: usize) -> ValueRef<'_> {
+        match self.columns.index.get(i) {
+            Some(&c) if i < self.columns.len => self.obj.value_ref(usize::from(c)),
+            _ => ValueRef::Null,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::ColumnDef;
+
+    static TABLE: TableDef = TableDef {
+        name: "t",
+        model: "T",
+        columns: &[
+            ColumnDef::new("a", "a", ColumnType::Text),
+            ColumnDef::new("id", "id", ColumnType::Integer),
+            ColumnDef::new("b", "b", ColumnType::Float),
+            ColumnDef::new("c", "c", ColumnType::Text),
+        ],
+        primary_key: 1,
+    };
 
     #[test]
-    fn params_keep_their_order_past_the_inline_width() {
-        for n in [0, 1, INLINE - 1, INLINE, INLINE + 1, 3 * INLINE] {
-            let mut p = Params::new();
-            p.extend((0..n as i64).map(ValueRef::Int));
-            let expected: Vec<ValueRef<'_>> = (0..n as i64).map(ValueRef::Int).collect();
-            assert_eq!(p.as_slice(), &expected[..], "{n} parameters");
-        }
+    fn inserts_bind_every_column_but_a_generated_key() {
+        let all: Vec<usize> = Columns::insert(&TABLE, false).iter().collect();
+        assert_eq!(all, [0, 1, 2, 3]);
+        let generated: Vec<usize> = Columns::insert(&TABLE, true).iter().collect();
+        assert_eq!(generated, [0, 2, 3]);
+    }
+
+    #[test]
+    fn updates_bind_the_changed_columns_then_the_key() {
+        let mut changed = ColumnSet::EMPTY;
+        changed.insert(3);
+        changed.insert(0);
+        let cols: Vec<usize> = Columns::update(&TABLE, changed).iter().collect();
+        assert_eq!(cols, [0, 3, 1]);
     }
 }
