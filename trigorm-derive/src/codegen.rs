@@ -71,6 +71,20 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 })
             }
 
+            fn read_row(
+                &mut self,
+                values: &[::trigorm::ValueRef<'_>],
+            ) -> ::core::result::Result<(), ::trigorm::Error> {
+                if values.len() != #count {
+                    return ::core::result::Result::Err(::trigorm::Error::InvalidModel {
+                        model: #model,
+                        reason: ::std::format!(#wrong_length, values.len()),
+                    });
+                }
+                #(#field::read_from(&mut self.#member, &values[#index]).map_err(#decode_error)?;)*
+                ::core::result::Result::Ok(())
+            }
+
             fn diff(&self, other: &Self) -> ::trigorm::ColumnSet {
                 let mut changed = ::trigorm::ColumnSet::EMPTY;
                 #(

@@ -130,6 +130,18 @@ pub trait Model: Clone + Send + Sync + 'static {
         Self::from_values(&mut owned)
     }
 
+    /// Overwrite `self` with a row in column order, reusing what it owns where it can
+    /// (how the session fills a row it recycled from an earlier transaction). The provided
+    /// method replaces it through [`Model::from_row`]; `#[derive(Model)]` reads each field
+    /// with [`Field::read_from`](crate::Field::read_from), so strings keep their buffers.
+    ///
+    /// # Errors
+    /// As [`Model::from_row`]; `self` is then unspecified.
+    fn read_row(&mut self, values: &[ValueRef<'_>]) -> Result<(), Error> {
+        *self = Self::from_row(values)?;
+        Ok(())
+    }
+
     /// The columns whose values differ between `self` and `other`.
     fn diff(&self, other: &Self) -> ColumnSet;
 

@@ -226,6 +226,16 @@ pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
     fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
         Self::from_value(value.to_value())
     }
+    /// Overwrite this field with a value read from the database, reusing what it owns
+    /// where it can (how the session fills a recycled row). The provided method replaces
+    /// it through [`Field::from_value_ref`]; `String` keeps its buffer.
+    ///
+    /// # Errors
+    /// As [`Field::from_value`]; the field is then unspecified.
+    fn read_from(&mut self, value: &ValueRef<'_>) -> Result<(), ValueError> {
+        *self = Self::from_value_ref(value)?;
+        Ok(())
+    }
 }
 
 macro_rules! int_field {
@@ -330,6 +340,19 @@ impl Field for String {
         match value {
             ValueRef::Text(s) => Ok((*s).to_owned()),
             other => Self::from_value(other.to_value()),
+        }
+    }
+    fn read_from(&mut self, value: &ValueRef<'_>) -> Result<(), ValueError> {
+        match value {
+            ValueRef::Text(s) => {
+                self.clear();
+                self.push_str(s);
+                Ok(())
+            }
+            other => {
+                *self = Self::from_value(other.to_value())?;
+                Ok(())
+            }
         }
     }
 }
@@ -540,6 +563,14 @@ impl<T: Field> Field for Option<T> {
             ValueRef::Null | ValueRef::Owned(Value::Null) => Ok(None),
             v => T::from_value_ref(v).map(Some),
         }
+    }
+    fn read_from(&mut self, value: &ValueRef<'_>) -> Result<(), ValueError> {
+        match (value, self.as_mut()) {
+            (ValueRef::Null | ValueRef::Owned(Value::Null), _) => *self = None,
+            (v, Some(inner)) => inner.read_from(v)?,
+            (v, None) => *self = Some(T::from_value_ref(v)?),
+        }
+        Ok(())
     }
 }
 

@@ -446,3 +446,98 @@ on_each_db!(nan_is_never_silently_stored_as_null, |db: Db| {
         );
     }
 });
+
+on_each_db!(
+    rows_loaded_by_a_long_lived_session_read_exactly_what_is_stored,
+    |db: Db| {
+        // A session fills the rows of its earlier transactions again when it loads (their
+        // strings and blobs reused): every value must still be exactly what is stored,
+        // whatever the earlier row held (longer text, NULL where there is now a value, and
+        // the other way round).
+        let engine = Engine::builder(&db.url)
+            .model::<AllTypes>()
+            .model::<AllOptions>()
+            .build()
+            .unwrap();
+        engine.create_all().unwrap();
+        let mut s = engine.session().unwrap();
+        for v in [minimum(), maximum(), ordinary(), small_floats()] {
+            let o = AllOptions {
+                id: 0,
+                v_i8: Some(v.v_i8),
+                v_i16: None,
+                v_i32: Some(v.v_i32),
+                v_i64: None,
+                v_u8: Some(v.v_u8),
+                v_u16: None,
+                v_u32: Some(v.v_u32),
+                v_f32: None,
+                v_f64: Some(v.v_f64),
+                v_bool: None,
+                v_string: Some(v.v_string.clone()),
+                v_bytes: None,
+                v_ts: Some(v.v_ts),
+                v_date: None,
+                v_json: Some(v.v_json.clone()),
+            };
+            s.add(v);
+            s.add(o);
+        }
+        s.commit().unwrap();
+        let fresh = |engine: &Engine| {
+            let mut f = engine.session().unwrap();
+            (
+                f.query::<AllTypes>().order_by(col("id").asc()).all().unwrap(),
+                f.query::<AllOptions>().order_by(col("id").asc()).all().unwrap(),
+            )
+        };
+        for round in 0..4 {
+            // What a new session reads (before `s` takes the write lock again).
+            let expected = fresh(&engine);
+            let types = s.query::<AllTypes>().order_by(col("id").asc()).all().unwrap();
+            let options = s.query::<AllOptions>().order_by(col("id").asc()).all().unwrap();
+            assert_eq!((types, options), expected, "round {round}");
+            // `s` is done with the rows it remembered: the next round fills them again.
+            s.commit().unwrap();
+            // Another session changes every row, so that the next round reads other shapes
+            // into those rows.
+            let mut w = engine.session().unwrap();
+            for mut t in w.query::<AllTypes>().all().unwrap() {
+                t.v_string = if round % 2 == 0 {
+                    "x".into()
+                } else {
+                    "a much longer text than before".repeat(3)
+                };
+                t.v_bytes = vec![round as u8; round * 7];
+                t.v_i64 = t.v_i64.wrapping_add(1);
+                w.update(t).unwrap();
+            }
+            for mut o in w.query::<AllOptions>().all().unwrap() {
+                o.v_string = if o.v_string.is_some() {
+                    None
+                } else {
+                    Some(format!("back {round}"))
+                };
+                o.v_i16 = if o.v_i16.is_some() { None } else { Some(round as i16) };
+                o.v_bytes = if o.v_bytes.is_some() {
+                    None
+                } else {
+                    Some(vec![1; round])
+                };
+                o.v_json = if round == 2 {
+                    None
+                } else {
+                    Some(json!({"round": round}))
+                };
+                w.update(o).unwrap();
+            }
+            w.commit().unwrap();
+        }
+        let expected = fresh(&engine);
+        let reread = (
+            s.query::<AllTypes>().order_by(col("id").asc()).all().unwrap(),
+            s.query::<AllOptions>().order_by(col("id").asc()).all().unwrap(),
+        );
+        assert_eq!(reread, expected, "after the last change");
+    }
+);

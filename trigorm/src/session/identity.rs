@@ -3,7 +3,11 @@
 //! session holds only what the current transaction touched.
 //!
 //! One typed table per model: a remembered row is stored by value, with no box of its own,
-//! and the tables keep their capacity from one transaction to the next.
+//! and the tables keep their capacity from one transaction to the next. Rows a transaction
+//! is done with (its remembered rows, and at commit the rows the user staged) are kept as
+//! spares, and the next loads fill them again instead of allocating new ones: a batch loop
+//! reuses the strings of the previous batch. The spares are trimmed at the end of every
+//! transaction to what that transaction gave back, so they never outgrow one transaction.
 
 use std::any::{Any, TypeId};
 
@@ -15,21 +19,50 @@ use crate::value::Key;
 /// The rows of one model, type-erased so that one map holds every model's table.
 trait AnyTable: Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// Forget the remembered rows (they become spares).
     fn clear(&mut self);
+    /// The transaction ended: keep at most the spares it gave back.
+    fn trim(&mut self);
     fn len(&self) -> usize;
 }
 
-struct Table<M>(FxHashMap<Key, M>);
+/// The remembered rows of one model, and its spare rows.
+pub(crate) struct Table<M> {
+    pub(crate) rows: FxHashMap<Key, M>,
+    spare: Vec<M>,
+    /// How many rows became spares since the last trim.
+    released: usize,
+}
+
+impl<M: Model> Table<M> {
+    /// A row to fill: a spare if there is one.
+    pub(crate) fn spare(&mut self) -> Option<M> {
+        self.spare.pop()
+    }
+
+    /// Keep `row` to be filled again.
+    pub(crate) fn recycle(&mut self, row: M) {
+        self.spare.push(row);
+        self.released += 1;
+    }
+}
 
 impl<M: Model> AnyTable for Table<M> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
     fn clear(&mut self) {
-        self.0.clear();
+        self.released += self.rows.len();
+        self.spare.extend(self.rows.drain().map(|(_, row)| row));
+    }
+    fn trim(&mut self) {
+        // The newest spares are at the end: drop the oldest beyond what was given back.
+        let extra = self.spare.len().saturating_sub(self.released);
+        self.spare.drain(..extra);
+        self.released = 0;
     }
     fn len(&self) -> usize {
-        self.0.len()
+        self.rows.len()
     }
 }
 
@@ -43,35 +76,45 @@ pub(crate) struct IdentityMap {
 }
 
 impl IdentityMap {
-    /// The remembered rows of `M` (what a load fills, fetched once for all its rows).
-    pub(crate) fn table<M: Model>(&mut self) -> &mut FxHashMap<Key, M> {
+    /// The remembered and spare rows of `M` (what a load fills, fetched once for all its
+    /// rows).
+    pub(crate) fn table<M: Model>(&mut self) -> &mut Table<M> {
         let id = TypeId::of::<M>();
         let i = match self.tables.iter().position(|(t, _)| *t == id) {
             Some(i) => i,
             None => {
-                self.tables.push((id, Box::new(Table::<M>(FxHashMap::default()))));
+                let table = Table::<M> {
+                    rows: FxHashMap::default(),
+                    spare: Vec::new(),
+                    released: 0,
+                };
+                self.tables.push((id, Box::new(table)));
                 self.tables.len() - 1
             }
         };
         match self.tables[i].1.as_any_mut().downcast_mut::<Table<M>>() {
-            Some(t) => &mut t.0,
+            Some(t) => t,
             // Unreachable: the list is keyed by the table's model TypeId.
             None => unreachable!("identity table of the wrong model"),
         }
     }
 
     pub(crate) fn take<M: Model>(&mut self, key: &Key) -> Option<M> {
-        self.table::<M>().remove(key)
+        self.table::<M>().rows.remove(key)
     }
 
     pub(crate) fn put<M: Model>(&mut self, key: Key, row: M) {
-        self.table::<M>().insert(key, row);
+        let table = self.table::<M>();
+        if let Some(replaced) = table.rows.insert(key, row) {
+            table.recycle(replaced);
+        }
     }
 
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch
     }
 
+    /// Forget every remembered row (raw SQL may have changed them).
     pub(crate) fn clear(&mut self) {
         for (_, t) in &mut self.tables {
             t.clear();
@@ -79,7 +122,75 @@ impl IdentityMap {
         self.epoch += 1;
     }
 
+    /// The transaction ended: forget every remembered row, and keep no more spares than it
+    /// gave back.
+    pub(crate) fn end_transaction(&mut self) {
+        self.clear();
+        for (_, t) in &mut self.tables {
+            t.trim();
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.tables.iter().map(|(_, t)| t.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Model;
+
+    #[derive(Model, Clone, Debug, PartialEq)]
+    struct Row {
+        id: i64,
+        name: String,
+    }
+
+    fn row(id: i64) -> Row {
+        Row {
+            id,
+            name: format!("row {id}"),
+        }
+    }
+
+    fn spares(map: &mut IdentityMap) -> usize {
+        map.table::<Row>().spare.len()
+    }
+
+    #[test]
+    fn spares_never_outgrow_what_the_last_transaction_gave_back() {
+        let mut map = IdentityMap::default();
+        for id in 1..=3 {
+            map.put(Key::Int(id), row(id));
+        }
+        assert_eq!(map.len(), 3);
+        map.end_transaction();
+        assert_eq!((map.len(), spares(&mut map)), (0, 3), "remembered rows become spares");
+
+        // A small transaction: one row taken and remembered again, two given back.
+        let reused = map.table::<Row>().spare().expect("a spare");
+        map.put(Key::Int(9), reused);
+        map.table::<Row>().recycle(row(10));
+        map.table::<Row>().recycle(row(11));
+        map.end_transaction();
+        assert_eq!(spares(&mut map), 3, "kept: the three rows this transaction gave back");
+
+        map.end_transaction();
+        assert_eq!(
+            spares(&mut map),
+            0,
+            "a transaction that gave nothing back keeps nothing"
+        );
+    }
+
+    #[test]
+    fn a_row_remembered_twice_gives_the_first_copy_back() {
+        let mut map = IdentityMap::default();
+        map.put(Key::Int(1), row(1));
+        map.put(Key::Int(1), row(2));
+        assert_eq!(map.len(), 1);
+        assert_eq!(spares(&mut map), 1);
+        assert_eq!(map.take::<Row>(&Key::Int(1)), Some(row(2)));
     }
 }

@@ -311,10 +311,12 @@ impl Session {
         let t = M::table();
         let stmt = eng.dialect.select(t, select)?;
         let mut out = Vec::new();
-        let remembered = st.identity.table::<M>();
+        let table = st.identity.table::<M>();
         conn.query_refs(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
-            let m = M::from_row(row)?;
-            remembered.insert(m.key(), m.clone());
+            let (m, old) = ops::decode_remembered(table, row)?;
+            if let Some(replaced) = table.rows.insert(m.key(), old) {
+                table.recycle(replaced);
+            }
             out.push(m);
             Ok(())
         })
@@ -495,9 +497,10 @@ impl Session {
         let committed = committed.map_err(|e| self.fail(e))?;
         let st = &mut self.state;
         st.in_tx = false;
-        st.staged.clear();
+        // The transaction's rows are filled again by the next loads instead of freed.
+        st.staged.recycle_into(&mut st.identity);
         st.flushed = 0;
-        st.identity.clear();
+        st.identity.end_transaction();
         let queue = std::mem::take(&mut st.after_commit);
         if committed {
             self.engine.registry.fire_tx(TxEvent::AfterCommit);
@@ -543,7 +546,7 @@ impl Session {
         st.flushed = 0;
         st.derived.clear();
         st.next.clear();
-        st.identity.clear();
+        st.identity.end_transaction();
         st.after_commit.clear();
         if was_open {
             eng.registry.fire_tx(TxEvent::AfterRollback);

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::conn::{query_error, stmt_error, Conn, Shape};
-use super::identity::IdentityMap;
+use super::identity::{IdentityMap, Table};
 use super::listeners::{listener_error, AfterCommitFn, ListenerCtx, ModelListeners, Registry};
 use super::params::{Columns, RowOf};
 use super::staging::{Staging, Write};
@@ -142,11 +142,40 @@ fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
 
 /// Read a row by key and remember it as the row's old values.
 pub(crate) fn load_by_key<M: Model>(conn: &mut Conn<'_>, identity: &mut IdentityMap, key: Value) -> Result<Option<M>> {
-    let found = read_by_key::<M>(conn, key)?;
-    if let Some(m) = &found {
-        identity.put(m.key(), m.clone());
-    }
+    let t = M::table();
+    let sql = conn.shape_sql(t, Shape::SelectByKey)?;
+    let table = identity.table::<M>();
+    let mut found = None;
+    conn.query_refs(&sql, &[key.as_value_ref()], &mut |row| {
+        let (m, old) = decode_remembered(table, row)?;
+        if let Some(replaced) = table.rows.insert(m.key(), old) {
+            table.recycle(replaced);
+        }
+        found = Some(m);
+        Ok(())
+    })
+    .map_err(|e| query_error(e, Some(t.model), &sql))?;
     Ok(found)
+}
+
+/// A loaded row twice: the caller's copy and the one remembered as its old values, both
+/// filled into spare rows when there are some (their strings reused).
+pub(crate) fn decode_remembered<M: Model>(table: &mut Table<M>, row: &[ValueRef<'_>]) -> Result<(M, M)> {
+    let m = match table.spare() {
+        Some(mut spare) => {
+            spare.read_row(row)?;
+            spare
+        }
+        None => M::from_row(row)?,
+    };
+    let old = match table.spare() {
+        Some(mut spare) => {
+            spare.copy_columns(&m, ColumnSet::all(M::table().columns.len()))?;
+            spare
+        }
+        None => m.clone(),
+    };
+    Ok((m, old))
 }
 
 /// The old row: as last read or written in this transaction, else read now; `None` when
@@ -391,5 +420,6 @@ fn run_delete<M: Model>(item: &M, bulk: bool, cx: &mut FlushCx<'_, '_>) -> Resul
             changed: all,
         },
     )?;
+    cx.identity.table::<M>().recycle(old);
     Ok(true)
 }

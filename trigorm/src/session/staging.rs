@@ -9,6 +9,7 @@
 use std::any::{Any, TypeId};
 use std::sync::Arc;
 
+use super::identity::IdentityMap;
 use super::ops::{self, FlushCx, Slot};
 use crate::error::{Error, Result};
 use crate::event::Operation;
@@ -38,6 +39,12 @@ pub(crate) enum Write<M> {
 }
 
 impl<M: Model> Write<M> {
+    fn into_row(self) -> M {
+        match self {
+            Write::Insert { obj, .. } | Write::Update { obj, .. } | Write::Delete { obj, .. } => obj,
+        }
+    }
+
     fn row(&self) -> &M {
         match self {
             Write::Insert { obj, .. } | Write::Update { obj, .. } | Write::Delete { obj, .. } => obj,
@@ -77,6 +84,8 @@ pub(crate) trait AnyQueue: Send {
     /// The transaction these writes were flushed in rolled back: forget what they wrote.
     fn rolled_back(&self);
     fn clear(&mut self);
+    /// Drop every write, giving its row to `identity` to be filled again by a later load.
+    fn recycle_into(&mut self, identity: &mut IdentityMap);
 }
 
 struct Queue<M>(Vec<Write<M>>);
@@ -121,6 +130,12 @@ impl<M: Model> AnyQueue for Queue<M> {
     }
     fn clear(&mut self) {
         self.0.clear();
+    }
+    fn recycle_into(&mut self, identity: &mut IdentityMap) {
+        let table = identity.table::<M>();
+        for w in self.0.drain(..) {
+            table.recycle(w.into_row());
+        }
     }
 }
 
@@ -191,6 +206,14 @@ impl Staging {
         for (_, q) in &self.queues {
             q.rolled_back();
         }
+    }
+
+    /// Drop every write, giving the rows to `identity` to be filled again by later loads.
+    pub(crate) fn recycle_into(&mut self, identity: &mut IdentityMap) {
+        for (_, q) in &mut self.queues {
+            q.recycle_into(identity);
+        }
+        self.order.clear();
     }
 
     /// Drop every write, keeping the buffers for the next batch.
