@@ -23,17 +23,24 @@ pub(crate) enum Shape {
     SelectByKey,
 }
 
+/// The SQL text of each statement shape used on a connection, and the one used last.
+#[derive(Default)]
+pub(crate) struct ShapeCache {
+    texts: FxHashMap<(usize, Shape), Arc<str>>,
+    last: Option<((usize, Shape), Arc<str>)>,
+}
+
 /// A connection with its cache of rendered statements, kept in the engine's pool.
 pub(crate) struct PooledConn {
     pub(crate) conn: Box<dyn Connection>,
-    sql: FxHashMap<(usize, Shape), Arc<str>>,
+    sql: ShapeCache,
 }
 
 impl PooledConn {
     pub(crate) fn new(conn: Box<dyn Connection>) -> PooledConn {
         PooledConn {
             conn,
-            sql: FxHashMap::default(),
+            sql: ShapeCache::default(),
         }
     }
 }
@@ -41,7 +48,7 @@ impl PooledConn {
 /// The connection as the session uses it: the pooled connection plus the engine's dialect
 /// and observer.
 pub(crate) struct Conn<'a> {
-    sql: &'a mut FxHashMap<(usize, Shape), Arc<str>>,
+    sql: &'a mut ShapeCache,
     db: Db<'a>,
     dialect: &'a dyn Dialect,
     observer: Option<&'a StatementObserver>,
@@ -102,7 +109,14 @@ impl Conn<'_> {
     /// The SQL text of a statement shape on a table, rendered on first use.
     pub(crate) fn shape_sql(&mut self, table: &'static TableDef, shape: Shape) -> Result<Arc<str>, Error> {
         let key = (table as *const TableDef as usize, shape);
-        if let Some(sql) = self.sql.get(&key) {
+        // A flush round runs one statement for many rows in a row: try the last one first.
+        if let Some((k, sql)) = &self.sql.last {
+            if *k == key {
+                return Ok(sql.clone());
+            }
+        }
+        if let Some(sql) = self.sql.texts.get(&key) {
+            self.sql.last = Some((key, sql.clone()));
             return Ok(sql.clone());
         }
         table.validate()?;
@@ -113,7 +127,7 @@ impl Conn<'_> {
             Shape::SelectByKey => self.dialect.select_by_key(table),
         }
         .into();
-        self.sql.insert(key, sql.clone());
+        self.sql.texts.insert(key, sql.clone());
         Ok(sql)
     }
 
