@@ -178,7 +178,8 @@ pub trait Model: Clone + Send + Sync + 'static {
 
 /// What [`Session::update`](crate::Session::update) and
 /// [`Session::delete`](crate::Session::delete) (and the listener context's) accept: an
-/// object, which is moved into the session, or a reference to one, which is copied.
+/// object, which is moved into the session, or a reference to one (shared or mutable),
+/// which is copied.
 ///
 /// ```
 /// # use trigorm::{Engine, Model};
@@ -207,6 +208,12 @@ impl<M: Model> IntoRow<M> for M {
 }
 
 impl<M: Model> IntoRow<M> for &M {
+    fn into_row(self) -> M {
+        self.clone()
+    }
+}
+
+impl<M: Model> IntoRow<M> for &mut M {
     fn into_row(self) -> M {
         self.clone()
     }

@@ -881,6 +881,14 @@ on_each_db!(updates_and_deletes_take_the_object_or_a_reference, |db: Db| {
     s.delete(d).unwrap();
     s.commit().unwrap();
     assert_eq!(a2.name, "a2", "the caller keeps what it lent");
+    // A mutable reference is copied too.
+    let mut rows = s.query::<User>().order_by(col("id").asc()).all().unwrap();
+    for u in rows.iter_mut() {
+        u.name.push('!');
+        s.update(u).unwrap();
+    }
+    s.commit().unwrap();
+    assert_eq!(rows[0].name, "a2!");
     let mut fresh = engine.session().unwrap();
     let names: Vec<String> = fresh
         .query::<User>()
@@ -890,7 +898,7 @@ on_each_db!(updates_and_deletes_take_the_object_or_a_reference, |db: Db| {
         .into_iter()
         .map(|u| u.name)
         .collect();
-    assert_eq!(names, ["a2", "b2"]);
+    assert_eq!(names, ["a2!", "b2!"]);
     let changes: Vec<String> = fresh
         .query::<Log>()
         .filter(col("change_type").ne("insert"))
@@ -907,6 +915,69 @@ on_each_db!(updates_and_deletes_take_the_object_or_a_reference, |db: Db| {
             r#"update Some("b")->Some("b2")"#,
             r#"delete Some("c")->None"#,
             r#"delete Some("d")->None"#,
+            r#"update Some("a2")->Some("a2!")"#,
+            r#"update Some("b2")->Some("b2!")"#,
         ]
     );
+});
+
+on_each_db!(a_retry_runs_the_transactions_flushes_again_in_their_order, |db: Db| {
+    // Delete a member, flush, add a member with the same unique handle, flush: valid.
+    // When a later write of the transaction fails, the retry must run those flushes in
+    // the same order, not as one round (inserts before deletes would collide).
+    let failing = Arc::new(AtomicBool::new(true));
+    let f = failing.clone();
+    let trace = Trace::default();
+    let t = trace.clone();
+    let engine = Engine::builder(&db.url)
+        .on_flush(trigorm::event::BeforeFlush, move |_ctx| {
+            t.push("flush");
+            Ok(())
+        })
+        .listen_named::<Member>("flaky", AfterInsert, move |_ctx, c| {
+            if c.new().is_some_and(|m| m.handle == "later") && f.swap(false, Ordering::SeqCst) {
+                return Err("not yet".into());
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let x = s
+        .insert(Member {
+            id: 0,
+            handle: "x".into(),
+        })
+        .unwrap();
+    s.commit().unwrap();
+    trace.take();
+
+    s.delete(&x).unwrap();
+    s.flush().unwrap();
+    s.add(Member {
+        id: 0,
+        handle: "x".into(),
+    });
+    s.flush().unwrap();
+    s.add(Member {
+        id: 0,
+        handle: "later".into(),
+    });
+    let err = s.commit().unwrap_err();
+    assert!(matches!(err, Error::Listener { .. }), "{err:?}");
+    assert_eq!(trace.take().len(), 3, "three flushes");
+
+    s.commit().expect("the retry runs the flushes in their order");
+    assert_eq!(trace.take().len(), 3, "each flush runs again as it first ran");
+    let mut fresh = engine.session().unwrap();
+    let handles: Vec<String> = fresh
+        .query::<Member>()
+        .order_by(col("id").asc())
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.handle)
+        .collect();
+    assert_eq!(handles, ["x", "later"]);
 });

@@ -1026,3 +1026,47 @@ on_each_db!(db_kind_through_a_listener_error, |db: Db| {
     assert_eq!(count::<Member>(&engine), 1);
     assert_eq!(count::<Item>(&engine), 0);
 });
+
+on_each_db!(
+    a_before_update_listener_that_runs_raw_sql_and_cancels_its_row_leaves_no_stale_old_values,
+    |db: Db| {
+        // The listener changes the row with raw SQL, then makes the update a no-op. The
+        // session must not remember the values it read before the raw SQL ran: the next
+        // update's old values are what the database holds.
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let out = seen.clone();
+        let engine = Engine::builder(&db.url)
+            .listen::<User>(BeforeUpdate, |ctx, c| {
+                let (id, old_name) = match c.old() {
+                    Some(o) => (o.id, o.name.clone()),
+                    None => return Ok(()),
+                };
+                if c.new().is_some_and(|n| n.name == "cancel") {
+                    ctx.execute("UPDATE users SET email = 'raw' WHERE id = ?", &[Value::Int(id)])?;
+                    if let Some(n) = c.new_mut() {
+                        n.name = old_name;
+                    }
+                }
+                Ok(())
+            })
+            .listen::<User>(AfterUpdate, move |_ctx, c| {
+                out.lock().unwrap().push(c.old().and_then(|o| o.email.clone()));
+                Ok(())
+            })
+            .build()
+            .unwrap();
+        engine.create_all().unwrap();
+        let mut s = engine.session().unwrap();
+        let jane = s.insert(user("jane")).unwrap();
+        s.commit().unwrap();
+        let mut j = s.get::<User>(jane.id).unwrap().unwrap();
+        j.name = "cancel".into();
+        s.update(&j).unwrap();
+        s.flush().unwrap();
+        assert!(seen.lock().unwrap().is_empty(), "the cancelled update fired nothing");
+        j.name = "joan".into();
+        s.update(&j).unwrap();
+        s.commit().unwrap();
+        assert_eq!(*seen.lock().unwrap(), vec![Some("raw".to_string())]);
+    }
+);

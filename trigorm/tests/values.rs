@@ -541,3 +541,68 @@ on_each_db!(
         assert_eq!(reread, expected, "after the last change");
     }
 );
+
+/// A custom field that stores a float in a column declared as text.
+#[derive(Clone, Debug, PartialEq)]
+struct Reading(f64);
+
+impl trigorm::Field for Reading {
+    const TYPE: trigorm::schema::ColumnType = trigorm::schema::ColumnType::Text;
+    fn to_value(&self) -> Value {
+        Value::Float(self.0)
+    }
+    fn from_value(value: Value) -> Result<Self, trigorm::value::ValueError> {
+        match value {
+            Value::Float(f) => Ok(Reading(f)),
+            Value::Int(i) => Ok(Reading(i as f64)),
+            // A text column stores the float as its text.
+            Value::Text(t) if t.parse::<f64>().is_ok() => Ok(Reading(t.parse().unwrap_or_default())),
+            other => Err(trigorm::value::ValueError {
+                expected: "Reading",
+                found: format!("{other:?}"),
+            }),
+        }
+    }
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "readings")]
+struct Sensor {
+    id: i64,
+    reading: Option<Reading>,
+}
+
+on_each_db!(
+    a_custom_field_binding_nan_is_refused_whatever_its_column_type,
+    |db: Db| {
+        let engine = Engine::builder(&db.url).model::<Sensor>().build().unwrap();
+        engine.create_all().unwrap();
+        let mut s = engine.session().unwrap();
+        let err = s
+            .insert(Sensor {
+                id: 0,
+                reading: Some(Reading(f64::NAN)),
+            })
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidValue {
+                    model: "Sensor",
+                    column: "reading",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        s.rollback().unwrap();
+        let ok = s
+            .insert(Sensor {
+                id: 0,
+                reading: Some(Reading(1.5)),
+            })
+            .unwrap();
+        s.commit().unwrap();
+        assert_eq!(s.get::<Sensor>(ok.id).unwrap().unwrap().reading, Some(Reading(1.5)));
+    }
+);

@@ -1,13 +1,15 @@
 //! The identity map: the last values read from or written to the database, per row.
-//! These are the "old values" of updates and deletes. Cleared at commit and rollback, so a
-//! session holds only what the current transaction touched.
+//! These are the "old values" of updates and deletes. Forgotten at commit and rollback:
+//! old values never outlive the transaction they were read in.
 //!
-//! One typed table per model: a remembered row is stored by value, with no box of its own,
-//! and the tables keep their capacity from one transaction to the next. Rows a transaction
-//! is done with (its remembered rows, and at commit the rows the user staged) are kept as
-//! spares, and the next loads fill them again instead of allocating new ones: a batch loop
-//! reuses the strings of the previous batch. The spares are trimmed at the end of every
-//! transaction to what that transaction gave back, so they never outgrow one transaction.
+//! One typed table per model: a remembered row is stored by value, with no box of its own.
+//! Rows the session is done with (remembered rows when they are forgotten or replaced, the
+//! old values of deleted rows, and at commit the rows the user staged) are kept as spares,
+//! and the next loads fill them again instead of allocating new ones: a batch loop reuses
+//! the strings of the previous batch. At the end of every transaction the spares are
+//! trimmed to what that transaction gave back and to [`MAX_SPARES`] per model, and the
+//! tables' capacity to [`MAX_KEPT_CAPACITY`], so what a session keeps between transactions
+//! is bounded whatever the size of its largest one.
 
 use std::any::{Any, TypeId};
 
@@ -15,6 +17,14 @@ use rustc_hash::FxHashMap;
 
 use crate::model::Model;
 use crate::value::Key;
+
+/// The most spare rows a session keeps per model between transactions (enough for a batch
+/// loop of 2000 rows: each loaded row takes two, the caller's and the remembered copy).
+pub(crate) const MAX_SPARES: usize = 4096;
+
+/// The most room (in rows) a session's tables and queues keep between transactions: a
+/// huge transaction does not leave its buffers behind for the session's whole life.
+pub(crate) const MAX_KEPT_CAPACITY: usize = 4096;
 
 /// The rows of one model, type-erased so that one map holds every model's table.
 trait AnyTable: Send {
@@ -57,8 +67,11 @@ impl<M: Model> AnyTable for Table<M> {
     }
     fn trim(&mut self) {
         // The newest spares are at the end: drop the oldest beyond what was given back.
-        let extra = self.spare.len().saturating_sub(self.released);
+        let keep = self.released.min(MAX_SPARES);
+        let extra = self.spare.len().saturating_sub(keep);
         self.spare.drain(..extra);
+        self.spare.shrink_to(MAX_SPARES);
+        self.rows.shrink_to(MAX_KEPT_CAPACITY);
         self.released = 0;
     }
     fn len(&self) -> usize {
@@ -182,6 +195,24 @@ mod tests {
             0,
             "a transaction that gave nothing back keeps nothing"
         );
+    }
+
+    #[test]
+    fn a_huge_transaction_leaves_a_bounded_number_of_spares() {
+        let mut map = IdentityMap::default();
+        let n = MAX_SPARES as i64 * 3;
+        for id in 0..n {
+            map.put(Key::Int(id), row(id));
+        }
+        map.end_transaction();
+        assert_eq!(spares(&mut map), MAX_SPARES);
+        let table = map.table::<Row>();
+        assert!(
+            table.rows.capacity() <= 2 * MAX_KEPT_CAPACITY,
+            "{}",
+            table.rows.capacity()
+        );
+        assert!(table.spare.capacity() <= 2 * MAX_SPARES, "{}", table.spare.capacity());
     }
 
     #[test]

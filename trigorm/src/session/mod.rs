@@ -83,6 +83,9 @@ struct State {
     staged: Staging,
     /// How many of `staged` were flushed; the rest are pending.
     flushed: usize,
+    /// Where each flush of this transaction ended in `staged`: a retry runs them again
+    /// flush by flush.
+    flush_ends: Vec<usize>,
     /// The writes listeners (and bulk statements) staged for the round that runs now, and
     /// for the round after it.
     derived: Staging,
@@ -100,6 +103,7 @@ impl Default for State {
             writing: false,
             staged: Staging::new(true),
             flushed: 0,
+            flush_ends: Vec::new(),
             derived: Staging::new(false),
             next: Staging::new(false),
             identity: IdentityMap::default(),
@@ -451,21 +455,36 @@ impl Session {
     fn flush_inner(&mut self) -> Result<()> {
         let (mut conn, st, eng) = self.begun()?;
         let mut round = std::mem::take(&mut st.round);
-        round.clear();
-        round.extend_from_slice(&st.staged.order()[st.flushed..]);
-        st.flushed = st.staged.len();
         let r = conn.with_statements(|conn| {
-            run_flush_listeners(conn, st, eng, FlushEvent::BeforeFlush)?;
-            round.extend_from_slice(st.derived.order());
-            run_rounds(conn, st, eng, &mut round)?;
-            run_flush_listeners(conn, st, eng, FlushEvent::AfterFlush)
+            // After a failure, the transaction's earlier flushes run again one by one, as
+            // they first ran (a row deleted in one and inserted again in the next must
+            // stay in that order), then what is new.
+            while st.flushed < st.staged.len() {
+                let end = st
+                    .flush_ends
+                    .iter()
+                    .copied()
+                    .find(|&e| e > st.flushed)
+                    .unwrap_or(st.staged.len());
+                round.clear();
+                round.extend_from_slice(&st.staged.order()[st.flushed..end]);
+                st.flushed = end;
+                run_flush_listeners(conn, st, eng, FlushEvent::BeforeFlush)?;
+                round.extend_from_slice(st.derived.order());
+                run_rounds(conn, st, eng, &mut round)?;
+                run_flush_listeners(conn, st, eng, FlushEvent::AfterFlush)?;
+                if st.flush_ends.last().is_none_or(|&e| e < end) {
+                    st.flush_ends.push(end);
+                }
+            }
+            Ok(())
         });
         st.round = round;
         r
     }
 
     /// Flush, then COMMIT; then `AfterCommit` listeners and the queued `after_commit`
-    /// callbacks, once, in order. The session's remembered rows are released.
+    /// callbacks, once, in order. The session forgets the old values it remembered.
     ///
     /// # Errors
     /// As [`Session::flush`]; a failed COMMIT rolls back the same way.
@@ -500,7 +519,10 @@ impl Session {
         // The transaction's rows are filled again by the next loads instead of freed.
         st.staged.recycle_into(&mut st.identity);
         st.flushed = 0;
+        st.flush_ends.clear();
         st.identity.end_transaction();
+        st.round.clear();
+        st.round.shrink_to(identity::MAX_KEPT_CAPACITY);
         let queue = std::mem::take(&mut st.after_commit);
         if committed {
             self.engine.registry.fire_tx(TxEvent::AfterCommit);
@@ -531,6 +553,7 @@ impl Session {
     pub fn rollback(&mut self) -> Result<()> {
         let r = self.end_transaction();
         self.state.staged.clear();
+        self.state.flush_ends.clear();
         r
     }
 
@@ -741,8 +764,6 @@ fn run_flush_listeners(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, e
     Ok(())
 }
 
-/// Run rounds until nothing more is staged, or fail at the engine's bound. Returns how
-/// many of the first round's writes ran a statement.
 /// Run `round` (entries of `st.staged` and `st.derived`), then round after round what its
 /// listeners stage, up to the engine's bound; how many rows of the first round were written.
 /// Derived writes are dropped as they are done (their buffers are kept).

@@ -72,7 +72,7 @@ fn key_unset<M: Model>(obj: &M) -> bool {
 /// Refuse values no backend stores faithfully (a NaN float would become NULL).
 fn check_values<M: Model>(obj: &M, columns: &Columns) -> Result<()> {
     let t = M::table();
-    match columns.nan(t, obj) {
+    match columns.nan(obj) {
         Some(c) => Err(Error::InvalidValue {
             model: t.model,
             column: t.columns[c].name,
@@ -326,7 +326,10 @@ fn run_update<M: Model>(
         )?;
         changed = new.diff(&old);
         if changed.is_empty() {
-            cx.identity.put::<M>(key, old);
+            // Unless the listener ran raw SQL meanwhile, which may have changed the row.
+            if cx.identity.epoch() == epoch {
+                cx.identity.put::<M>(key, old);
+            }
             return Ok(false);
         }
     }

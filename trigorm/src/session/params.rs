@@ -3,7 +3,7 @@
 
 use crate::driver::RowParams;
 use crate::model::{ColumnSet, Model, MAX_COLUMNS};
-use crate::schema::{ColumnType, TableDef};
+use crate::schema::TableDef;
 use crate::value::ValueRef;
 
 /// The columns a row statement binds, in order.
@@ -54,11 +54,11 @@ impl Columns {
         self.index[..self.len].iter().map(|&c| usize::from(c))
     }
 
-    /// The first float column of `t` among these whose value in `obj` is NaN (no backend
-    /// stores NaN faithfully: SQLite would store NULL).
-    pub(crate) fn nan<M: Model>(&self, t: &TableDef, obj: &M) -> Option<usize> {
-        self.iter()
-            .find(|&c| t.columns[c].ty == ColumnType::Float && obj.value_ref(c).is_nan())
+    /// The first of these columns whose value in `obj` is NaN (no backend stores NaN
+    /// faithfully: SQLite would store NULL). Every value is looked at, whatever the
+    /// column's declared type: a custom field may bind a float anywhere.
+    pub(crate) fn nan<M: Model>(&self, obj: &M) -> Option<usize> {
+        self.iter().find(|&c| obj.value_ref(c).is_nan())
     }
 }
 
@@ -84,7 +84,7 @@ impl<M: Model> RowParams for RowOf<'_, M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::ColumnDef;
+    use crate::schema::{ColumnDef, ColumnType};
 
     static TABLE: TableDef = TableDef {
         name: "t",

@@ -9,7 +9,7 @@
 use std::any::{Any, TypeId};
 use std::sync::Arc;
 
-use super::identity::IdentityMap;
+use super::identity::{IdentityMap, MAX_KEPT_CAPACITY};
 use super::ops::{self, FlushCx, Slot};
 use crate::error::{Error, Result};
 use crate::event::Operation;
@@ -130,12 +130,14 @@ impl<M: Model> AnyQueue for Queue<M> {
     }
     fn clear(&mut self) {
         self.0.clear();
+        self.0.shrink_to(MAX_KEPT_CAPACITY);
     }
     fn recycle_into(&mut self, identity: &mut IdentityMap) {
         let table = identity.table::<M>();
         for w in self.0.drain(..) {
             table.recycle(w.into_row());
         }
+        self.0.shrink_to(MAX_KEPT_CAPACITY);
     }
 }
 
@@ -214,6 +216,7 @@ impl Staging {
             q.recycle_into(identity);
         }
         self.order.clear();
+        self.order.shrink_to(MAX_KEPT_CAPACITY);
     }
 
     /// Drop every write, keeping the buffers for the next batch.
@@ -222,6 +225,7 @@ impl Staging {
             q.clear();
         }
         self.order.clear();
+        self.order.shrink_to(MAX_KEPT_CAPACITY);
     }
 }
 
