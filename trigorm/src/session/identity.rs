@@ -66,10 +66,8 @@ impl<M: Model> AnyTable for Table<M> {
         self.spare.extend(self.rows.drain().map(|(_, row)| row));
     }
     fn trim(&mut self) {
-        // The newest spares are at the end: drop the oldest beyond what was given back.
-        let keep = self.released.min(MAX_SPARES);
-        let extra = self.spare.len().saturating_sub(keep);
-        self.spare.drain(..extra);
+        // Any spare serves as well as another: drop from the end (no moving).
+        self.spare.truncate(self.released.min(MAX_SPARES));
         self.spare.shrink_to(MAX_SPARES);
         self.rows.shrink_to(MAX_KEPT_CAPACITY);
         self.released = 0;
