@@ -797,14 +797,16 @@ fn run_rounds_inner(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, roun
             next: &mut st.next,
             after_commit: &mut st.after_commit,
         };
-        for &e in round.iter() {
+        // Consecutive writes of one queue run together (one lookup of their listeners).
+        for run in round.chunk_by(|a, b| a.kept == b.kept && a.queue == b.queue) {
+            let e = run[0];
             let staging = if e.kept { &mut st.staged } else { &mut st.derived };
             let Some(queue) = staging.queue_mut(e) else {
                 return Err(Error::Usage("a staged write went missing".into()));
             };
-            let written = queue.run(e.index, e.kept, &mut cx)?;
-            if rounds == 1 && written {
-                first_round_written += 1;
+            let written = queue.run(run, &mut cx)?;
+            if rounds == 1 {
+                first_round_written += written;
             }
         }
         // The next round: what this round's listeners staged.

@@ -52,11 +52,16 @@ pub(crate) fn forget_written<M>(slot: &Slot<M>) {
 }
 
 /// Run one staged write (see [`AnyQueue::run`](super::staging::AnyQueue::run)).
-pub(crate) fn run<M: Model>(write: &mut Write<M>, kept: bool, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+pub(crate) fn run<M: Model>(
+    write: &mut Write<M>,
+    kept: bool,
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<bool> {
     match write {
-        Write::Insert { obj, slot } => run_insert(obj, slot.as_ref(), kept, cx),
-        Write::Update { obj, bulk } => run_update(obj, bulk.as_deref(), kept, cx),
-        Write::Delete { obj, bulk } => run_delete(obj, *bulk, cx),
+        Write::Insert { obj, slot } => run_insert(obj, slot.as_ref(), kept, listeners, cx),
+        Write::Update { obj, bulk } => run_update(obj, bulk.as_deref(), kept, listeners, cx),
+        Write::Delete { obj, bulk } => run_delete(obj, *bulk, listeners, cx),
     }
 }
 
@@ -202,9 +207,14 @@ fn listens<M: Model>(listeners: Option<&ModelListeners<M>>, event: RowEvent) -> 
 /// An insert. A kept write is written in place (only its generated key changes) unless
 /// `BeforeInsert` listeners may modify it: then they work on a copy, and a retry starts
 /// again from the row as the user staged it.
-fn run_insert<M: Model>(item: &mut M, slot: Option<&Slot<M>>, kept: bool, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+fn run_insert<M: Model>(
+    item: &mut M,
+    slot: Option<&Slot<M>>,
+    kept: bool,
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<bool> {
     let t = M::table();
-    let listeners = cx.registry.model::<M>();
     let mut copy: Option<M> = (kept && listens(listeners, RowEvent::BeforeInsert)).then(|| item.clone());
     let obj: &mut M = match copy.as_mut() {
         Some(c) => c,
@@ -280,6 +290,7 @@ fn run_update<M: Model>(
     item: &mut M,
     bulk: Option<&[(usize, Value)]>,
     kept: bool,
+    listeners: Option<&ModelListeners<M>>,
     cx: &mut FlushCx<'_, '_>,
 ) -> Result<bool> {
     let t = M::table();
@@ -303,7 +314,6 @@ fn run_update<M: Model>(
         cx.identity.put::<M>(key, old);
         return Ok(false);
     }
-    let listeners = cx.registry.model::<M>();
     if listens(listeners, RowEvent::BeforeUpdate) {
         if copy.is_none() && kept {
             copy = Some(item.clone());
@@ -381,7 +391,12 @@ fn run_update<M: Model>(
 }
 
 /// A delete, of the row with `item`'s primary key.
-fn run_delete<M: Model>(item: &M, bulk: bool, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
+fn run_delete<M: Model>(
+    item: &M,
+    bulk: bool,
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<bool> {
     let t = M::table();
     let key = item.key();
     let old = match old_row::<M>(cx, item, &key)? {
@@ -390,7 +405,6 @@ fn run_delete<M: Model>(item: &M, bulk: bool, cx: &mut FlushCx<'_, '_>) -> Resul
         None => return Err(not_found::<M>(item)),
     };
     let all = ColumnSet::all(t.columns.len());
-    let listeners = cx.registry.model::<M>();
     fire(
         cx,
         listeners,

@@ -77,10 +77,10 @@ pub(crate) trait AnyQueue: Send {
     fn key_value(&self, index: usize) -> Value;
     /// One column's value as staged.
     fn column_value(&self, index: usize, column: usize) -> Value;
-    /// Write row `index` with its events; whether a statement was run (an update that
-    /// changes nothing runs none). A `kept` write is left as staged for a retry (only a
-    /// generated key is recorded in it).
-    fn run(&mut self, index: usize, kept: bool, cx: &mut FlushCx<'_, '_>) -> Result<bool>;
+    /// Write the rows of `entries` (all of this queue, in order) with their events; how
+    /// many ran a statement (an update that changes nothing runs none). A kept write is
+    /// left as staged for a retry (only a generated key is recorded in it).
+    fn run(&mut self, entries: &[Entry], cx: &mut FlushCx<'_, '_>) -> Result<u64>;
     /// The transaction these writes were flushed in rolled back: forget what they wrote.
     fn rolled_back(&self);
     fn clear(&mut self);
@@ -112,14 +112,21 @@ impl<M: Model> AnyQueue for Queue<M> {
     fn column_value(&self, index: usize, column: usize) -> Value {
         self.get(index).map_or(Value::Null, |w| w.row().value(column))
     }
-    fn run(&mut self, index: usize, kept: bool, cx: &mut FlushCx<'_, '_>) -> Result<bool> {
-        match self.0.get_mut(index) {
-            Some(w) => ops::run(w, kept, cx),
-            None => Err(Error::Usage(format!(
-                "{}: a staged write went missing",
-                M::table().model
-            ))),
+    fn run(&mut self, entries: &[Entry], cx: &mut FlushCx<'_, '_>) -> Result<u64> {
+        // The listeners are looked up once for the whole run of rows.
+        let registry = cx.registry;
+        let listeners = registry.model::<M>();
+        let mut written = 0;
+        for e in entries {
+            let Some(w) = self.0.get_mut(e.index) else {
+                return Err(Error::Usage(format!(
+                    "{}: a staged write went missing",
+                    M::table().model
+                )));
+            };
+            written += u64::from(ops::run(w, e.kept, listeners, cx)?);
         }
+        Ok(written)
     }
     fn rolled_back(&self) {
         for w in &self.0 {
