@@ -15,8 +15,9 @@ use std::any::{Any, TypeId};
 
 use rustc_hash::FxHashMap;
 
-use crate::model::Model;
-use crate::value::Key;
+use crate::error::Error;
+use crate::model::{ColumnSet, Model};
+use crate::value::{Key, ValueRef};
 
 /// The most spare rows a session keeps per model between transactions (enough for a batch
 /// loop of 2000 rows: each loaded row takes two, the caller's and the remembered copy).
@@ -38,7 +39,7 @@ trait AnyTable: Send {
 
 /// The remembered rows of one model, and its spare rows.
 pub(crate) struct Table<M> {
-    pub(crate) rows: FxHashMap<Key, M>,
+    rows: FxHashMap<Key, M>,
     spare: Vec<M>,
     /// How many rows became spares since the last trim.
     released: usize,
@@ -46,8 +47,37 @@ pub(crate) struct Table<M> {
 
 impl<M: Model> Table<M> {
     /// A row to fill: a spare if there is one.
-    pub(crate) fn spare(&mut self) -> Option<M> {
+    fn spare(&mut self) -> Option<M> {
         self.spare.pop()
+    }
+
+    /// Remember `row` as the old values of `key` (a copy remembered before is recycled).
+    fn remember(&mut self, key: Key, row: M) {
+        if let Some(replaced) = self.rows.insert(key, row) {
+            self.recycle(replaced);
+        }
+    }
+
+    /// Decode a loaded row, remember a copy of it as its old values, and return the
+    /// caller's copy; both are filled into spare rows when there are some (their strings
+    /// reused).
+    pub(crate) fn load(&mut self, row: &[ValueRef<'_>]) -> Result<M, Error> {
+        let m = match self.spare() {
+            Some(mut spare) => {
+                spare.read_row(row)?;
+                spare
+            }
+            None => M::from_row(row)?,
+        };
+        let old = match self.spare() {
+            Some(mut spare) => {
+                spare.copy_columns(&m, ColumnSet::all(M::table().columns.len()))?;
+                spare
+            }
+            None => m.clone(),
+        };
+        self.remember(m.key(), old);
+        Ok(m)
     }
 
     /// Keep `row` to be filled again.
@@ -115,10 +145,7 @@ impl IdentityMap {
     }
 
     pub(crate) fn put<M: Model>(&mut self, key: Key, row: M) {
-        let table = self.table::<M>();
-        if let Some(replaced) = table.rows.insert(key, row) {
-            table.recycle(replaced);
-        }
+        self.table::<M>().remember(key, row);
     }
 
     pub(crate) fn epoch(&self) -> u64 {

@@ -317,11 +317,7 @@ impl Session {
         let mut out = Vec::new();
         let table = st.identity.table::<M>();
         conn.query_refs(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
-            let (m, old) = ops::decode_remembered(table, row)?;
-            if let Some(replaced) = table.rows.insert(m.key(), old) {
-                table.recycle(replaced);
-            }
-            out.push(m);
+            out.push(table.load(row)?);
             Ok(())
         })
         .map_err(|e| query_error(e, Some(t.model), &stmt.sql))?;

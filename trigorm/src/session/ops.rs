@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::conn::{query_error, stmt_error, Conn, Shape};
-use super::identity::{IdentityMap, Table};
+use super::identity::IdentityMap;
 use super::listeners::{listener_error, AfterCommitFn, ListenerCtx, ModelListeners, Registry};
 use super::params::{Columns, RowOf};
 use super::staging::{Staging, Write};
@@ -132,55 +132,37 @@ fn fire<M: Model>(
     Ok(())
 }
 
-/// Read a row by key without remembering it.
-fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
+/// Run the SELECT of `M`'s row with primary key `key`, handing its row (if any) to `on_row`.
+fn query_by_key<M: Model>(
+    conn: &mut Conn<'_>,
+    key: Value,
+    on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<()>,
+) -> Result<()> {
     let t = M::table();
     let sql = conn.shape_sql(t, Shape::SelectByKey)?;
+    conn.query_refs(&sql, &[key.as_value_ref()], on_row)
+        .map_err(|e| query_error(e, Some(t.model), &sql))
+}
+
+/// Read a row by key without remembering it.
+fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
     let mut found = None;
-    conn.query_refs(&sql, &[key.as_value_ref()], &mut |row| {
+    query_by_key::<M>(conn, key, &mut |row| {
         found = Some(M::from_row(row)?);
         Ok(())
-    })
-    .map_err(|e| query_error(e, Some(t.model), &sql))?;
+    })?;
     Ok(found)
 }
 
 /// Read a row by key and remember it as the row's old values.
 pub(crate) fn load_by_key<M: Model>(conn: &mut Conn<'_>, identity: &mut IdentityMap, key: Value) -> Result<Option<M>> {
-    let t = M::table();
-    let sql = conn.shape_sql(t, Shape::SelectByKey)?;
     let table = identity.table::<M>();
     let mut found = None;
-    conn.query_refs(&sql, &[key.as_value_ref()], &mut |row| {
-        let (m, old) = decode_remembered(table, row)?;
-        if let Some(replaced) = table.rows.insert(m.key(), old) {
-            table.recycle(replaced);
-        }
-        found = Some(m);
+    query_by_key::<M>(conn, key, &mut |row| {
+        found = Some(table.load(row)?);
         Ok(())
-    })
-    .map_err(|e| query_error(e, Some(t.model), &sql))?;
+    })?;
     Ok(found)
-}
-
-/// A loaded row twice: the caller's copy and the one remembered as its old values, both
-/// filled into spare rows when there are some (their strings reused).
-pub(crate) fn decode_remembered<M: Model>(table: &mut Table<M>, row: &[ValueRef<'_>]) -> Result<(M, M)> {
-    let m = match table.spare() {
-        Some(mut spare) => {
-            spare.read_row(row)?;
-            spare
-        }
-        None => M::from_row(row)?,
-    };
-    let old = match table.spare() {
-        Some(mut spare) => {
-            spare.copy_columns(&m, ColumnSet::all(M::table().columns.len()))?;
-            spare
-        }
-        None => m.clone(),
-    };
-    Ok((m, old))
 }
 
 /// The old row: as last read or written in this transaction, else read now; `None` when
