@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use trigorm::event::{AfterDelete, AfterInsert, AfterUpdate};
 use trigorm::query::col;
-use trigorm::{Engine, EngineBuilder, Model};
+use trigorm::{Engine, EngineBuilder, Field, Model};
 
 use crate::workload::{user_email, user_name, Plan, Timings, UPDATE_SUFFIX};
 
@@ -23,23 +23,33 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
+/// What a log row records; stored as the text `insert`, `update` or `delete` (no string
+/// is allocated per log row).
+#[derive(Field, Clone, Copy, Debug, PartialEq, Eq)]
+#[trigorm(rename_all = "lowercase")]
+pub enum ChangeType {
+    Insert,
+    Update,
+    Delete,
+}
+
 /// `log(id, user_id, change_type, old_name, new_name, changed_at)`.
 #[derive(Model, Clone, Debug)]
 #[trigorm(table = "log")]
 pub struct Log {
     pub id: i64,
     pub user_id: i64,
-    pub change_type: String,
+    pub change_type: ChangeType,
     pub old_name: Option<String>,
     pub new_name: Option<String>,
     pub changed_at: DateTime<Utc>,
 }
 
-fn log_row(user_id: i64, change_type: &str, old: Option<&User>, new: Option<&User>) -> Log {
+fn log_row(user_id: i64, change_type: ChangeType, old: Option<&User>, new: Option<&User>) -> Log {
     Log {
         id: 0,
         user_id,
-        change_type: change_type.to_string(),
+        change_type,
         old_name: old.map(|u| u.name.clone()),
         new_name: new.map(|u| u.name.clone()),
         changed_at: Utc::now(),
@@ -52,19 +62,19 @@ pub fn audited(url: &str) -> EngineBuilder {
         .model::<Log>()
         .listen::<User>(AfterInsert, |ctx, change| {
             let new = change.new();
-            ctx.add(log_row(new.map_or(0, |u| u.id), "insert", None, new));
+            ctx.add(log_row(new.map_or(0, |u| u.id), ChangeType::Insert, None, new));
             Ok(())
         })
         .listen::<User>(AfterUpdate, |ctx, change| {
             if change.is_changed("name") {
                 let (old, new) = (change.old(), change.new());
-                ctx.add(log_row(new.map_or(0, |u| u.id), "update", old, new));
+                ctx.add(log_row(new.map_or(0, |u| u.id), ChangeType::Update, old, new));
             }
             Ok(())
         })
         .listen::<User>(AfterDelete, |ctx, change| {
             let old = change.old();
-            ctx.add(log_row(old.map_or(0, |u| u.id), "delete", old, None));
+            ctx.add(log_row(old.map_or(0, |u| u.id), ChangeType::Delete, old, None));
             Ok(())
         })
 }

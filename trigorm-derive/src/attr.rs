@@ -1,6 +1,6 @@
 //! `#[trigorm(...)]` attributes: their syntax only (known keys, value forms, duplicates).
-//! What the keys mean together (one primary key, `natural` on the key, ...) is checked in
-//! `model.rs`.
+//! What the keys mean together (one primary key, `natural` on the key, two variants with
+//! one text, ...) is checked in `model.rs` and `field.rs`.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::meta::ParseNestedMeta;
@@ -8,12 +8,16 @@ use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Attribute, Lit, LitStr, Path, Token};
 
+use crate::names::Case;
+
 const STRUCT_KEYS: &str = "`table`";
 const FIELD_KEYS: &str = "`primary_key`, `natural`, `column`, `unique`, `index`, `default`, `references`, `on_delete`";
 const DEFAULT_FORMS: &str =
     "`default` takes an integer, float, bool or string literal, e.g. `default = 0`, `default = -1.5`, \
      `default = true`, `default = \"none\"`";
 const ON_DELETE_ACTIONS: &str = "\"cascade\", \"restrict\", \"set_null\", \"set_default\", \"no_action\"";
+const ENUM_KEYS: &str = "`rename_all`";
+const VARIANT_KEYS: &str = "`rename`";
 
 /// The attributes on the struct.
 #[derive(Default)]
@@ -61,6 +65,20 @@ pub(crate) enum OnDelete {
     SetDefault,
 }
 
+/// The attributes on an enum that derives `Field`.
+#[derive(Default)]
+pub(crate) struct EnumAttrs {
+    /// `rename_all = "convention"`.
+    pub rename_all: Option<Case>,
+}
+
+/// The attributes on one variant of an enum that derives `Field`.
+#[derive(Default)]
+pub(crate) struct VariantAttrs {
+    /// `rename = "text"` (never empty).
+    pub rename: Option<LitStr>,
+}
+
 impl StructAttrs {
     pub(crate) fn parse(attrs: &[Attribute]) -> syn::Result<Self> {
         let mut out = StructAttrs::default();
@@ -105,6 +123,40 @@ impl FieldAttrs {
                 set(&mut out.on_delete, action, &meta, key)
             }
             _ => Err(unknown(&meta, "field", FIELD_KEYS)),
+        })?;
+        Ok(out)
+    }
+}
+
+impl EnumAttrs {
+    pub(crate) fn parse(attrs: &[Attribute]) -> syn::Result<Self> {
+        let mut out = EnumAttrs::default();
+        for_each_key(attrs, |meta, key| match key {
+            "rename_all" => {
+                let case = rename_all(&meta)?;
+                set(&mut out.rename_all, case, &meta, key)
+            }
+            _ => Err(unknown(&meta, "enum", ENUM_KEYS)),
+        })?;
+        Ok(out)
+    }
+}
+
+impl VariantAttrs {
+    pub(crate) fn parse(attrs: &[Attribute]) -> syn::Result<Self> {
+        let mut out = VariantAttrs::default();
+        for_each_key(attrs, |meta, key| match key {
+            "rename" => {
+                let text = string(&meta, key, "removed")?;
+                if text.value().is_empty() {
+                    return Err(syn::Error::new(
+                        text.span(),
+                        "`rename` takes a non-empty string: the text stored for this variant",
+                    ));
+                }
+                set(&mut out.rename, text, &meta, key)
+            }
+            _ => Err(unknown(&meta, "variant", VARIANT_KEYS)),
         })?;
         Ok(out)
     }
@@ -174,6 +226,21 @@ fn on_delete(meta: &ParseNestedMeta) -> syn::Result<(OnDelete, Span)> {
         }
     };
     Ok((action, lit.span()))
+}
+
+fn rename_all(meta: &ParseNestedMeta) -> syn::Result<Case> {
+    let lit = string(meta, "rename_all", "snake_case")?;
+    let name = lit.value();
+    match Case::from_name(&name) {
+        Some(case) => Ok(case),
+        None => {
+            let expected = Case::ALL.map(|(n, _)| format!("{n:?}")).join(", ");
+            Err(syn::Error::new(
+                lit.span(),
+                format!("unknown `rename_all` convention {name:?}; expected one of {expected}"),
+            ))
+        }
+    }
 }
 
 /// `default = <literal>`: an optional `-`, then an integer, float, bool or string literal.
@@ -305,5 +372,48 @@ mod tests {
             .unwrap()
             .to_string()
             .contains("unknown trigorm struct attribute `primary_key`"));
+    }
+
+    fn enum_error(attr: Attribute) -> String {
+        match EnumAttrs::parse(&[attr]) {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn variant_error(attr: Attribute) -> String {
+        match VariantAttrs::parse(&[attr]) {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn enum_and_variant_attributes() {
+        let e = EnumAttrs::parse(&[
+            parse_quote!(#[serde(rename_all = "camelCase")]),
+            parse_quote!(#[trigorm(rename_all = "SCREAMING_SNAKE_CASE")]),
+        ])
+        .unwrap();
+        assert_eq!(e.rename_all, Some(Case::ScreamingSnake));
+        assert!(EnumAttrs::parse(&[]).unwrap().rename_all.is_none());
+        let v = VariantAttrs::parse(&[parse_quote!(#[trigorm(rename = "gone")])]).unwrap();
+        assert_eq!(v.rename.unwrap().value(), "gone");
+
+        assert!(enum_error(parse_quote!(#[trigorm(rename_al = "lowercase")]))
+            .contains("unknown trigorm enum attribute `rename_al`; expected one of: `rename_all`"));
+        assert!(enum_error(parse_quote!(#[trigorm(rename = "x")])).contains("unknown trigorm enum attribute `rename`"));
+        assert!(enum_error(parse_quote!(#[trigorm(rename_all = "camelCase")]))
+            .contains("unknown `rename_all` convention \"camelCase\"; expected one of \"lowercase\", \"UPPERCASE\""));
+        assert!(enum_error(parse_quote!(#[trigorm(rename_all = snake_case)])).contains("`rename_all` takes a string"));
+        assert!(
+            enum_error(parse_quote!(#[trigorm(rename_all = "lowercase", rename_all = "UPPERCASE")]))
+                .contains("duplicate `rename_all`")
+        );
+        assert!(variant_error(parse_quote!(#[trigorm(rename_all = "lowercase")]))
+            .contains("unknown trigorm variant attribute `rename_all`; expected one of: `rename`"));
+        assert!(variant_error(parse_quote!(#[trigorm(rename = "")])).contains("non-empty string"));
+        assert!(variant_error(parse_quote!(#[trigorm(rename = 1)])).contains("`rename` takes a string"));
+        assert!(variant_error(parse_quote!(#[trigorm(rename = "a", rename = "b")])).contains("duplicate `rename`"));
     }
 }

@@ -1,8 +1,9 @@
-//! Derive macros for trigorm. Use them through `trigorm` (`use trigorm::Model;`), which
-//! re-exports them; this crate is not meant to be used on its own.
+//! Derive macros for trigorm. Use them through `trigorm` (`use trigorm::{Field, Model};`),
+//! which re-exports them; this crate is not meant to be used on its own.
 
 mod attr;
 mod codegen;
+mod field;
 mod model;
 mod names;
 
@@ -37,8 +38,9 @@ use proc_macro::TokenStream;
 ///
 /// Every field's type must implement `trigorm::Field`: `i8`, `i16`, `i32`, `i64`, `u8`,
 /// `u16`, `u32`, `f32`, `f64`, `bool`, `String`, `Vec<u8>`, `chrono::DateTime<Utc>`,
-/// `chrono::NaiveDate`, `serde_json::Value`, and `Option<T>` of each, which makes the
-/// column nullable. The column type comes from the field type. A model has 1 to 64
+/// `chrono::NaiveDate`, `serde_json::Value`, enums of unit variants with
+/// `#[derive(Field)]` (stored as text), and `Option<T>` of each, which makes the column
+/// nullable. The column type comes from the field type. A model has 1 to 64
 /// fields, and the struct must not be generic. The derive implements only `Model`; derive
 /// `Clone` (which `Model` requires) yourself.
 ///
@@ -87,6 +89,80 @@ use proc_macro::TokenStream;
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     model::expand(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Derive `trigorm::Field` for an enum of unit variants: a field of this type is one `TEXT`
+/// column, and each variant is stored as its own text.
+///
+/// ```ignore
+/// use trigorm::{Field, Model};
+///
+/// #[derive(Field, Clone, Copy, Debug, PartialEq)]
+/// #[trigorm(rename_all = "snake_case")]
+/// enum ChangeType {
+///     Insert,                                    // stored as "insert"
+///     Update,                                    // stored as "update"
+///     #[trigorm(rename = "removed")]
+///     Delete,                                    // stored as "removed"
+/// }
+///
+/// #[derive(Model, Clone, Debug)]
+/// struct Log {
+///     id: i64,
+///     change_type: ChangeType,                   // TEXT NOT NULL
+///     prior: Option<ChangeType>,                 // TEXT, NULL for `None`
+/// }
+/// ```
+///
+/// `use trigorm::Field;` brings both this derive and the trait (they share the name, like
+/// serde's `Serialize`). The derive implements only `Field`; derive `Clone` and
+/// `PartialEq` (which `Field` requires) yourself. `Option<MyEnum>` is a nullable column
+/// through trigorm's `impl<T: Field> Field for Option<T>`.
+///
+/// # Stored text
+///
+/// By default a variant is stored as its name exactly as written (`Delete` -> `"Delete"`;
+/// `r#Type` -> `"Type"`).
+///
+/// # Enum attribute
+///
+/// - `#[trigorm(rename_all = "...")]`: store every variant not renamed on its own as its
+///   name in a case convention (names expected in UpperCamelCase, as `HttpRequest`):
+///   `"lowercase"` (`httprequest`), `"UPPERCASE"` (`HTTPREQUEST`), `"snake_case"`
+///   (`http_request`), `"SCREAMING_SNAKE_CASE"` (`HTTP_REQUEST`) or `"kebab-case"`
+///   (`http-request`). Runs of capitals are one word (`HTTPRequest` -> `http_request`), as
+///   for default table names.
+///
+/// # Variant attribute
+///
+/// - `#[trigorm(rename = "text")]`: store this variant as `text` (any non-empty string),
+///   whatever `rename_all` says.
+///
+/// # Errors
+///
+/// Compile errors, each pointing at the offending item: the derive on a struct or union;
+/// an enum with no variants; a variant with fields (tuple or named); a generic enum or one
+/// with a where clause; an unknown key in `#[trigorm(...)]` (on the enum, only
+/// `rename_all`; on a variant, only `rename`), a key given twice, or an unknown
+/// `rename_all` convention; an empty `rename`; two variants stored as the same text
+/// (compared exactly, case-sensitively).
+///
+/// # Generated code
+///
+/// `impl trigorm::Field`: `TYPE` is `ColumnType::Text` and `NULLABLE` is `false`;
+/// `to_value_ref` returns `ValueRef::Text` of a `&'static str` (nothing is allocated to
+/// write a variant) and `to_value` returns `Value::Text`. `from_value` and
+/// `from_value_ref` accept exactly the stored texts (case-sensitive) and return a
+/// `trigorm::value::ValueError` naming the enum and what was found (`expected ChangeType,
+/// found text "Delete"`) for any other text or any value that is not text; loading such a
+/// row fails with `trigorm::Error::Decode` naming the model and column too. `read_from`
+/// is the trait's provided method.
+#[proc_macro_derive(Field, attributes(trigorm))]
+pub fn derive_field(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    field::expand(&input)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -53,19 +53,20 @@ pub(crate) struct Column<'a> {
     natural: Option<Span>,
 }
 
-/// Errors collected over the fields, so that one build reports all of them.
+/// Errors collected over the fields (or an enum's variants), so that one build reports all
+/// of them.
 #[derive(Default)]
-struct Errors(Option<syn::Error>);
+pub(crate) struct Errors(Option<syn::Error>);
 
 impl Errors {
-    fn push(&mut self, error: syn::Error) {
+    pub(crate) fn push(&mut self, error: syn::Error) {
         match &mut self.0 {
             Some(first) => first.combine(error),
             None => self.0 = Some(error),
         }
     }
 
-    fn finish(self) -> syn::Result<()> {
+    pub(crate) fn finish(self) -> syn::Result<()> {
         self.0.map_or(Ok(()), Err)
     }
 }

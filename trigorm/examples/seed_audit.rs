@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use trigorm::event::{AfterDelete, AfterInsert, AfterUpdate};
 use trigorm::query::col;
-use trigorm::{Engine, Model};
+use trigorm::{Engine, Field, Model};
 
 #[derive(Model, Clone, Debug)]
 #[trigorm(table = "users")]
@@ -17,23 +17,32 @@ struct User {
     created_at: DateTime<Utc>,
 }
 
+/// What a log row records, stored as the text `insert`, `update` or `delete`.
+#[derive(Field, Clone, Copy, Debug, PartialEq)]
+#[trigorm(rename_all = "lowercase")]
+enum ChangeType {
+    Insert,
+    Update,
+    Delete,
+}
+
 #[derive(Model, Clone, Debug)]
 #[trigorm(table = "log")]
 struct Log {
     id: i64,
     #[trigorm(index)]
     user_id: i64,
-    change_type: String,
+    change_type: ChangeType,
     old_name: Option<String>,
     new_name: Option<String>,
     changed_at: DateTime<Utc>,
 }
 
-fn log_row(user_id: i64, change_type: &str, old: Option<&User>, new: Option<&User>) -> Log {
+fn log_row(user_id: i64, change_type: ChangeType, old: Option<&User>, new: Option<&User>) -> Log {
     Log {
         id: 0,
         user_id,
-        change_type: change_type.to_string(),
+        change_type,
         old_name: old.map(|u| u.name.clone()),
         new_name: new.map(|u| u.name.clone()),
         changed_at: Utc::now(),
@@ -45,19 +54,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .model::<Log>()
         .listen::<User>(AfterInsert, |ctx, change| {
             let new = change.new();
-            ctx.add(log_row(new.map_or(0, |u| u.id), "insert", None, new));
+            ctx.add(log_row(new.map_or(0, |u| u.id), ChangeType::Insert, None, new));
             Ok(())
         })
         .listen::<User>(AfterUpdate, |ctx, change| {
             if change.is_changed("name") {
                 let (old, new) = (change.old(), change.new());
-                ctx.add(log_row(new.map_or(0, |u| u.id), "update", old, new));
+                ctx.add(log_row(new.map_or(0, |u| u.id), ChangeType::Update, old, new));
             }
             Ok(())
         })
         .listen::<User>(AfterDelete, |ctx, change| {
             let old = change.old();
-            ctx.add(log_row(old.map_or(0, |u| u.id), "delete", old, None));
+            ctx.add(log_row(old.map_or(0, |u| u.id), ChangeType::Delete, old, None));
             Ok(())
         })
         .build()?;
@@ -93,7 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{:<4} {:<8} {:<7} {:<10} {:<10} {}",
             l.id,
             l.user_id,
-            l.change_type,
+            format!("{:?}", l.change_type),
             l.old_name.as_deref().unwrap_or("-"),
             l.new_name.as_deref().unwrap_or("-"),
             l.changed_at.format("%Y-%m-%d %H:%M:%S")

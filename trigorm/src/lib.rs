@@ -91,7 +91,7 @@ pub use engine::{Engine, EngineBuilder};
 pub use error::{Error, ListenerResult, Result};
 pub use model::{ColumnSet, IntoRow, Model};
 pub use session::{ListenerCtx, Pending, Query, Session};
-pub use trigorm_derive::Model;
+pub use trigorm_derive::{Field, Model};
 pub use value::{Field, Key, Value, ValueRef};
 
 /// The README's examples, compiled as doc tests.

@@ -981,3 +981,84 @@ on_each_db!(a_retry_runs_the_transactions_flushes_again_in_their_order, |db: Db|
         .collect();
     assert_eq!(handles, ["x", "later"]);
 });
+
+/// Seven text columns: every subset of them is its own UPDATE statement.
+#[derive(Model, Clone, Debug, PartialEq)]
+struct Wide {
+    id: i64,
+    a: String,
+    b: String,
+    c: String,
+    d: String,
+    e: String,
+    f: String,
+    g: String,
+}
+
+impl Wide {
+    fn column(&mut self, k: usize) -> &mut String {
+        match k {
+            0 => &mut self.a,
+            1 => &mut self.b,
+            2 => &mut self.c,
+            3 => &mut self.d,
+            4 => &mut self.e,
+            5 => &mut self.f,
+            _ => &mut self.g,
+        }
+    }
+}
+
+// One flush runs far more distinct statements than a connection holds prepared at once
+// (updates of 100 different column sets, and a listener's raw SQL with texts of its own
+// between them), going back to earlier ones: every row gets exactly its own values.
+on_each_db!(a_flush_of_many_statement_shapes_writes_every_row_right, |db: Db| {
+    let engine = Engine::builder(&db.url)
+        .model::<Wide>()
+        .listen::<Wide>(AfterUpdate, |ctx, change| {
+            let id = change.new().map_or(0, |w| w.id);
+            // A text of its own for every fifth row: raw statements crowd the held ones out.
+            let sql = format!(
+                "UPDATE \"wide\" SET \"g\" = \"g\" || '+' WHERE \"id\" = ? AND {} = {}",
+                id % 5,
+                id % 5
+            );
+            ctx.execute(&sql, &[Value::Int(id)])?;
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let blank = |id: i64| Wide {
+        id,
+        a: String::new(),
+        b: String::new(),
+        c: String::new(),
+        d: String::new(),
+        e: String::new(),
+        f: String::new(),
+        g: String::new(),
+    };
+    for id in 1..=200 {
+        s.add(blank(id));
+    }
+    s.commit().unwrap();
+
+    let mut expected = Vec::new();
+    for mut w in s.query::<Wide>().order_by(col("id").asc()).all().unwrap() {
+        // Column set (id % 100) + 1 of the 127: 100 shapes, each used twice, far apart.
+        let set = (w.id % 100) as usize + 1;
+        for k in 0..7 {
+            if set & (1 << k) != 0 {
+                *w.column(k) = format!("{}-{k}", w.id);
+            }
+        }
+        s.update(&w).unwrap();
+        w.g.push('+');
+        expected.push(w);
+    }
+    s.commit().unwrap();
+    let stored = s.query::<Wide>().order_by(col("id").asc()).all().unwrap();
+    assert_eq!(stored, expected);
+});

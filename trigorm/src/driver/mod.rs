@@ -210,6 +210,52 @@ pub trait Statements {
     /// # Errors
     /// The database's error.
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError>;
+
+    /// As [`Statements::execute`], for a statement the caller also names by `slot`: a small
+    /// number that stands for this one `sql` text on this connection for the connection's
+    /// whole life (the session numbers its statement shapes so). A driver may find the
+    /// prepared statement by the number rather than by comparing texts; the provided
+    /// method ignores it.
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute_at(&mut self, slot: u32, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
+        let _ = slot;
+        self.execute(sql, params)
+    }
+
+    /// As [`Statements::execute_row`], with a `slot` as in [`Statements::execute_at`].
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute_row_at(&mut self, slot: u32, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+        let _ = slot;
+        self.execute_row(sql, row)
+    }
+
+    /// As [`Statements::insert_row`], with a `slot` as in [`Statements::execute_at`].
+    ///
+    /// # Errors
+    /// The database's error.
+    fn insert_row_at(&mut self, slot: u32, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        let _ = slot;
+        self.insert_row(sql, row)
+    }
+
+    /// As [`Statements::query_refs`], with a `slot` as in [`Statements::execute_at`].
+    ///
+    /// # Errors
+    /// As [`Connection::query`].
+    fn query_refs_at(
+        &mut self,
+        slot: u32,
+        sql: &str,
+        params: &[ValueRef<'_>],
+        on_row: RowRefCallback<'_>,
+    ) -> Result<(), QueryError> {
+        let _ = slot;
+        self.query_refs(sql, params, on_row)
+    }
 }
 
 /// Why a query stopped.

@@ -378,6 +378,7 @@ impl Connection for SqliteConnection {
             database: &self.database,
             held: Vec::new(),
             last: 0,
+            slots: Vec::new(),
         })
     }
 
@@ -478,6 +479,8 @@ struct Held<'c> {
     held: Vec<(Box<str>, rusqlite::CachedStatement<'c>)>,
     /// The statement used last: a flush runs the same statement for many rows in a row.
     last: usize,
+    /// By slot (see [`Statements::execute_at`]): 1 + the statement's index in `held`, or 0.
+    slots: Vec<u32>,
 }
 
 impl<'c> Held<'c> {
@@ -491,6 +494,7 @@ impl<'c> Held<'c> {
             None => {
                 if self.held.len() == HELD_STATEMENTS {
                     self.held.clear();
+                    self.slots.clear();
                 }
                 let stmt = self.conn.prepare_cached(sql).map_err(|e| db_error(e, self.database))?;
                 self.held.push((sql.into(), stmt));
@@ -498,6 +502,24 @@ impl<'c> Held<'c> {
             }
         };
         self.last = i;
+        Ok(&mut self.held[i].1)
+    }
+
+    /// The statement of `slot`, which stands for `sql` (no text compared once it is held).
+    fn stmt_at(&mut self, slot: u32, sql: &str) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
+        let at = slot as usize;
+        if let Some(i) = self.slots.get(at).and_then(|&i| (i as usize).checked_sub(1)) {
+            if let Some((text, _)) = self.held.get(i) {
+                debug_assert_eq!(**text, *sql, "slot {slot} stands for another statement");
+                return Ok(&mut self.held[i].1);
+            }
+        }
+        self.stmt(sql)?;
+        let i = self.last;
+        if self.slots.len() <= at {
+            self.slots.resize(at + 1, 0);
+        }
+        self.slots[at] = u32::try_from(i + 1).unwrap_or(0);
         Ok(&mut self.held[i].1)
     }
 }
@@ -537,6 +559,33 @@ impl Statements for Held<'_> {
 
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
         Ok(self.stmt(sql)?.readonly())
+    }
+
+    fn execute_at(&mut self, slot: u32, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
+        let database = self.database;
+        execute(self.stmt_at(slot, sql)?, params).map_err(|e| db_error(e, database))
+    }
+
+    fn execute_row_at(&mut self, slot: u32, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+        let database = self.database;
+        execute_row(self.stmt_at(slot, sql)?, row).map_err(|e| db_error(e, database))
+    }
+
+    fn insert_row_at(&mut self, slot: u32, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        self.execute_row_at(slot, sql, row)?;
+        Ok(Some(self.conn.last_insert_rowid()))
+    }
+
+    fn query_refs_at(
+        &mut self,
+        slot: u32,
+        sql: &str,
+        params: &[Param<'_>],
+        on_row: RowRefCallback<'_>,
+    ) -> Result<(), QueryError> {
+        let database = self.database;
+        let stmt = self.stmt_at(slot, sql).map_err(QueryError::Db)?;
+        query_refs(stmt, params, on_row, database)
     }
 }
 

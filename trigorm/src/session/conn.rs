@@ -23,11 +23,19 @@ pub(crate) enum Shape {
     SelectByKey,
 }
 
+/// A statement shape on a table, numbered in the order the connection first used it: the
+/// number is the statement's slot in the driver (see
+/// [`Statements::execute_at`](crate::driver::Statements::execute_at)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ShapeId(u32);
+
 /// The SQL text of each statement shape used on a connection, and the one used last.
 #[derive(Default)]
 pub(crate) struct ShapeCache {
-    texts: FxHashMap<(usize, Shape), Arc<str>>,
-    last: Option<((usize, Shape), Arc<str>)>,
+    ids: FxHashMap<(usize, Shape), ShapeId>,
+    /// By shape number.
+    texts: Vec<Box<str>>,
+    last: Option<((usize, Shape), ShapeId)>,
 }
 
 /// A connection with its cache of rendered statements, kept in the engine's pool.
@@ -106,36 +114,88 @@ impl Conn<'_> {
         out.ok_or_else(|| Error::Usage("the connection did not run the statements".into()))
     }
 
-    /// The SQL text of a statement shape on a table, rendered on first use.
-    pub(crate) fn shape_sql(&mut self, table: &'static TableDef, shape: Shape) -> Result<Arc<str>, Error> {
+    /// The number of a statement shape on a table, its SQL text rendered on first use.
+    pub(crate) fn shape(&mut self, table: &'static TableDef, shape: Shape) -> Result<ShapeId, Error> {
         let key = (table as *const TableDef as usize, shape);
         // A flush round runs one statement for many rows in a row: try the last one first.
-        if let Some((k, sql)) = &self.sql.last {
-            if *k == key {
-                return Ok(sql.clone());
+        if let Some((k, id)) = self.sql.last {
+            if k == key {
+                return Ok(id);
             }
         }
-        if let Some(sql) = self.sql.texts.get(&key) {
-            self.sql.last = Some((key, sql.clone()));
-            return Ok(sql.clone());
+        if let Some(&id) = self.sql.ids.get(&key) {
+            self.sql.last = Some((key, id));
+            return Ok(id);
         }
         table.validate()?;
-        let sql: Arc<str> = match shape {
+        let sql = match shape {
             Shape::Insert { with_key } => self.dialect.insert(table, with_key),
             Shape::Update(cols) => self.dialect.update(table, cols),
             Shape::Delete => self.dialect.delete(table),
             Shape::SelectByKey => self.dialect.select_by_key(table),
+        };
+        let id = ShapeId(
+            u32::try_from(self.sql.texts.len())
+                .map_err(|_| Error::Usage("too many statement shapes on one connection".into()))?,
+        );
+        self.sql.texts.push(sql.into());
+        self.sql.ids.insert(key, id);
+        self.sql.last = Some((key, id));
+        Ok(id)
+    }
+
+    /// The SQL text of a statement shape (for errors).
+    pub(crate) fn shape_text(&self, id: ShapeId) -> &str {
+        self.sql.texts.get(id.0 as usize).map_or("", |t| t)
+    }
+
+    /// Run a statement shape with the row's parameters (binding them straight from it).
+    pub(crate) fn execute_shape_row(&mut self, id: ShapeId, row: &dyn RowParams) -> Result<u64, DbError> {
+        let sql = self.sql.texts.get(id.0 as usize).map_or("", |t| t);
+        observe(self.observer, sql);
+        match &mut self.db {
+            Db::Conn(db) => db.execute_row(sql, row),
+            Db::Held(db) => db.execute_row_at(id.0, sql, row),
         }
-        .into();
-        self.sql.texts.insert(key, sql.clone());
-        Ok(sql)
+    }
+
+    /// Run an INSERT shape with the row's parameters (binding them straight from it).
+    pub(crate) fn insert_shape_row(&mut self, id: ShapeId, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        let sql = self.sql.texts.get(id.0 as usize).map_or("", |t| t);
+        observe(self.observer, sql);
+        match &mut self.db {
+            Db::Conn(db) => db.insert_row(sql, row),
+            Db::Held(db) => db.insert_row_at(id.0, sql, row),
+        }
+    }
+
+    /// Run a statement shape with parameters (see [`Conn::execute`]).
+    pub(crate) fn execute_shape(&mut self, id: ShapeId, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
+        let sql = self.sql.texts.get(id.0 as usize).map_or("", |t| t);
+        observe(self.observer, sql);
+        match &mut self.db {
+            Db::Conn(db) => db.execute(sql, params),
+            Db::Held(db) => db.execute_at(id.0, sql, params),
+        }
+    }
+
+    /// Run a query shape (see [`Conn::query_refs`]).
+    pub(crate) fn query_shape_refs(
+        &mut self,
+        id: ShapeId,
+        params: &[ValueRef<'_>],
+        on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), Error>,
+    ) -> Result<(), QueryError> {
+        let sql = self.sql.texts.get(id.0 as usize).map_or("", |t| t);
+        observe(self.observer, sql);
+        match &mut self.db {
+            Db::Conn(db) => db.query_refs(sql, params, on_row),
+            Db::Held(db) => db.query_refs_at(id.0, sql, params, on_row),
+        }
     }
 
     fn observe(&self, sql: &str) {
-        tracing::trace!(target: "trigorm::sql", sql);
-        if let Some(o) = self.observer {
-            o(sql);
-        }
+        observe(self.observer, sql);
     }
 
     pub(crate) fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
@@ -143,24 +203,6 @@ impl Conn<'_> {
         match &mut self.db {
             Db::Conn(db) => db.execute(sql, params),
             Db::Held(db) => db.execute(sql, params),
-        }
-    }
-
-    /// As [`Conn::execute`], binding the row's parameters straight from it.
-    pub(crate) fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
-        self.observe(sql);
-        match &mut self.db {
-            Db::Conn(db) => db.execute_row(sql, row),
-            Db::Held(db) => db.execute_row(sql, row),
-        }
-    }
-
-    /// As [`Conn::insert`], binding the row's parameters straight from it.
-    pub(crate) fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
-        self.observe(sql);
-        match &mut self.db {
-            Db::Conn(db) => db.insert_row(sql, row),
-            Db::Held(db) => db.insert_row(sql, row),
         }
     }
 
@@ -232,7 +274,17 @@ impl Conn<'_> {
     }
 }
 
+/// Report a statement about to run: to `tracing` and to the engine's observer.
+fn observe(observer: Option<&StatementObserver>, sql: &str) {
+    tracing::trace!(target: "trigorm::sql", sql);
+    if let Some(o) = observer {
+        o(sql);
+    }
+}
+
 /// Wrap a statement's database error with what it did and where.
+#[cold]
+#[inline(never)]
 pub(crate) fn stmt_error(
     operation: &'static str,
     model: Option<&'static str>,
@@ -250,6 +302,8 @@ pub(crate) fn stmt_error(
 }
 
 /// Turn a query's failure into an error naming the statement.
+#[cold]
+#[inline(never)]
 pub(crate) fn query_error(e: QueryError, model: Option<&'static str>, sql: &str) -> Error {
     match e {
         QueryError::Db(source) => stmt_error("select", model, None, sql, source),

@@ -200,6 +200,8 @@ pub(crate) fn raw_query(
 }
 
 /// Name a listener error with where it happened.
+#[cold]
+#[inline(never)]
 pub(crate) fn listener_error(
     model: &'static str,
     pk: String,

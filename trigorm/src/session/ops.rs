@@ -88,6 +88,8 @@ fn check_values<M: Model>(obj: &M, columns: &Columns) -> Result<()> {
 }
 
 /// The primary key as shown in errors.
+#[cold]
+#[inline(never)]
 pub(crate) fn pk_text<M: Model>(obj: &M) -> String {
     let t = M::table();
     let v = obj.value(t.primary_key);
@@ -121,15 +123,22 @@ fn fire<M: Model>(
             }
         }
         if let Err(e) = r {
-            let pk = match (change.new(), change.old) {
-                (Some(n), _) => pk_text::<M>(n),
-                (None, Some(o)) => pk_text::<M>(o),
-                (None, None) => String::new(),
-            };
-            return Err(listener_error(M::table().model, pk, &l.name, event, e));
+            return Err(failed_listener(change, &l.name, event, e));
         }
     }
     Ok(())
+}
+
+/// A listener's error, naming the row and the listener.
+#[cold]
+#[inline(never)]
+fn failed_listener<M: Model>(change: &Change<'_, M>, name: &str, event: RowEvent, e: crate::error::BoxError) -> Error {
+    let pk = match (change.new(), change.old) {
+        (Some(n), _) => pk_text::<M>(n),
+        (None, Some(o)) => pk_text::<M>(o),
+        (None, None) => String::new(),
+    };
+    listener_error(M::table().model, pk, name, event, e)
 }
 
 /// Run the SELECT of `M`'s row with primary key `key`, handing its row (if any) to `on_row`.
@@ -139,9 +148,9 @@ fn query_by_key<M: Model>(
     on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<()>,
 ) -> Result<()> {
     let t = M::table();
-    let sql = conn.shape_sql(t, Shape::SelectByKey)?;
-    conn.query_refs(&sql, &[key.as_value_ref()], on_row)
-        .map_err(|e| query_error(e, Some(t.model), &sql))
+    let shape = conn.shape(t, Shape::SelectByKey)?;
+    conn.query_shape_refs(shape, &[key.as_value_ref()], on_row)
+        .map_err(|e| query_error(e, Some(t.model), conn.shape_text(shape)))
 }
 
 /// Read a row by key without remembering it.
@@ -174,6 +183,8 @@ fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<Opt
     read_by_key::<M>(cx.conn, obj.primary_key())
 }
 
+#[cold]
+#[inline(never)]
 fn not_found<M: Model>(obj: &M) -> Error {
     Error::NotFound {
         model: M::table().model,
@@ -221,17 +232,22 @@ fn run_insert<M: Model>(
         },
     )?;
     let generate = t.auto_increment() && key_unset(obj);
-    let sql = cx.conn.shape_sql(t, Shape::Insert { with_key: !generate })?;
+    let shape = cx.conn.shape(t, Shape::Insert { with_key: !generate })?;
     let columns = Columns::insert(t, generate);
     check_values(&*obj, &columns)?;
     let row = RowOf {
         obj: &*obj,
         columns: &columns,
     };
-    let id = cx
-        .conn
-        .insert_row(&sql, &row)
-        .map_err(|e| stmt_error("insert", Some(t.model), Some(pk_text::<M>(obj)), &sql, e))?;
+    let id = cx.conn.insert_shape_row(shape, &row).map_err(|e| {
+        stmt_error(
+            "insert",
+            Some(t.model),
+            Some(pk_text::<M>(obj)),
+            cx.conn.shape_text(shape),
+            e,
+        )
+    })?;
     if generate {
         if let Some(id) = id {
             obj.set_value(t.primary_key, Value::Int(id))?;
@@ -327,25 +343,29 @@ fn run_update<M: Model>(
     }
     let new: &M = copy.as_ref().unwrap_or(item);
     if changed.contains(t.primary_key) {
-        return Err(Error::Usage(format!(
-            "{} {}: an update cannot change the primary key",
-            t.model,
-            pk_text::<M>(&old)
-        )));
+        return Err(key_changed(&old));
     }
-    let sql = cx.conn.shape_sql(t, Shape::Update(changed))?;
+    let shape = cx.conn.shape(t, Shape::Update(changed))?;
     let columns = Columns::update(t, changed);
     check_values(new, &columns)?;
     let n = cx
         .conn
-        .execute_row(
-            &sql,
+        .execute_shape_row(
+            shape,
             &RowOf {
                 obj: new,
                 columns: &columns,
             },
         )
-        .map_err(|e| stmt_error("update", Some(t.model), Some(pk_text::<M>(new)), &sql, e))?;
+        .map_err(|e| {
+            stmt_error(
+                "update",
+                Some(t.model),
+                Some(pk_text::<M>(new)),
+                cx.conn.shape_text(shape),
+                e,
+            )
+        })?;
     if n == 0 {
         return if bulk.is_some() {
             Ok(false)
@@ -370,6 +390,16 @@ fn run_update<M: Model>(
         cx.identity.put::<M>(key, old);
     }
     Ok(true)
+}
+
+#[cold]
+#[inline(never)]
+fn key_changed<M: Model>(old: &M) -> Error {
+    Error::Usage(format!(
+        "{} {}: an update cannot change the primary key",
+        M::table().model,
+        pk_text::<M>(old)
+    ))
 }
 
 /// A delete, of the row with `item`'s primary key.
@@ -399,11 +429,19 @@ fn run_delete<M: Model>(
             changed: all,
         },
     )?;
-    let sql = cx.conn.shape_sql(t, Shape::Delete)?;
+    let shape = cx.conn.shape(t, Shape::Delete)?;
     let n = cx
         .conn
-        .execute(&sql, &[old.value_ref(t.primary_key)])
-        .map_err(|e| stmt_error("delete", Some(t.model), Some(pk_text::<M>(&old)), &sql, e))?;
+        .execute_shape(shape, &[old.value_ref(t.primary_key)])
+        .map_err(|e| {
+            stmt_error(
+                "delete",
+                Some(t.model),
+                Some(pk_text::<M>(&old)),
+                cx.conn.shape_text(shape),
+                e,
+            )
+        })?;
     if n == 0 {
         return if bulk { Ok(false) } else { Err(not_found::<M>(&old)) };
     }

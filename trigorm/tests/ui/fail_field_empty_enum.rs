@@ -1,0 +1,6 @@
+use trigorm::Field;
+
+#[derive(Field, Clone, PartialEq)]
+enum Never {}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use trigorm::Field;
+
+#[derive(Field, Clone, PartialEq)]
+#[trigorm(rename_all = "camelCase")]
+enum Mode {
+    ReadOnly,
+    ReadWrite,
+}
+
+fn main() {}

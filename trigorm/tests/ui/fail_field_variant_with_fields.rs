@@ -1,0 +1,10 @@
+use trigorm::Field;
+
+#[derive(Field, Clone, PartialEq)]
+enum Shape {
+    Point,
+    Circle(f64),
+    Rect { w: f64, h: f64 },
+}
+
+fn main() {}
