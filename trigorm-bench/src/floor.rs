@@ -67,7 +67,8 @@ pub fn now_text(buf: &mut String) {
             v /= 10;
         }
     }
-    let t = Utc::now();
+    // One conversion to the naive date and time, not one per accessor (as trigorm does).
+    let t = Utc::now().naive_utc();
     let mut out = [0u8; TIMESTAMP_FORM.len()];
     out.copy_from_slice(TIMESTAMP_FORM.as_bytes());
     put(&mut out, 0, 4, t.year().clamp(0, 9999) as u32);

@@ -172,7 +172,7 @@ pub trait Model: Clone + Send + Sync + 'static {
 
     /// The primary key in hashable form.
     fn key(&self) -> Key {
-        Key::from_value(&self.primary_key())
+        Key::from_value_ref(&self.value_ref(Self::table().primary_key))
     }
 }
 

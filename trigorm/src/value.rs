@@ -649,6 +649,24 @@ impl Key {
             other => Key::Other(format!("{other:?}")),
         }
     }
+
+    /// The key of a borrowed primary-key value: as [`Key::from_value`], without making an
+    /// owned value first.
+    ///
+    /// ```
+    /// use trigorm::{Key, Value, ValueRef};
+    /// assert_eq!(Key::from_value_ref(&ValueRef::Int(7)), Key::Int(7));
+    /// assert_eq!(Key::from_value_ref(&ValueRef::Text("a")), Key::from_value(&Value::Text("a".into())));
+    /// ```
+    pub fn from_value_ref(v: &ValueRef<'_>) -> Key {
+        match v {
+            ValueRef::Int(i) => Key::Int(*i),
+            ValueRef::Bool(b) => Key::Int(i64::from(*b)),
+            ValueRef::Text(s) => Key::Text((*s).to_owned()),
+            ValueRef::Owned(v) => Key::from_value(v),
+            other => Key::from_value(&other.to_value()),
+        }
+    }
 }
 
 impl fmt::Display for Key {

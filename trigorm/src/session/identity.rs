@@ -43,6 +43,9 @@ pub(crate) struct Table<M> {
     spare: Vec<M>,
     /// How many rows became spares since the last trim.
     released: usize,
+    /// The rows of the query being loaded: kept from one query to the next, so that a
+    /// batch loop's result is allocated once, at its size, rather than grown row by row.
+    loading: Vec<M>,
 }
 
 impl<M: Model> Table<M> {
@@ -80,6 +83,25 @@ impl<M: Model> Table<M> {
         Ok(m)
     }
 
+    /// Start loading a query's rows (see [`Table::load_next`]).
+    pub(crate) fn begin_loading(&mut self) {
+        self.loading.clear();
+    }
+
+    /// As [`Table::load`], keeping the caller's copy until [`Table::loaded`].
+    pub(crate) fn load_next(&mut self, row: &[ValueRef<'_>]) -> Result<(), Error> {
+        let m = self.load(row)?;
+        self.loading.push(m);
+        Ok(())
+    }
+
+    /// The rows loaded since [`Table::begin_loading`], in a vector of their number.
+    pub(crate) fn loaded(&mut self) -> Vec<M> {
+        let mut out = Vec::with_capacity(self.loading.len());
+        out.append(&mut self.loading);
+        out
+    }
+
     /// Keep `row` to be filled again.
     pub(crate) fn recycle(&mut self, row: M) {
         self.spare.push(row);
@@ -100,6 +122,8 @@ impl<M: Model> AnyTable for Table<M> {
         self.spare.truncate(self.released.min(MAX_SPARES));
         self.spare.shrink_to(MAX_SPARES);
         self.rows.shrink_to(MAX_KEPT_CAPACITY);
+        self.loading.clear();
+        self.loading.shrink_to(MAX_KEPT_CAPACITY);
         self.released = 0;
     }
     fn len(&self) -> usize {
@@ -128,6 +152,7 @@ impl IdentityMap {
                     rows: FxHashMap::default(),
                     spare: Vec::new(),
                     released: 0,
+                    loading: Vec::new(),
                 };
                 self.tables.push((id, Box::new(table)));
                 self.tables.len() - 1

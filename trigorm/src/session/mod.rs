@@ -314,14 +314,11 @@ impl Session {
         let (mut conn, st, eng) = self.begun()?;
         let t = M::table();
         let stmt = eng.dialect.select(t, select)?;
-        let mut out = Vec::new();
         let table = st.identity.table::<M>();
-        conn.query_refs(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
-            out.push(table.load(row)?);
-            Ok(())
-        })
-        .map_err(|e| query_error(e, Some(t.model), &stmt.sql))?;
-        Ok(out)
+        table.begin_loading();
+        conn.query_refs(&stmt.sql, &value_refs(&stmt.values), &mut |row| table.load_next(row))
+            .map_err(|e| query_error(e, Some(t.model), &stmt.sql))?;
+        Ok(table.loaded())
     }
 
     pub(crate) fn count_where(&mut self, table: &'static TableDef, filter: &Filter) -> Result<u64> {
