@@ -18,12 +18,18 @@
 //! ## How it measures
 //! Each run of a variant is a child process of this binary (`--child VARIANT --db FILE`,
 //! hidden) on a fresh database file, so that its peak RSS (`VmHWM`) is its own. Schema
-//! creation is not timed. The parent alternates the variants round by round (floor,
-//! listeners, floor, listeners, ...) so that machine noise hits both alike, verifies the end
-//! state of every run on a plain rusqlite connection (`verify.rs`), and reports per
-//! variant the median of each phase, the median total, its ratio to the floor's median
-//! total, and the highest peak RSS. The output is a table, then one JSON line
-//! (`--json-only`: the JSON line alone).
+//! creation is not timed. Every round runs each variant once, back to back, in an order
+//! that alternates from round to round (floor then listeners, then listeners then floor,
+//! ...), so that a machine getting faster or slower during a round favours neither. The
+//! parent verifies the end state of every run on a plain rusqlite connection
+//! (`verify.rs`), and reports per variant the median of each phase, the median total and
+//! the highest peak RSS, and two ratios to the floor: `ratio`, the median over rounds of
+//! the variant's total divided by the floor's total *in the same round* (the two ran
+//! within a second of each other, on the same machine state), and `ratio_of_medians`,
+//! the median total divided by the floor's median total. On a quiet machine they agree;
+//! on a noisy one (a VM whose speed drifts by 2x over seconds) the paired one is the
+//! steadier reading. The output is a table, then one JSON line (`--json-only`: the JSON
+//! line alone).
 //!
 //! `--memory-check` runs each variant once at N and once at 10 N and fails when the peak
 //! RSS at 10 N exceeds twice the one at N: a session committing every B rows must not
@@ -288,11 +294,25 @@ struct Figures {
     update_s: f64,
     delete_s: f64,
     total_s: f64,
-    /// Median total / the floor's median total.
+    /// The median over rounds of this total / the floor's total in the same round.
     ratio: Option<f64>,
+    /// Median total / the floor's median total.
+    ratio_of_medians: Option<f64>,
+    /// Every round's total / the floor's total in that round, in order.
+    ratios: Vec<f64>,
     peak_rss_mib: Option<f64>,
     /// Every round's total, in order.
     totals_s: Vec<f64>,
+}
+
+/// Each round's total of `runs` divided by the floor's total in the same round (rounds
+/// where the floor took no time are left out).
+fn paired_ratios(runs: &[Timings], floor: &[Timings]) -> Vec<f64> {
+    runs.iter()
+        .zip(floor)
+        .filter(|(_, f)| f.total_s() > 0.0)
+        .map(|(r, f)| round_to(r.total_s() / f.total_s(), 3))
+        .collect()
 }
 
 fn summarize(runs: &[Timings]) -> Figures {
@@ -303,6 +323,8 @@ fn summarize(runs: &[Timings]) -> Figures {
         delete_s: round_to(pick(|t| t.delete_s), 6),
         total_s: round_to(pick(Timings::total_s), 6),
         ratio: None,
+        ratio_of_medians: None,
+        ratios: Vec::new(),
         peak_rss_mib: runs.iter().filter_map(|t| t.peak_rss_kib).max().map(mib),
         totals_s: runs.iter().map(|t| round_to(t.total_s(), 6)).collect(),
     }
@@ -334,7 +356,14 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
     let variants = args.variant.variants();
     let mut runs: Vec<Vec<Timings>> = vec![Vec::new(); variants.len()];
     for round in 1..=args.rounds {
-        for (k, v) in variants.iter().enumerate() {
+        // Alternate the order: a drift within a round then favours each variant in turn.
+        let order: Vec<usize> = if round % 2 == 1 {
+            (0..variants.len()).collect()
+        } else {
+            (0..variants.len()).rev().collect()
+        };
+        for k in order {
+            let v = &variants[k];
             let db = dir.join(format!("{}-r{round}.db", v.name()));
             let t = run_variant(*v, &db, plan).with_context(|| format!("round {round}"))?;
             if !args.json_only {
@@ -359,9 +388,20 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
             Variant::Listeners => lis = Some(summarize(r)),
         }
     }
+    let floor_runs = variants
+        .iter()
+        .position(|v| *v == Variant::Floor)
+        .map(|k| runs[k].clone());
     let floor_total = floor.as_ref().map(|f| f.total_s);
-    for f in [&mut floor, &mut lis].into_iter().flatten() {
-        f.ratio = floor_total.filter(|t| *t > 0.0).map(|t| round_to(f.total_s / t, 3));
+    for (f, k) in [(&mut floor, Variant::Floor), (&mut lis, Variant::Listeners)] {
+        let (Some(f), Some(k)) = (f.as_mut(), variants.iter().position(|v| *v == k)) else {
+            continue;
+        };
+        f.ratio_of_medians = floor_total.filter(|t| *t > 0.0).map(|t| round_to(f.total_s / t, 3));
+        if let Some(fl) = &floor_runs {
+            f.ratios = paired_ratios(&runs[k], fl);
+            f.ratio = (!f.ratios.is_empty()).then(|| round_to(median(f.ratios.clone()), 3));
+        }
     }
     let report = Report {
         rows: plan.rows,
@@ -389,24 +429,30 @@ fn print_table(r: &Report) {
         r.rows, r.batch, r.rounds, r.sqlite_version
     );
     println!(
-        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>13}",
-        "variant", "insert s", "update s", "delete s", "total s", "ratio", "peak RSS MiB"
+        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>13}",
+        "variant", "insert s", "update s", "delete s", "total s", "ratio", "ratio med", "peak RSS MiB"
     );
     let rows = [("floor", &r.variants.floor), ("listeners", &r.variants.listeners)];
     for (name, f) in rows {
         let Some(f) = f else { continue };
         println!(
-            "{:<10} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>13}",
+            "{:<10} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>9} {:>13}",
             name,
             f.insert_s,
             f.update_s,
             f.delete_s,
             f.total_s,
             f.ratio.map_or_else(|| "-".to_string(), |x| format!("{x:.2}")),
+            f.ratio_of_medians
+                .map_or_else(|| "-".to_string(), |x| format!("{x:.2}")),
             f.peak_rss_mib.map_or_else(|| "-".to_string(), |x| format!("{x:.1}")),
         );
     }
     println!("{:<10} {NATIVE_STATUS} (trigorm has no native triggers yet)", "native");
+    println!(
+        "ratio: the median over rounds of the variant's total / the floor's total in the same round; \
+         ratio med: median total / the floor's median total"
+    );
 }
 
 #[derive(Debug, Serialize)]
@@ -566,6 +612,25 @@ mod tests {
         assert!(parse(&["--child", "floor"]).is_err());
         assert!(parse(&["--db", "x.db"]).is_err());
         assert!(parse(&["--child", "floor", "--db", "x.db"]).is_ok());
+    }
+
+    #[test]
+    fn ratios_pair_each_round_with_the_floor_of_that_round() {
+        let t = |total: f64| Timings {
+            insert_s: total / 2.0,
+            update_s: total / 4.0,
+            delete_s: total / 4.0,
+            peak_rss_kib: None,
+        };
+        // The machine halves its speed in round 2: the paired ratios stay put.
+        let floor = [t(1.0), t(2.0), t(1.0), t(0.0)];
+        let lis = [t(1.2), t(2.4), t(1.3), t(5.0)];
+        assert_eq!(
+            paired_ratios(&lis, &floor),
+            [1.2, 1.2, 1.3],
+            "a floor of 0 s is left out"
+        );
+        assert_eq!(median(paired_ratios(&lis, &floor)), 1.2);
     }
 
     #[test]

@@ -1062,3 +1062,81 @@ on_each_db!(a_flush_of_many_statement_shapes_writes_every_row_right, |db: Db| {
     let stored = s.query::<Wide>().order_by(col("id").asc()).all().unwrap();
     assert_eq!(stored, expected);
 });
+
+// Sessions on one connection one after another: whatever the last one left (staged writes
+// never flushed, a transaction rolled back by dropping it, rows it remembered), the next
+// one starts with nothing of it: nothing pending, nothing remembered, every old value read
+// from the database.
+on_each_db!(a_new_session_starts_clean_whatever_the_last_one_left, |db: Db| {
+    let olds = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = olds.clone();
+    let engine = Engine::builder(&db.url)
+        .pool_size(1)
+        .model::<Parent>()
+        .listen::<Parent>(AfterUpdate, move |_, change| {
+            if let Some(old) = change.old() {
+                seen.lock().unwrap().push(old.name.clone());
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let names = |engine: &Engine| -> Vec<String> {
+        let mut s = engine.session().unwrap();
+        let rows = s.query::<Parent>().order_by(col("id").asc()).all().unwrap();
+        rows.into_iter().map(|p| p.name).collect()
+    };
+    {
+        let mut s = engine.session().unwrap();
+        for name in ["a", "bb", "ccc"] {
+            s.add(Parent {
+                id: 0,
+                name: name.into(),
+            });
+        }
+        s.commit().unwrap();
+    }
+    // Staged, never flushed, dropped: written by no later session.
+    {
+        let mut s = engine.session().unwrap();
+        s.add(Parent {
+            id: 0,
+            name: "never".into(),
+        });
+        let mut p = s.get::<Parent>(1).unwrap().unwrap();
+        p.name = "never either".into();
+        s.update(p).unwrap();
+    }
+    {
+        let mut s = engine.session().unwrap();
+        assert!(!s.has_pending());
+        assert_eq!(s.remembered_rows(), 0);
+        s.commit().unwrap();
+    }
+    assert_eq!(names(&engine), ["a", "bb", "ccc"]);
+    // Flushed in a transaction that is dropped (rolled back), after loading every row.
+    {
+        let mut s = engine.session().unwrap();
+        for mut p in s.query::<Parent>().all().unwrap() {
+            p.name = format!("{}-rolled-back", p.name);
+            s.update(p).unwrap();
+        }
+        s.flush().unwrap();
+    }
+    assert_eq!(names(&engine), ["a", "bb", "ccc"]);
+    olds.lock().unwrap().clear();
+    // The next session's updates see the stored names as old values, not the rolled-back
+    // ones, and write exactly their own.
+    {
+        let mut s = engine.session().unwrap();
+        assert_eq!(s.remembered_rows(), 0);
+        for mut p in s.query::<Parent>().order_by(col("id").asc()).all().unwrap() {
+            p.name = p.name.repeat(2);
+            s.update(p).unwrap();
+        }
+        s.commit().unwrap();
+    }
+    assert_eq!(*olds.lock().unwrap(), ["a", "bb", "ccc"]);
+    assert_eq!(names(&engine), ["aa", "bbbb", "cccccc"]);
+});

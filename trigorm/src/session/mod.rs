@@ -117,6 +117,22 @@ impl State {
     fn has_pending(&self) -> bool {
         self.staged.len() > self.flushed
     }
+
+    /// Whether a session that ends with this state leaves nothing of its own in it: no
+    /// transaction, no staged write, no remembered row, no queued callback. What remains
+    /// are emptied buffers and spare rows (bounded, see `identity`), which the next
+    /// session on the same connection reuses instead of allocating its own.
+    fn reusable(&self) -> bool {
+        !self.in_tx
+            && !self.writing
+            && self.staged.len() == 0
+            && self.derived.len() == 0
+            && self.next.len() == 0
+            && self.flushed == 0
+            && self.flush_ends.is_empty()
+            && self.identity.len() == 0
+            && self.after_commit.is_empty()
+    }
 }
 
 /// A unit of work over one connection. Get one from [`crate::Engine::session`].
@@ -149,11 +165,12 @@ pub struct Session {
 type Parts<'a> = (Conn<'a>, &'a mut State, &'a EngineInner);
 
 impl Session {
-    pub(crate) fn new(engine: Arc<EngineInner>, pooled: PooledConn) -> Session {
+    pub(crate) fn new(engine: Arc<EngineInner>, mut pooled: PooledConn) -> Session {
+        let state = pooled.left.take().filter(State::reusable).unwrap_or_default();
         Session {
             engine,
             pooled: Some(pooled),
-            state: State::default(),
+            state,
         }
     }
 
@@ -834,7 +851,10 @@ impl Drop for Session {
                 tracing::warn!(error = %e, "ROLLBACK when dropping a session failed");
             }
         }
-        if let Some(pooled) = self.pooled.take() {
+        if let Some(mut pooled) = self.pooled.take() {
+            if self.state.reusable() {
+                pooled.left = Some(std::mem::take(&mut self.state));
+            }
             self.engine.release(pooled);
         }
     }
