@@ -37,9 +37,110 @@ trait AnyTable: Send {
     fn len(&self) -> usize;
 }
 
+/// Remembered rows by key. Rows remembered in increasing integer-key order (a batch loop
+/// loading a range of keys, then updating or deleting those rows in the same order) are
+/// kept in a sorted run, found without hashing: a lookup tries where the last one was,
+/// then bisects. Any other key goes to a hash map. A key is in one of the two, never both.
+struct Rows<M> {
+    /// Strictly increasing keys; `None` once taken.
+    run: Vec<(i64, Option<M>)>,
+    /// How many slots of `run` hold a row.
+    live: usize,
+    /// Where the last lookup in `run` found its key.
+    cursor: usize,
+    map: FxHashMap<Key, M>,
+}
+
+impl<M> Default for Rows<M> {
+    fn default() -> Self {
+        Rows {
+            run: Vec::new(),
+            live: 0,
+            cursor: 0,
+            map: FxHashMap::default(),
+        }
+    }
+}
+
+impl<M> Rows<M> {
+    /// The index of `k` in the run.
+    fn find(&mut self, k: i64) -> Option<usize> {
+        let i = [self.cursor, self.cursor + 1]
+            .into_iter()
+            .find(|&i| self.run.get(i).is_some_and(|(x, _)| *x == k))
+            .or_else(|| self.run.binary_search_by_key(&k, |(x, _)| *x).ok())?;
+        self.cursor = i;
+        Some(i)
+    }
+
+    /// Remember `row` for `key`; the row it replaces, if any.
+    fn insert(&mut self, key: Key, row: M) -> Option<M> {
+        let Key::Int(k) = key else {
+            return self.map.insert(key, row);
+        };
+        // Every integer key in the map is below the run's last key (it went there for not
+        // extending the run, and the run only grows until both are drained): a key above
+        // it is in neither, and extends the run.
+        if self.run.last().is_none_or(|(last, _)| *last < k) {
+            debug_assert!(!self.map.contains_key(&key));
+            self.run.push((k, Some(row)));
+            self.live += 1;
+            self.cursor = self.run.len() - 1;
+            return None;
+        }
+        if let Some(i) = self.find(k) {
+            let replaced = self.run[i].1.replace(row);
+            if replaced.is_none() {
+                self.live += 1;
+            }
+            return replaced;
+        }
+        self.map.insert(key, row)
+    }
+
+    fn remove(&mut self, key: &Key) -> Option<M> {
+        if let Key::Int(k) = key {
+            if let Some(i) = self.find(*k) {
+                let taken = self.run[i].1.take();
+                if taken.is_some() {
+                    self.live -= 1;
+                }
+                return taken;
+            }
+        }
+        if self.map.is_empty() {
+            return None;
+        }
+        self.map.remove(key)
+    }
+
+    fn len(&self) -> usize {
+        self.live + self.map.len()
+    }
+
+    /// Forget every row, handing each to `f`.
+    fn drain(&mut self, mut f: impl FnMut(M)) {
+        for (_, row) in self.run.drain(..) {
+            if let Some(row) = row {
+                f(row);
+            }
+        }
+        self.live = 0;
+        self.cursor = 0;
+        for (_, row) in self.map.drain() {
+            f(row);
+        }
+    }
+
+    fn shrink_to(&mut self, rows: usize) {
+        self.run.shrink_to(rows);
+        self.map.shrink_to(rows);
+    }
+}
+
 /// The remembered rows of one model, and its spare rows.
 pub(crate) struct Table<M> {
-    rows: FxHashMap<Key, M>,
+    rows: Rows<M>,
     spare: Vec<M>,
     /// How many rows became spares since the last trim.
     released: usize,
@@ -115,7 +216,8 @@ impl<M: Model> AnyTable for Table<M> {
     }
     fn clear(&mut self) {
         self.released += self.rows.len();
-        self.spare.extend(self.rows.drain().map(|(_, row)| row));
+        let spare = &mut self.spare;
+        self.rows.drain(|row| spare.push(row));
     }
     fn trim(&mut self) {
         // Any spare serves as well as another: drop from the end (no moving).
@@ -149,7 +251,7 @@ impl IdentityMap {
             Some(i) => i,
             None => {
                 let table = Table::<M> {
-                    rows: FxHashMap::default(),
+                    rows: Rows::default(),
                     spare: Vec::new(),
                     released: 0,
                     loading: Vec::new(),
@@ -258,11 +360,61 @@ mod tests {
         assert_eq!(spares(&mut map), MAX_SPARES);
         let table = map.table::<Row>();
         assert!(
-            table.rows.capacity() <= 2 * MAX_KEPT_CAPACITY,
-            "{}",
-            table.rows.capacity()
+            table.rows.run.capacity() <= 2 * MAX_KEPT_CAPACITY && table.rows.map.capacity() <= 2 * MAX_KEPT_CAPACITY,
+            "{} {}",
+            table.rows.run.capacity(),
+            table.rows.map.capacity()
         );
         assert!(table.spare.capacity() <= 2 * MAX_SPARES, "{}", table.spare.capacity());
+    }
+
+    /// The sorted run and the map together behave exactly as one map, whatever the order
+    /// of keys: checked against a `HashMap` over a long pseudo-random sequence mixing
+    /// ascending runs (the fast path), repeats, keys below the run, text keys and clears.
+    #[test]
+    fn remembered_rows_behave_as_one_map() {
+        use std::collections::HashMap;
+        let mut rows: Rows<u32> = Rows::default();
+        let mut reference: HashMap<Key, u32> = HashMap::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut ascending = 0i64;
+        for step in 0..200_000u32 {
+            let key = match next(10) {
+                // An ascending scan, as a batch loop loads.
+                0..=4 => {
+                    ascending += 1 + next(3) as i64;
+                    Key::Int(ascending)
+                }
+                5..=7 => Key::Int(next(400) as i64 - 50),
+                8 => Key::Text(format!("k{}", next(40))),
+                _ => Key::Int(ascending - next(5) as i64),
+            };
+            match next(20) {
+                0..=9 => assert_eq!(
+                    rows.insert(key.clone(), step),
+                    reference.insert(key, step),
+                    "insert, step {step}"
+                ),
+                10..=18 => assert_eq!(rows.remove(&key), reference.remove(&key), "remove, step {step}"),
+                _ if next(50) == 0 => {
+                    let mut drained = Vec::new();
+                    rows.drain(|r| drained.push(r));
+                    let mut expected: Vec<u32> = reference.drain().map(|(_, v)| v).collect();
+                    drained.sort_unstable();
+                    expected.sort_unstable();
+                    assert_eq!(drained, expected, "drain, step {step}");
+                    ascending = next(100) as i64;
+                }
+                _ => {}
+            }
+            assert_eq!(rows.len(), reference.len(), "len, step {step}");
+        }
     }
 
     #[test]
