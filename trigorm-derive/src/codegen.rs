@@ -36,6 +36,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 }
             }
 
+            #[inline]
             fn value_ref(&self, column: ::core::primitive::usize) -> ::trigorm::ValueRef<'_> {
                 match column {
                     #(#index => #field::to_value_ref(&self.#member),)*
@@ -71,6 +72,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 })
             }
 
+            #[inline]
             fn read_row(
                 &mut self,
                 values: &[::trigorm::ValueRef<'_>],
@@ -85,6 +87,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 ::core::result::Result::Ok(())
             }
 
+            #[inline]
             fn diff(&self, other: &Self) -> ::trigorm::ColumnSet {
                 let mut changed = ::trigorm::ColumnSet::EMPTY;
                 #(
@@ -95,6 +98,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 changed
             }
 
+            #[inline]
             fn copy_columns(
                 &mut self,
                 other: &Self,
@@ -108,6 +112,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 ::core::result::Result::Ok(())
             }
 
+            #[inline]
             fn set_value(
                 &mut self,
                 column: ::core::primitive::usize,

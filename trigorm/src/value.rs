@@ -658,6 +658,7 @@ impl Key {
     /// assert_eq!(Key::from_value_ref(&ValueRef::Int(7)), Key::Int(7));
     /// assert_eq!(Key::from_value_ref(&ValueRef::Text("a")), Key::from_value(&Value::Text("a".into())));
     /// ```
+    #[inline]
     pub fn from_value_ref(v: &ValueRef<'_>) -> Key {
         match v {
             ValueRef::Int(i) => Key::Int(*i),

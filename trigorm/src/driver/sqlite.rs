@@ -506,14 +506,26 @@ impl<'c> Held<'c> {
     }
 
     /// The statement of `slot`, which stands for `sql` (no text compared once it is held).
+    #[inline]
     fn stmt_at(&mut self, slot: u32, sql: &str) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
-        let at = slot as usize;
-        if let Some(i) = self.slots.get(at).and_then(|&i| (i as usize).checked_sub(1)) {
-            if let Some((text, _)) = self.held.get(i) {
-                debug_assert_eq!(**text, *sql, "slot {slot} stands for another statement");
-                return Ok(&mut self.held[i].1);
+        let held = self
+            .slots
+            .get(slot as usize)
+            .and_then(|&i| (i as usize).checked_sub(1))
+            .filter(|&i| i < self.held.len());
+        match held {
+            Some(i) => {
+                debug_assert_eq!(*self.held[i].0, *sql, "slot {slot} stands for another statement");
+                Ok(&mut self.held[i].1)
             }
+            None => self.hold_at(slot, sql),
         }
+    }
+
+    /// Prepare (or find by its text) the statement of `slot` and remember where it is.
+    #[inline(never)]
+    fn hold_at(&mut self, slot: u32, sql: &str) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
+        let at = slot as usize;
         self.stmt(sql)?;
         let i = self.last;
         if self.slots.len() <= at {

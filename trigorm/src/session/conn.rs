@@ -120,14 +120,19 @@ impl Conn<'_> {
     }
 
     /// The number of a statement shape on a table, its SQL text rendered on first use.
+    #[inline]
     pub(crate) fn shape(&mut self, table: &'static TableDef, shape: Shape) -> Result<ShapeId, Error> {
         let key = (table as *const TableDef as usize, shape);
         // A flush round runs one statement for many rows in a row: try the last one first.
-        if let Some((k, id)) = self.sql.last {
-            if k == key {
-                return Ok(id);
-            }
+        match self.sql.last {
+            Some((k, id)) if k == key => Ok(id),
+            _ => self.find_shape(table, key),
         }
+    }
+
+    #[inline(never)]
+    fn find_shape(&mut self, table: &'static TableDef, key: (usize, Shape)) -> Result<ShapeId, Error> {
+        let shape = key.1;
         if let Some(&id) = self.sql.ids.get(&key) {
             self.sql.last = Some((key, id));
             return Ok(id);
@@ -155,6 +160,7 @@ impl Conn<'_> {
     }
 
     /// Run a statement shape with the row's parameters (binding them straight from it).
+    #[inline]
     pub(crate) fn execute_shape_row(&mut self, id: ShapeId, row: &dyn RowParams) -> Result<u64, DbError> {
         let sql = self.sql.texts.get(id.0 as usize).map_or("", |t| t);
         observe(self.observer, sql);
@@ -165,6 +171,7 @@ impl Conn<'_> {
     }
 
     /// Run an INSERT shape with the row's parameters (binding them straight from it).
+    #[inline]
     pub(crate) fn insert_shape_row(&mut self, id: ShapeId, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
         let sql = self.sql.texts.get(id.0 as usize).map_or("", |t| t);
         observe(self.observer, sql);
@@ -175,6 +182,7 @@ impl Conn<'_> {
     }
 
     /// Run a statement shape with parameters (see [`Conn::execute`]).
+    #[inline]
     pub(crate) fn execute_shape(&mut self, id: ShapeId, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
         let sql = self.sql.texts.get(id.0 as usize).map_or("", |t| t);
         observe(self.observer, sql);
@@ -280,6 +288,7 @@ impl Conn<'_> {
 }
 
 /// Report a statement about to run: to `tracing` and to the engine's observer.
+#[inline]
 fn observe(observer: Option<&StatementObserver>, sql: &str) {
     tracing::trace!(target: "trigorm::sql", sql);
     if let Some(o) = observer {

@@ -245,6 +245,7 @@ pub(crate) struct IdentityMap {
 impl IdentityMap {
     /// The remembered and spare rows of `M` (what a load fills, fetched once for all its
     /// rows).
+    #[inline]
     pub(crate) fn table<M: Model>(&mut self) -> &mut Table<M> {
         let id = TypeId::of::<M>();
         let i = match self.tables.iter().position(|(t, _)| *t == id) {
@@ -267,10 +268,12 @@ impl IdentityMap {
         }
     }
 
+    #[inline]
     pub(crate) fn take<M: Model>(&mut self, key: &Key) -> Option<M> {
         self.table::<M>().rows.remove(key)
     }
 
+    #[inline]
     pub(crate) fn put<M: Model>(&mut self, key: Key, row: M) {
         self.table::<M>().remember(key, row);
     }

@@ -176,6 +176,7 @@ pub(crate) fn load_by_key<M: Model>(conn: &mut Conn<'_>, identity: &mut Identity
 
 /// The old row: as last read or written in this transaction, else read now; `None` when
 /// the row is not in the database.
+#[inline]
 fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<Option<M>> {
     if let Some(old) = cx.identity.take::<M>(key) {
         return Ok(Some(old));
