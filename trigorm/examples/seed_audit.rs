@@ -102,7 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{:<4} {:<8} {:<7} {:<10} {:<10} {}",
             l.id,
             l.user_id,
-            format!("{:?}", l.change_type),
+            format!("{:?}", l.change_type).to_lowercase(),
             l.old_name.as_deref().unwrap_or("-"),
             l.new_name.as_deref().unwrap_or("-"),
             l.changed_at.format("%Y-%m-%d %H:%M:%S")

@@ -193,13 +193,21 @@ impl ValueError {
 /// A Rust type that can be a model field: it knows its column type and converts to and
 /// from [`Value`]. Implemented for integers, `f64`, `f32`, `bool`, `String`, `Vec<u8>`,
 /// `chrono::DateTime<Utc>`, `chrono::NaiveDate`, `serde_json::Value`, and `Option<T>` of
-/// each (which makes the column nullable).
+/// each (which makes the column nullable). `#[derive(Field)]` implements it for an enum of
+/// unit variants, stored as text (see the derive's documentation for the names).
 ///
 /// ```
-/// use trigorm::{Field, Value};
+/// use trigorm::{Field, Value, ValueRef};
 /// assert_eq!(<Option<String> as Field>::NULLABLE, true);
 /// assert_eq!(42_i32.to_value(), Value::Int(42));
 /// assert_eq!(<bool as Field>::from_value(Value::Int(1)).unwrap(), true);
+///
+/// #[derive(Field, Clone, Copy, Debug, PartialEq)]
+/// #[trigorm(rename_all = "lowercase")]
+/// enum Color { Red, Green }
+/// assert_eq!(Color::Green.to_value_ref(), ValueRef::Text("green"));
+/// assert_eq!(Color::from_value(Value::Text("red".into())).unwrap(), Color::Red);
+/// assert!(Color::from_value(Value::Text("Red".into())).is_err());
 /// ```
 pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
     /// The column type this field maps to.

@@ -505,19 +505,19 @@ impl<'c> Held<'c> {
         Ok(&mut self.held[i].1)
     }
 
-    /// The statement of `slot`, which stands for `sql` (no text compared once it is held).
+    /// The statement of `slot`, which stands for `sql`: found by the number, with no search
+    /// through the held statements. The slot is a hint: its text is still compared (one
+    /// `memcmp`), so that a caller who broke the contract gets the statement of `sql`, never
+    /// another one.
     #[inline]
     fn stmt_at(&mut self, slot: u32, sql: &str) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
         let held = self
             .slots
             .get(slot as usize)
             .and_then(|&i| (i as usize).checked_sub(1))
-            .filter(|&i| i < self.held.len());
+            .filter(|&i| self.held.get(i).is_some_and(|(text, _)| **text == *sql));
         match held {
-            Some(i) => {
-                debug_assert_eq!(*self.held[i].0, *sql, "slot {slot} stands for another statement");
-                Ok(&mut self.held[i].1)
-            }
+            Some(i) => Ok(&mut self.held[i].1),
             None => self.hold_at(slot, sql),
         }
     }
@@ -628,5 +628,44 @@ fn db_error(e: rusqlite::Error, database: &str) -> DbError {
         code,
         message: e.to_string(),
         database: database.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slot is a hint: used with another text than the one it was first given, it still
+    /// runs the statement of the text it comes with.
+    #[test]
+    fn a_slot_used_with_another_text_runs_that_text() {
+        let driver = SqliteDriver::new(Location::Memory, Duration::from_secs(1));
+        let mut conn = driver.connect().expect("connect");
+        conn.execute_batch("CREATE TABLE a (x INTEGER); CREATE TABLE b (x INTEGER)")
+            .expect("schema");
+        conn.with_statements(&mut |held| {
+            for i in 0..3 {
+                held.execute_at(0, "INSERT INTO a (x) VALUES (?)", &[Param::Int(i)])
+                    .map_err(|e| Error::Usage(e.to_string()))?;
+                // The same slot, another text of the same length.
+                held.execute_at(0, "INSERT INTO b (x) VALUES (?)", &[Param::Int(10 + i)])
+                    .map_err(|e| Error::Usage(e.to_string()))?;
+            }
+            Ok(())
+        })
+        .expect("statements");
+        let mut rows = Vec::new();
+        conn.query(
+            "SELECT 'a', x FROM a UNION ALL SELECT 'b', x FROM b ORDER BY 1, 2",
+            &[],
+            &mut |row| {
+                rows.push(format!("{:?}", row));
+                Ok(())
+            },
+        )
+        .expect("query");
+        assert_eq!(rows.len(), 6, "{rows:?}");
+        assert!(rows[..3].iter().all(|r| r.contains("\"a\"")), "{rows:?}");
+        assert!(rows[3..].iter().all(|r| r.contains("\"b\"")), "{rows:?}");
     }
 }

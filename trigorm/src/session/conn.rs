@@ -42,10 +42,6 @@ pub(crate) struct ShapeCache {
 pub(crate) struct PooledConn {
     pub(crate) conn: Box<dyn Connection>,
     sql: ShapeCache,
-    /// What the last session on this connection left behind when it ended cleanly (no
-    /// transaction, nothing staged): its emptied buffers and spare rows, for the next
-    /// session to start with (see [`super::State::reusable`]).
-    pub(super) left: Option<super::State>,
 }
 
 impl PooledConn {
@@ -53,7 +49,6 @@ impl PooledConn {
         PooledConn {
             conn,
             sql: ShapeCache::default(),
-            left: None,
         }
     }
 }

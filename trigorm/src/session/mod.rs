@@ -117,22 +117,6 @@ impl State {
     fn has_pending(&self) -> bool {
         self.staged.len() > self.flushed
     }
-
-    /// Whether a session that ends with this state leaves nothing of its own in it: no
-    /// transaction, no staged write, no remembered row, no queued callback. What remains
-    /// are emptied buffers and spare rows (bounded, see `identity`), which the next
-    /// session on the same connection reuses instead of allocating its own.
-    fn reusable(&self) -> bool {
-        !self.in_tx
-            && !self.writing
-            && self.staged.len() == 0
-            && self.derived.len() == 0
-            && self.next.len() == 0
-            && self.flushed == 0
-            && self.flush_ends.is_empty()
-            && self.identity.len() == 0
-            && self.after_commit.is_empty()
-    }
 }
 
 /// A unit of work over one connection. Get one from [`crate::Engine::session`].
@@ -165,12 +149,11 @@ pub struct Session {
 type Parts<'a> = (Conn<'a>, &'a mut State, &'a EngineInner);
 
 impl Session {
-    pub(crate) fn new(engine: Arc<EngineInner>, mut pooled: PooledConn) -> Session {
-        let state = pooled.left.take().filter(State::reusable).unwrap_or_default();
+    pub(crate) fn new(engine: Arc<EngineInner>, pooled: PooledConn) -> Session {
         Session {
             engine,
             pooled: Some(pooled),
-            state,
+            state: State::default(),
         }
     }
 
@@ -530,6 +513,7 @@ impl Session {
         st.staged.recycle_into(&mut st.identity);
         st.flushed = 0;
         st.flush_ends.clear();
+        st.flush_ends.shrink_to(identity::MAX_KEPT_CAPACITY);
         st.identity.end_transaction();
         st.round.clear();
         st.round.shrink_to(identity::MAX_KEPT_CAPACITY);
@@ -564,6 +548,7 @@ impl Session {
         let r = self.end_transaction();
         self.state.staged.clear();
         self.state.flush_ends.clear();
+        self.state.flush_ends.shrink_to(identity::MAX_KEPT_CAPACITY);
         r
     }
 
@@ -581,6 +566,9 @@ impl Session {
         st.next.clear();
         st.identity.end_transaction();
         st.after_commit.clear();
+        st.after_commit.shrink_to(identity::MAX_KEPT_CAPACITY);
+        st.round.clear();
+        st.round.shrink_to(identity::MAX_KEPT_CAPACITY);
         if was_open {
             eng.registry.fire_tx(TxEvent::AfterRollback);
         }
@@ -851,10 +839,7 @@ impl Drop for Session {
                 tracing::warn!(error = %e, "ROLLBACK when dropping a session failed");
             }
         }
-        if let Some(mut pooled) = self.pooled.take() {
-            if self.state.reusable() {
-                pooled.left = Some(std::mem::take(&mut self.state));
-            }
+        if let Some(pooled) = self.pooled.take() {
             self.engine.release(pooled);
         }
     }
