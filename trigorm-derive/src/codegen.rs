@@ -112,6 +112,16 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 ::core::result::Result::Ok(())
             }
 
+            fn check_value(
+                column: ::core::primitive::usize,
+                value: &::trigorm::ValueRef<'_>,
+            ) -> ::core::result::Result<(), ::trigorm::Error> {
+                match column {
+                    #(#index => #field::from_value_ref(value).map(::core::mem::drop).map_err(#decode_error),)*
+                    _ => ::core::result::Result::Ok(()),
+                }
+            }
+
             #[inline]
             fn set_value(
                 &mut self,

@@ -67,7 +67,9 @@ use proc_macro::TokenStream;
 ///   integer and float fields), a float (`default = 0.5`, for float fields), a bool
 ///   (`default = true`, for bool fields) or a string (`default = "none"`, for text,
 ///   timestamp, date and JSON fields). A literal that does not suit the field's type is a
-///   compile-time error.
+///   compile-time error; one the field cannot read back (a text that is none of a derived
+///   enum's variants, say) is refused with `Error::InvalidModel` when the model is
+///   registered with an engine.
 /// - `references = OtherModel`: a foreign key to the primary key of another model's table
 ///   (a type path; `Self` for a reference to the same table).
 /// - `on_delete = "action"`: with `references` only; what the database does to this row

@@ -151,6 +151,26 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// [`Error::Decode`] when the value does not fit the field.
     fn set_value(&mut self, column: usize, value: Value) -> Result<(), Error>;
 
+    /// Whether `value` can be read as column `column`'s field (how an engine checks, when a
+    /// model is registered, that each column's `default` reads back). The provided method
+    /// accepts everything; `#[derive(Model)]` decodes with the field's
+    /// [`Field::from_value_ref`](crate::Field::from_value_ref).
+    ///
+    /// # Errors
+    /// [`Error::Decode`] naming the model and column.
+    ///
+    /// ```
+    /// use trigorm::{Model, ValueRef};
+    /// #[derive(Model, Clone, Debug)]
+    /// struct Item { id: i64, name: String }
+    /// assert!(Item::check_value(1, &ValueRef::Text("a name")).is_ok());
+    /// assert!(Item::check_value(1, &ValueRef::Int(7)).is_err());
+    /// ```
+    fn check_value(column: usize, value: &ValueRef<'_>) -> Result<(), Error> {
+        let _ = (column, value);
+        Ok(())
+    }
+
     /// Make `columns` of `self` equal to those of `other` (how the session brings a
     /// remembered row up to date after an update). The provided method goes through
     /// [`Model::value`] and [`Model::set_value`]; `#[derive(Model)]` uses `clone_from`,

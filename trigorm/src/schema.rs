@@ -4,6 +4,7 @@
 //! session reads it.
 
 use crate::error::Error;
+use crate::value::ValueRef;
 
 /// The storage type of a column, independent of any backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,6 +55,24 @@ pub enum DefaultValue {
     Bool(bool),
     /// A text literal (quoted and escaped when rendered).
     Text(&'static str),
+}
+
+impl DefaultValue {
+    /// The literal as a value.
+    ///
+    /// ```
+    /// use trigorm::schema::DefaultValue;
+    /// use trigorm::ValueRef;
+    /// assert_eq!(DefaultValue::Text("new").value_ref(), ValueRef::Text("new"));
+    /// ```
+    pub fn value_ref(&self) -> ValueRef<'static> {
+        match *self {
+            DefaultValue::Int(i) => ValueRef::Int(i),
+            DefaultValue::Float(f) => ValueRef::Float(f),
+            DefaultValue::Bool(b) => ValueRef::Bool(b),
+            DefaultValue::Text(t) => ValueRef::Text(t),
+        }
+    }
 }
 
 /// A foreign key from one column to the primary key of another model's table.

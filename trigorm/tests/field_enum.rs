@@ -392,3 +392,61 @@ on_each_db!(an_unknown_stored_text_fails_to_load, |db: Db| {
         }
     }
 });
+
+#[derive(Field, Clone, Copy, Debug, PartialEq)]
+#[trigorm(rename_all = "snake_case")]
+enum OrderState {
+    New,
+    Paid,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "orders_ok")]
+struct GoodDefault {
+    id: i64,
+    #[trigorm(default = "new")]
+    state: OrderState,
+}
+
+#[derive(Model, Clone, Debug)]
+#[trigorm(table = "orders_bad")]
+struct BadDefault {
+    id: i64,
+    /// "New" is the variant's Rust name, not its stored text "new".
+    #[trigorm(default = "New")]
+    state: OrderState,
+}
+
+/// A `default` the field cannot read back would make every row that gets it fail to load:
+/// the engine refuses the model when it is registered, naming it, the column and the text.
+#[test]
+fn a_default_that_is_none_of_the_enums_texts_is_refused_when_the_model_is_registered() {
+    let err = trigorm::Engine::builder("sqlite::memory:")
+        .model::<BadDefault>()
+        .build()
+        .expect_err("a default that is no variant");
+    match &err {
+        trigorm::Error::InvalidModel { model, reason } => {
+            assert_eq!(*model, "BadDefault");
+            assert!(reason.contains("\"state\"") && reason.contains("New"), "{reason}");
+        }
+        other => panic!("expected InvalidModel, got {other:?}"),
+    }
+
+    // A default that reads back is accepted and is what a row written without the column
+    // holds.
+    let engine = trigorm::Engine::builder("sqlite::memory:")
+        .model::<GoodDefault>()
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    s.execute("INSERT INTO orders_ok (id) VALUES (1)", &[]).unwrap();
+    assert_eq!(
+        s.get::<GoodDefault>(1).unwrap(),
+        Some(GoodDefault {
+            id: 1,
+            state: OrderState::New
+        })
+    );
+}

@@ -45,6 +45,9 @@ impl EngineBuilder {
         let t = M::table();
         if !self.models.iter().any(|m| std::ptr::eq(*m, t)) {
             self.models.push(t);
+            if self.error.is_none() {
+                self.error = check_defaults::<M>().err();
+            }
         }
     }
 
@@ -282,4 +285,23 @@ impl EngineBuilder {
         };
         Ok(Engine { inner: Arc::new(inner) })
     }
+}
+
+/// Every column `default` of `M` must read back as its field: a default the field cannot
+/// read (a text that is none of an enum's variants, say) would make every row that gets it
+/// fail to load.
+fn check_defaults<M: Model>() -> Result<()> {
+    let t = M::table();
+    for (i, c) in t.columns.iter().enumerate() {
+        if let Some(d) = &c.default {
+            M::check_value(i, &d.value_ref()).map_err(|e| Error::InvalidModel {
+                model: t.model,
+                reason: format!(
+                    "the default {d:?} of column {:?} does not read back as its field: {e}",
+                    c.name
+                ),
+            })?;
+        }
+    }
+    Ok(())
 }
