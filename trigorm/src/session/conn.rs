@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::driver::{Connection, QueryError, RowParams, Statements};
+use crate::driver::{Connection, QueryError, Statements};
 use crate::error::{DbError, Error};
-use crate::model::ColumnSet;
+use crate::model::{ColumnSet, Model};
+
+use super::params::{Columns, RowOf};
 use crate::schema::TableDef;
 use crate::sql::Dialect;
 use crate::value::{Value, ValueRef};
@@ -35,7 +37,23 @@ pub(crate) struct ShapeCache {
     ids: FxHashMap<(usize, Shape), ShapeId>,
     /// By shape number.
     texts: Vec<Box<str>>,
+    /// By shape number: the columns a row statement binds, in order.
+    columns: Vec<Columns>,
     last: Option<((usize, Shape), ShapeId)>,
+}
+
+static EMPTY_COLUMNS: Columns = Columns::EMPTY;
+
+impl ShapeCache {
+    /// The text and the columns of a shape.
+    #[inline]
+    fn at(&self, id: ShapeId) -> (&str, &Columns) {
+        let i = id.0 as usize;
+        (
+            self.texts.get(i).map_or("", |t| t),
+            self.columns.get(i).unwrap_or(&EMPTY_COLUMNS),
+        )
+    }
 }
 
 /// A connection with its cache of rendered statements, kept in the engine's pool.
@@ -133,17 +151,18 @@ impl Conn<'_> {
             return Ok(id);
         }
         table.validate()?;
-        let sql = match shape {
-            Shape::Insert { with_key } => self.dialect.insert(table, with_key),
-            Shape::Update(cols) => self.dialect.update(table, cols),
-            Shape::Delete => self.dialect.delete(table),
-            Shape::SelectByKey => self.dialect.select_by_key(table),
+        let (sql, columns) = match shape {
+            Shape::Insert { with_key } => (self.dialect.insert(table, with_key), Columns::insert(table, !with_key)),
+            Shape::Update(cols) => (self.dialect.update(table, cols), Columns::update(table, cols)),
+            Shape::Delete => (self.dialect.delete(table), Columns::key(table)),
+            Shape::SelectByKey => (self.dialect.select_by_key(table), Columns::key(table)),
         };
         let id = ShapeId(
             u32::try_from(self.sql.texts.len())
                 .map_err(|_| Error::Usage("too many statement shapes on one connection".into()))?,
         );
         self.sql.texts.push(sql.into());
+        self.sql.columns.push(columns);
         self.sql.ids.insert(key, id);
         self.sql.last = Some((key, id));
         Ok(id)
@@ -154,25 +173,35 @@ impl Conn<'_> {
         self.sql.texts.get(id.0 as usize).map_or("", |t| t)
     }
 
-    /// Run a statement shape with the row's parameters (binding them straight from it).
+    /// The columns a statement shape binds, in order.
+    pub(crate) fn shape_columns(&self, id: ShapeId) -> &Columns {
+        self.sql.columns.get(id.0 as usize).unwrap_or(&EMPTY_COLUMNS)
+    }
+
+    /// Run a row statement shape with `obj`'s values for its columns, bound straight from
+    /// the object.
     #[inline]
-    pub(crate) fn execute_shape_row(&mut self, id: ShapeId, row: &dyn RowParams) -> Result<u64, DbError> {
-        let sql = self.sql.texts.get(id.0 as usize).map_or("", |t| t);
-        observe(self.observer, sql);
-        match &mut self.db {
-            Db::Conn(db) => db.execute_row(sql, row),
-            Db::Held(db) => db.execute_row_at(id.0, sql, row),
+    pub(crate) fn execute_shape_obj<M: Model>(&mut self, id: ShapeId, obj: &M) -> Result<u64, DbError> {
+        let Conn { sql, db, observer, .. } = self;
+        let (text, columns) = sql.at(id);
+        observe(*observer, text);
+        let row = RowOf { obj, columns };
+        match db {
+            Db::Conn(db) => db.execute_row(text, &row),
+            Db::Held(db) => db.execute_row_at(id.0, text, &row),
         }
     }
 
-    /// Run an INSERT shape with the row's parameters (binding them straight from it).
+    /// As [`Conn::execute_shape_obj`], for an INSERT: the key the database generated.
     #[inline]
-    pub(crate) fn insert_shape_row(&mut self, id: ShapeId, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
-        let sql = self.sql.texts.get(id.0 as usize).map_or("", |t| t);
-        observe(self.observer, sql);
-        match &mut self.db {
-            Db::Conn(db) => db.insert_row(sql, row),
-            Db::Held(db) => db.insert_row_at(id.0, sql, row),
+    pub(crate) fn insert_shape_obj<M: Model>(&mut self, id: ShapeId, obj: &M) -> Result<Option<i64>, DbError> {
+        let Conn { sql, db, observer, .. } = self;
+        let (text, columns) = sql.at(id);
+        observe(*observer, text);
+        let row = RowOf { obj, columns };
+        match db {
+            Db::Conn(db) => db.insert_row(text, &row),
+            Db::Held(db) => db.insert_row_at(id.0, text, &row),
         }
     }
 

@@ -1,11 +1,12 @@
 //! Staged writes and how one is flushed: `Before*` → SQL → `After*`, per row.
 
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::conn::{query_error, stmt_error, Conn, Shape};
 use super::identity::IdentityMap;
 use super::listeners::{listener_error, AfterCommitFn, ListenerCtx, ModelListeners, Registry};
-use super::params::{Columns, RowOf};
+use super::params::Columns;
 use super::staging::{Staging, Write};
 use crate::error::{Error, Result};
 use crate::event::{Change, NewRow, Operation, RowEvent};
@@ -24,30 +25,41 @@ pub(crate) struct FlushCx<'s, 'c> {
 
 /// Where an added object is handed back after its insert (with its generated key): one
 /// allocation per `add`, shared by the [`Pending`](super::Pending) handle and the write.
-pub(crate) type Slot<M> = Arc<Mutex<SlotState<M>>>;
+pub(crate) type Slot<M> = Arc<SlotCell<M>>;
 
-pub(crate) struct SlotState<M> {
+/// What an `add` shares with its write. The flags are atomics, so that an insert whose
+/// handle was dropped takes no lock.
+pub(crate) struct SlotCell<M> {
     /// The row as written, kept only while the `Pending` handle lives (`wanted`).
-    pub(crate) row: Option<M>,
-    pub(crate) wanted: bool,
-    /// The key the database generated, shared with the copies kept for a retry: a retried
-    /// insert reuses it, so that writes staged against that key still find their row (and
-    /// fail loudly if another writer took the key meanwhile).
-    pub(crate) generated: Option<i64>,
+    pub(crate) row: Mutex<Option<M>>,
+    pub(crate) wanted: AtomicBool,
+    /// The key the database generated (`NO_KEY`: none yet), shared with the copies kept
+    /// for a retry: a retried insert reuses it, so that writes staged against that key
+    /// still find their row (and fail loudly if another writer took the key meanwhile).
+    generated: AtomicI64,
+}
+
+/// [`SlotCell::generated`] before the insert ran.
+const NO_KEY: i64 = i64::MIN;
+
+impl<M> SlotCell<M> {
+    fn generated(&self) -> Option<i64> {
+        Some(self.generated.load(Ordering::Acquire)).filter(|k| *k != NO_KEY)
+    }
 }
 
 pub(crate) fn new_slot<M>() -> Slot<M> {
-    Arc::new(Mutex::new(SlotState {
-        row: None,
-        wanted: true,
-        generated: None,
-    }))
+    Arc::new(SlotCell {
+        row: Mutex::new(None),
+        wanted: AtomicBool::new(true),
+        generated: AtomicI64::new(NO_KEY),
+    })
 }
 
 /// The transaction an insert was flushed in rolled back: its row was not written.
 pub(crate) fn forget_written<M>(slot: &Slot<M>) {
-    if let Ok(mut s) = slot.lock() {
-        s.row = None;
+    if let Ok(mut row) = slot.row.lock() {
+        *row = None;
     }
 }
 
@@ -215,7 +227,7 @@ fn run_insert<M: Model>(
         None => item,
     };
     if t.auto_increment() && key_unset(obj) {
-        if let Some(key) = slot.and_then(|s| s.lock().ok().and_then(|s| s.generated)) {
+        if let Some(key) = slot.and_then(|s| s.generated()) {
             obj.set_value(t.primary_key, Value::Int(key))?;
         }
     }
@@ -234,13 +246,8 @@ fn run_insert<M: Model>(
     )?;
     let generate = t.auto_increment() && key_unset(obj);
     let shape = cx.conn.shape(t, Shape::Insert { with_key: !generate })?;
-    let columns = Columns::insert(t, generate);
-    check_values(&*obj, &columns)?;
-    let row = RowOf {
-        obj: &*obj,
-        columns: &columns,
-    };
-    let id = cx.conn.insert_shape_row(shape, &row).map_err(|e| {
+    check_values(&*obj, cx.conn.shape_columns(shape))?;
+    let id = cx.conn.insert_shape_obj(shape, &*obj).map_err(|e| {
         stmt_error(
             "insert",
             Some(t.model),
@@ -252,8 +259,8 @@ fn run_insert<M: Model>(
     if generate {
         if let Some(id) = id {
             obj.set_value(t.primary_key, Value::Int(id))?;
-            if let Some(Ok(mut s)) = slot.map(|s| s.lock()) {
-                s.generated = Some(id);
+            if let Some(s) = slot {
+                s.generated.store(id, Ordering::Release);
             }
         }
     }
@@ -269,9 +276,9 @@ fn run_insert<M: Model>(
             changed: all,
         },
     )?;
-    if let Some(Ok(mut s)) = slot.map(|s| s.lock()) {
-        if s.wanted {
-            s.row = Some(match copy {
+    if let Some(s) = slot.filter(|s| s.wanted.load(Ordering::Acquire)) {
+        if let Ok(mut row) = s.row.lock() {
+            *row = Some(match copy {
                 Some(c) => c,
                 None => item.clone(),
             });
@@ -347,26 +354,16 @@ fn run_update<M: Model>(
         return Err(key_changed(&old));
     }
     let shape = cx.conn.shape(t, Shape::Update(changed))?;
-    let columns = Columns::update(t, changed);
-    check_values(new, &columns)?;
-    let n = cx
-        .conn
-        .execute_shape_row(
-            shape,
-            &RowOf {
-                obj: new,
-                columns: &columns,
-            },
+    check_values(new, cx.conn.shape_columns(shape))?;
+    let n = cx.conn.execute_shape_obj(shape, new).map_err(|e| {
+        stmt_error(
+            "update",
+            Some(t.model),
+            Some(pk_text::<M>(new)),
+            cx.conn.shape_text(shape),
+            e,
         )
-        .map_err(|e| {
-            stmt_error(
-                "update",
-                Some(t.model),
-                Some(pk_text::<M>(new)),
-                cx.conn.shape_text(shape),
-                e,
-            )
-        })?;
+    })?;
     if n == 0 {
         return if bulk.is_some() {
             Ok(false)

@@ -13,11 +13,21 @@ pub(crate) struct Columns {
 }
 
 impl Columns {
+    /// No column.
+    pub(crate) const EMPTY: Columns = Columns {
+        index: [0; MAX_COLUMNS],
+        len: 0,
+    };
+
     fn new() -> Columns {
-        Columns {
-            index: [0; MAX_COLUMNS],
-            len: 0,
-        }
+        Columns::EMPTY
+    }
+
+    /// The primary key alone (a DELETE's or a SELECT by key's parameter).
+    pub(crate) fn key(t: &TableDef) -> Columns {
+        let mut c = Columns::new();
+        c.push(t.primary_key);
+        c
     }
 
     fn push(&mut self, column: usize) {
