@@ -53,18 +53,7 @@ impl<'a> EnumDef<'a> {
                 ))
             }
         };
-        if !input.generics.params.is_empty() {
-            return Err(syn::Error::new_spanned(
-                &input.generics,
-                "Field cannot be derived for a generic enum: remove its type, lifetime and const parameters",
-            ));
-        }
-        if let Some(where_clause) = &input.generics.where_clause {
-            return Err(syn::Error::new_spanned(
-                where_clause,
-                "Field cannot be derived for an enum with a where clause",
-            ));
-        }
+        crate::model::reject_generics(input, "Field", ("a generic enum", "an enum"))?;
         if data.variants.is_empty() {
             return Err(syn::Error::new_spanned(
                 &input.ident,

@@ -71,21 +71,31 @@ impl Errors {
     }
 }
 
+/// The derives take no generic parameters and no where clause: `what` names the item
+/// (`("a generic struct", "a struct")`) in the errors.
+pub(crate) fn reject_generics(input: &DeriveInput, derive: &str, what: (&str, &str)) -> syn::Result<()> {
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            format!(
+                "{derive} cannot be derived for {}: remove its type, lifetime and const parameters",
+                what.0
+            ),
+        ));
+    }
+    if let Some(where_clause) = &input.generics.where_clause {
+        return Err(syn::Error::new_spanned(
+            where_clause,
+            format!("{derive} cannot be derived for {} with a where clause", what.1),
+        ));
+    }
+    Ok(())
+}
+
 impl<'a> ModelDef<'a> {
     pub(crate) fn from_input(input: &'a DeriveInput) -> syn::Result<Self> {
         let fields = named_fields(input)?;
-        if !input.generics.params.is_empty() {
-            return Err(syn::Error::new_spanned(
-                &input.generics,
-                "Model cannot be derived for a generic struct: remove its type, lifetime and const parameters",
-            ));
-        }
-        if let Some(where_clause) = &input.generics.where_clause {
-            return Err(syn::Error::new_spanned(
-                where_clause,
-                "Model cannot be derived for a struct with a where clause",
-            ));
-        }
+        reject_generics(input, "Model", ("a generic struct", "a struct"))?;
 
         let mut errors = Errors::default();
         let name = input.ident.unraw().to_string();

@@ -3,12 +3,12 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::conn::{query_error, stmt_error, Conn, Shape};
+use super::conn::{query_error, stmt_error, Conn, Shape, ShapeId};
 use super::identity::IdentityMap;
 use super::listeners::{listener_error, AfterCommitFn, ListenerCtx, ModelListeners, Registry};
 use super::params::Columns;
 use super::staging::{Staging, Write};
-use crate::error::{Error, Result};
+use crate::error::{DbError, Error, Result};
 use crate::event::{Change, NewRow, Operation, RowEvent};
 use crate::model::{ColumnSet, Model};
 use crate::value::{Key, Value, ValueRef};
@@ -196,6 +196,19 @@ fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<Opt
     read_by_key::<M>(cx.conn, obj.primary_key())
 }
 
+/// A row statement failed: the error names the operation, the row and the SQL.
+#[cold]
+#[inline(never)]
+fn row_failed<M: Model>(operation: &'static str, row: &M, conn: &Conn<'_>, shape: ShapeId, e: DbError) -> Error {
+    stmt_error(
+        operation,
+        Some(M::table().model),
+        Some(pk_text::<M>(row)),
+        conn.shape_text(shape),
+        e,
+    )
+}
+
 #[cold]
 #[inline(never)]
 fn not_found<M: Model>(obj: &M) -> Error {
@@ -247,15 +260,10 @@ fn run_insert<M: Model>(
     let generate = t.auto_increment() && key_unset(obj);
     let shape = cx.conn.shape(t, Shape::Insert { with_key: !generate })?;
     check_values(&*obj, cx.conn.shape_columns(shape))?;
-    let id = cx.conn.insert_shape_obj(shape, &*obj).map_err(|e| {
-        stmt_error(
-            "insert",
-            Some(t.model),
-            Some(pk_text::<M>(obj)),
-            cx.conn.shape_text(shape),
-            e,
-        )
-    })?;
+    let id = cx
+        .conn
+        .insert_shape_obj(shape, &*obj)
+        .map_err(|e| row_failed("insert", &*obj, cx.conn, shape, e))?;
     if generate {
         if let Some(id) = id {
             obj.set_value(t.primary_key, Value::Int(id))?;
@@ -355,15 +363,10 @@ fn run_update<M: Model>(
     }
     let shape = cx.conn.shape(t, Shape::Update(changed))?;
     check_values(new, cx.conn.shape_columns(shape))?;
-    let n = cx.conn.execute_shape_obj(shape, new).map_err(|e| {
-        stmt_error(
-            "update",
-            Some(t.model),
-            Some(pk_text::<M>(new)),
-            cx.conn.shape_text(shape),
-            e,
-        )
-    })?;
+    let n = cx
+        .conn
+        .execute_shape_obj(shape, new)
+        .map_err(|e| row_failed("update", new, cx.conn, shape, e))?;
     if n == 0 {
         return if bulk.is_some() {
             Ok(false)
@@ -431,15 +434,7 @@ fn run_delete<M: Model>(
     let n = cx
         .conn
         .execute_shape(shape, &[old.value_ref(t.primary_key)])
-        .map_err(|e| {
-            stmt_error(
-                "delete",
-                Some(t.model),
-                Some(pk_text::<M>(&old)),
-                cx.conn.shape_text(shape),
-                e,
-            )
-        })?;
+        .map_err(|e| row_failed("delete", &old, cx.conn, shape, e))?;
     if n == 0 {
         return if bulk { Ok(false) } else { Err(not_found::<M>(&old)) };
     }
