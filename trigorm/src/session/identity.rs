@@ -37,6 +37,9 @@ trait AnyTable: Send {
     fn len(&self) -> usize;
 }
 
+/// A run shorter than twice this is never compacted (see [`Rows::insert`]).
+const MIN_RUN_TO_COMPACT: usize = 32;
+
 /// Remembered rows by key. Rows remembered in increasing integer-key order (a batch loop
 /// loading a range of keys, then updating or deleting those rows in the same order) are
 /// kept in a sorted run, found without hashing: a lookup tries where the last one was,
@@ -83,6 +86,12 @@ impl<M> Rows<M> {
         // it is in neither, and extends the run.
         if self.run.last().is_none_or(|(last, _)| *last < k) {
             debug_assert!(!self.map.contains_key(&key));
+            // Taken rows leave empty slots: a transaction that loads and deletes rows by the
+            // million keeps no more slots than about twice the rows it holds.
+            if self.run.len() >= 2 * self.live.max(MIN_RUN_TO_COMPACT) {
+                self.run.retain(|(_, row)| row.is_some());
+                self.cursor = 0;
+            }
             self.run.push((k, Some(row)));
             self.live += 1;
             self.cursor = self.run.len() - 1;
@@ -417,6 +426,40 @@ mod tests {
                 _ => {}
             }
             assert_eq!(rows.len(), reference.len(), "len, step {step}");
+        }
+    }
+
+    /// A long transaction that keeps loading and deleting rows in key order holds few rows
+    /// at a time: the run's empty slots are reclaimed, so its length follows the rows held,
+    /// not the rows ever remembered.
+    #[test]
+    fn the_run_stays_bounded_by_the_rows_it_holds() {
+        let mut rows: Rows<u32> = Rows::default();
+        for batch in 0..1000i64 {
+            for k in batch * 100..(batch + 1) * 100 {
+                assert_eq!(rows.insert(Key::Int(k), k as u32), None);
+            }
+            for k in batch * 100..(batch + 1) * 100 {
+                assert_eq!(rows.remove(&Key::Int(k)), Some(k as u32));
+            }
+            assert_eq!(rows.len(), 0);
+            assert!(
+                rows.run.len() <= 2 * (100 + MIN_RUN_TO_COMPACT),
+                "batch {batch}: {}",
+                rows.run.len()
+            );
+        }
+        // Rows still held survive compaction, found as before.
+        for k in 0..10_000i64 {
+            rows.insert(Key::Int(200_000 + k), k as u32);
+            if k % 10 != 0 {
+                rows.remove(&Key::Int(200_000 + k));
+            }
+        }
+        assert_eq!(rows.len(), 1000);
+        assert!(rows.run.len() <= 2 * 1000 + 1, "{}", rows.run.len());
+        for k in (0..10_000i64).step_by(10) {
+            assert_eq!(rows.remove(&Key::Int(200_000 + k)), Some(k as u32));
         }
     }
 
