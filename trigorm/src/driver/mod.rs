@@ -213,9 +213,10 @@ pub trait Statements {
 
     /// As [`Statements::execute`], for a statement the caller also names by `slot`: a small
     /// number that stands for this one `sql` text on this connection for the connection's
-    /// whole life (the session numbers its statement shapes so). A driver may find the
-    /// prepared statement by the number rather than by comparing texts; the provided
-    /// method ignores it.
+    /// whole life (the session numbers its statement shapes so). A driver may use the
+    /// number to find the prepared statement without searching, but it is a hint: what
+    /// runs is always the statement of `sql` (the SQLite driver checks the text it finds
+    /// there). The provided method ignores it.
     ///
     /// # Errors
     /// The database's error.

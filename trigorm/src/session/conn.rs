@@ -8,11 +8,11 @@ use rustc_hash::FxHashMap;
 use crate::driver::{Connection, QueryError, Statements};
 use crate::error::{DbError, Error};
 use crate::model::{ColumnSet, Model};
-
-use super::params::{Columns, RowOf};
 use crate::schema::TableDef;
 use crate::sql::Dialect;
 use crate::value::{Value, ValueRef};
+
+use super::params::{Columns, RowOf};
 
 /// Called with the SQL text of every statement a session runs.
 pub type StatementObserver = Arc<dyn Fn(&str) + Send + Sync>;
@@ -170,12 +170,12 @@ impl Conn<'_> {
 
     /// The SQL text of a statement shape (for errors).
     pub(crate) fn shape_text(&self, id: ShapeId) -> &str {
-        self.sql.texts.get(id.0 as usize).map_or("", |t| t)
+        self.sql.at(id).0
     }
 
     /// The columns a statement shape binds, in order.
     pub(crate) fn shape_columns(&self, id: ShapeId) -> &Columns {
-        self.sql.columns.get(id.0 as usize).unwrap_or(&EMPTY_COLUMNS)
+        self.sql.at(id).1
     }
 
     /// Run a row statement shape with `obj`'s values for its columns, bound straight from
@@ -208,7 +208,7 @@ impl Conn<'_> {
     /// Run a statement shape with parameters (see [`Conn::execute`]).
     #[inline]
     pub(crate) fn execute_shape(&mut self, id: ShapeId, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
-        let sql = self.sql.texts.get(id.0 as usize).map_or("", |t| t);
+        let (sql, _) = self.sql.at(id);
         observe(self.observer, sql);
         match &mut self.db {
             Db::Conn(db) => db.execute(sql, params),
@@ -223,7 +223,7 @@ impl Conn<'_> {
         params: &[ValueRef<'_>],
         on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), Error>,
     ) -> Result<(), QueryError> {
-        let sql = self.sql.texts.get(id.0 as usize).map_or("", |t| t);
+        let (sql, _) = self.sql.at(id);
         observe(self.observer, sql);
         match &mut self.db {
             Db::Conn(db) => db.query_refs(sql, params, on_row),
