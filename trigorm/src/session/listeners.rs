@@ -105,6 +105,26 @@ pub struct ListenerCtx<'s, 'c> {
     pub(crate) staging_refused: Option<&'static str>,
 }
 
+impl<'s, 'c> ListenerCtx<'s, 'c> {
+    /// The context of one listener call: staged writes go to `staged`, unless the event
+    /// may not stage (`AfterFlush`: then staging is refused and reported).
+    pub(crate) fn new(
+        conn: &'s mut Conn<'c>,
+        identity: &'s mut IdentityMap,
+        staged: &'s mut Staging,
+        after_commit: &'s mut Vec<AfterCommitFn>,
+        may_stage: bool,
+    ) -> Self {
+        ListenerCtx {
+            conn,
+            identity,
+            staged,
+            after_commit,
+            staging_refused: (!may_stage).then_some(""),
+        }
+    }
+}
+
 impl ListenerCtx<'_, '_> {
     fn stage<M: Model>(&mut self, write: Write<M>) {
         match self.staging_refused {

@@ -706,13 +706,13 @@ impl Session {
                     rows,
                 };
                 for l in &ls.bulk {
-                    let mut ctx = ListenerCtx {
-                        conn: &mut *conn,
-                        identity: &mut st.identity,
-                        staged: &mut st.derived,
-                        after_commit: &mut st.after_commit,
-                        staging_refused: None,
-                    };
+                    let mut ctx = ListenerCtx::new(
+                        &mut *conn,
+                        &mut st.identity,
+                        &mut st.derived,
+                        &mut st.after_commit,
+                        true,
+                    );
                     (l.f)(&mut ctx, &change).map_err(|source| Error::SessionListener {
                         listener: l.name.clone(),
                         event: if op == Operation::Update {
@@ -734,13 +734,14 @@ impl Session {
 
 fn run_flush_listeners(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, event: FlushEvent) -> Result<()> {
     for l in eng.registry.flush_listeners(event) {
-        let mut ctx = ListenerCtx {
-            conn: &mut *conn,
-            identity: &mut st.identity,
-            staged: &mut st.derived,
-            after_commit: &mut st.after_commit,
-            staging_refused: (event == FlushEvent::AfterFlush).then_some(""),
-        };
+        let may_stage = event != FlushEvent::AfterFlush;
+        let mut ctx = ListenerCtx::new(
+            &mut *conn,
+            &mut st.identity,
+            &mut st.derived,
+            &mut st.after_commit,
+            may_stage,
+        );
         let r = (l.f)(&mut ctx);
         let refused = ctx.staging_refused.filter(|s| !s.is_empty());
         let name = match event {

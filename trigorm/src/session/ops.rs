@@ -120,13 +120,7 @@ fn fire<M: Model>(
 ) -> Result<()> {
     let Some(ls) = listeners else { return Ok(()) };
     for l in &ls.row[event.index()] {
-        let mut ctx = ListenerCtx {
-            conn: &mut *cx.conn,
-            identity: &mut *cx.identity,
-            staged: &mut *cx.next,
-            after_commit: &mut *cx.after_commit,
-            staging_refused: None,
-        };
+        let mut ctx = ListenerCtx::new(cx.conn, cx.identity, cx.next, cx.after_commit, true);
         let r = (l.f)(&mut ctx, change);
         if event == RowEvent::BeforeUpdate {
             // The next listener sees what this one changed.
