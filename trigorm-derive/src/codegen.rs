@@ -15,6 +15,15 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
     let model = &m.name;
     let count = Literal::usize_unsuffixed(m.columns.len());
     let wrong_length = format!("a row of {model} needs {count} values, got {{}}");
+    // The check of `from_values`, `from_row` and `read_row`, whose argument is `values`.
+    let length_check = quote! {
+        if values.len() != #count {
+            return ::core::result::Result::Err(::trigorm::Error::InvalidModel {
+                model: #model,
+                reason: ::std::format!(#wrong_length, values.len()),
+            });
+        }
+    };
     let index: Vec<_> = (0..m.columns.len()).map(Literal::usize_unsuffixed).collect();
     let member: Vec<_> = m.columns.iter().map(|c| c.member).collect();
     let field: Vec<_> = m.columns.iter().map(field_trait).collect();
@@ -47,12 +56,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
             fn from_values(
                 values: &mut [::trigorm::Value],
             ) -> ::core::result::Result<Self, ::trigorm::Error> {
-                if values.len() != #count {
-                    return ::core::result::Result::Err(::trigorm::Error::InvalidModel {
-                        model: #model,
-                        reason: ::std::format!(#wrong_length, values.len()),
-                    });
-                }
+                #length_check
                 ::core::result::Result::Ok(Self {
                     #(#member: #field::from_value(::core::mem::take(&mut values[#index])).map_err(#decode_error)?,)*
                 })
@@ -61,12 +65,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
             fn from_row(
                 values: &[::trigorm::ValueRef<'_>],
             ) -> ::core::result::Result<Self, ::trigorm::Error> {
-                if values.len() != #count {
-                    return ::core::result::Result::Err(::trigorm::Error::InvalidModel {
-                        model: #model,
-                        reason: ::std::format!(#wrong_length, values.len()),
-                    });
-                }
+                #length_check
                 ::core::result::Result::Ok(Self {
                     #(#member: #field::from_value_ref(&values[#index]).map_err(#decode_error)?,)*
                 })
@@ -77,12 +76,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 &mut self,
                 values: &[::trigorm::ValueRef<'_>],
             ) -> ::core::result::Result<(), ::trigorm::Error> {
-                if values.len() != #count {
-                    return ::core::result::Result::Err(::trigorm::Error::InvalidModel {
-                        model: #model,
-                        reason: ::std::format!(#wrong_length, values.len()),
-                    });
-                }
+                #length_check
                 #(#field::read_from(&mut self.#member, &values[#index]).map_err(#decode_error)?;)*
                 ::core::result::Result::Ok(())
             }

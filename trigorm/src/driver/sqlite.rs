@@ -402,30 +402,40 @@ fn execute_row(stmt: &mut rusqlite::Statement<'_>, row: &dyn RowParams) -> rusql
     Ok(stmt.raw_execute()? as u64)
 }
 
+/// Bind `params`, then hand each row of the result to `each`.
+fn for_each_row(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &[Param<'_>],
+    database: &str,
+    mut each: impl FnMut(&rusqlite::Row<'_>, usize) -> Result<(), QueryError>,
+) -> Result<(), QueryError> {
+    bind_all(stmt, params).map_err(|e| QueryError::Db(db_error(e, database)))?;
+    let ncols = stmt.column_count();
+    let mut rows = stmt.raw_query();
+    loop {
+        match rows.next() {
+            Ok(Some(row)) => each(row, ncols)?,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(QueryError::Db(db_error(e, database))),
+        }
+    }
+}
+
 fn query(
     stmt: &mut rusqlite::Statement<'_>,
     params: &[Param<'_>],
     on_row: RowCallback<'_>,
     database: &str,
 ) -> Result<(), QueryError> {
-    bind_all(stmt, params).map_err(|e| QueryError::Db(db_error(e, database)))?;
-    let ncols = stmt.column_count();
-    let mut buf: Vec<Value> = Vec::with_capacity(ncols);
-    let mut rows = stmt.raw_query();
-    loop {
-        let row = match rows.next() {
-            Ok(Some(row)) => row,
-            Ok(None) => break,
-            Err(e) => return Err(QueryError::Db(db_error(e, database))),
-        };
+    let mut buf: Vec<Value> = Vec::new();
+    for_each_row(stmt, params, database, |row, ncols| {
         buf.clear();
         for i in 0..ncols {
             let v = row.get_ref(i).map_err(|e| QueryError::Db(db_error(e, database)))?;
             buf.push(read_value(v));
         }
-        on_row(&mut buf).map_err(QueryError::Row)?;
-    }
-    Ok(())
+        on_row(&mut buf).map_err(QueryError::Row)
+    })
 }
 
 /// Rows this wide or narrower are lent from a buffer on the stack.
@@ -438,15 +448,7 @@ fn query_refs(
     on_row: RowRefCallback<'_>,
     database: &str,
 ) -> Result<(), QueryError> {
-    bind_all(stmt, params).map_err(|e| QueryError::Db(db_error(e, database)))?;
-    let ncols = stmt.column_count();
-    let mut rows = stmt.raw_query();
-    loop {
-        let row = match rows.next() {
-            Ok(Some(row)) => row,
-            Ok(None) => break,
-            Err(e) => return Err(QueryError::Db(db_error(e, database))),
-        };
+    for_each_row(stmt, params, database, |row, ncols| {
         let get = |i: usize| {
             row.get_ref(i)
                 .map(borrow_value)
@@ -457,13 +459,12 @@ fn query_refs(
             for (i, slot) in buf[..ncols].iter_mut().enumerate() {
                 *slot = get(i)?;
             }
-            on_row(&buf[..ncols]).map_err(QueryError::Row)?;
+            on_row(&buf[..ncols]).map_err(QueryError::Row)
         } else {
             let buf = (0..ncols).map(get).collect::<Result<Vec<_>, _>>()?;
-            on_row(&buf).map_err(QueryError::Row)?;
+            on_row(&buf).map_err(QueryError::Row)
         }
-    }
-    Ok(())
+    })
 }
 
 /// How many statements [`Held`] keeps at most (raw SQL may bring many texts).
