@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use chrono::{Datelike, Timelike, Utc};
-use rusqlite::types::Null;
+use rusqlite::types::{Null, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, Statement};
 
 #[cfg(test)]
@@ -58,9 +58,13 @@ pub fn open(db: &Path) -> Result<Connection> {
 /// Digits after the decimal point of a stored timestamp.
 const FRACTION_DIGITS: usize = TIMESTAMP_FORM.len() - "0000-00-00 00:00:00.+00:00".len();
 
+/// A stored timestamp's text.
+pub type TimestampText = [u8; TIMESTAMP_FORM.len()];
+
 /// `now` as trigorm stores timestamps on SQLite ([`TIMESTAMP_FORMAT`]), written digit by
-/// digit into `buf`: no format string is parsed, nothing is allocated.
-pub fn now_text(buf: &mut String) {
+/// digit into `out`: no format string is parsed, nothing is allocated, and the text is
+/// bound as the ASCII it is, with no UTF-8 check (as trigorm binds it).
+pub fn now_text(out: &mut TimestampText) {
     fn put(out: &mut [u8], at: usize, width: usize, mut v: u32) {
         for k in (at..at + width).rev() {
             out[k] = b'0' + (v % 10) as u8;
@@ -69,21 +73,21 @@ pub fn now_text(buf: &mut String) {
     }
     // One conversion to the naive date and time, not one per accessor (as trigorm does).
     let t = Utc::now().naive_utc();
-    let mut out = [0u8; TIMESTAMP_FORM.len()];
     out.copy_from_slice(TIMESTAMP_FORM.as_bytes());
-    put(&mut out, 0, 4, t.year().clamp(0, 9999) as u32);
-    put(&mut out, 5, 2, t.month());
-    put(&mut out, 8, 2, t.day());
-    put(&mut out, 11, 2, t.hour());
-    put(&mut out, 14, 2, t.minute());
-    put(&mut out, 17, 2, t.second());
+    put(out, 0, 4, t.year().clamp(0, 9999) as u32);
+    put(out, 5, 2, t.month());
+    put(out, 8, 2, t.day());
+    put(out, 11, 2, t.hour());
+    put(out, 14, 2, t.minute());
+    put(out, 17, 2, t.second());
     // The fraction, truncated as chrono's `%.Nf` does (`now` is never a leap second).
     let fraction = (t.nanosecond() % 1_000_000_000) / 10u32.pow(9 - FRACTION_DIGITS as u32);
-    put(&mut out, 20, FRACTION_DIGITS, fraction);
-    buf.clear();
-    if let Ok(s) = std::str::from_utf8(&out) {
-        buf.push_str(s);
-    }
+    put(out, 20, FRACTION_DIGITS, fraction);
+}
+
+/// A timestamp's text, bound as text.
+fn text(ts: &TimestampText) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(ValueRef::Text(ts))
 }
 
 struct Stmts<'c> {
@@ -97,7 +101,14 @@ struct Stmts<'c> {
 }
 
 impl Stmts<'_> {
-    fn log(&mut self, user_id: i64, change: &str, old: Option<&str>, new: Option<&str>, ts: &str) -> Result<()> {
+    fn log(
+        &mut self,
+        user_id: i64,
+        change: &str,
+        old: Option<&str>,
+        new: Option<&str>,
+        ts: &TimestampText,
+    ) -> Result<()> {
         let s = &mut self.insert_log;
         s.raw_bind_parameter(1, user_id)?;
         s.raw_bind_parameter(2, change)?;
@@ -109,7 +120,7 @@ impl Stmts<'_> {
             Some(v) => s.raw_bind_parameter(4, v)?,
             None => s.raw_bind_parameter(4, Null)?,
         }
-        s.raw_bind_parameter(5, ts)?;
+        s.raw_bind_parameter(5, text(ts))?;
         s.raw_execute()?;
         Ok(())
     }
@@ -152,7 +163,7 @@ pub fn run(db: &Path, plan: Plan) -> Result<Timings> {
         delete_user: conn.prepare(DELETE_USER)?,
     };
     let b = plan.batch as i64;
-    let (mut name, mut email, mut ts) = (String::new(), String::new(), String::new());
+    let (mut name, mut email, mut ts) = (String::new(), String::new(), [0u8; TIMESTAMP_FORM.len()]);
 
     let t = Instant::now();
     for (lo, hi) in plan.batches() {
@@ -164,7 +175,7 @@ pub fn run(db: &Path, plan: Plan) -> Result<Timings> {
             let s = &mut st.insert_user;
             s.raw_bind_parameter(1, name.as_str())?;
             s.raw_bind_parameter(2, email.as_str())?;
-            s.raw_bind_parameter(3, ts.as_str())?;
+            s.raw_bind_parameter(3, text(&ts))?;
             s.raw_execute()?;
             let id = conn.last_insert_rowid();
             now_text(&mut ts);
@@ -297,12 +308,13 @@ mod tests {
 
     #[test]
     fn timestamps_are_written_as_trigorm_writes_them() {
-        let mut buf = String::new();
+        let mut ts = [0u8; TIMESTAMP_FORM.len()];
         let before = Utc::now();
-        now_text(&mut buf);
+        now_text(&mut ts);
         let after = Utc::now();
-        assert!(crate::verify::is_timestamp_text(&buf), "{buf}");
-        let t = chrono::DateTime::parse_from_str(&buf, "%Y-%m-%d %H:%M:%S%.f%:z").expect("parses");
+        let buf = std::str::from_utf8(&ts).expect("ASCII");
+        assert!(crate::verify::is_timestamp_text(buf), "{buf}");
+        let t = chrono::DateTime::parse_from_str(buf, "%Y-%m-%d %H:%M:%S%.f%:z").expect("parses");
         assert!(before <= t && t <= after, "{before} <= {t} <= {after}");
         assert_eq!(buf, t.format(TIMESTAMP_FORMAT).to_string());
     }

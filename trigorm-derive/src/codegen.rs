@@ -53,6 +53,16 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                 }
             }
 
+            const MAY_BE_NAN: ::core::primitive::bool = false #(|| #field::MAY_BE_NAN)*;
+
+            #[inline]
+            fn bind_column(&self, column: ::core::primitive::usize, b: &mut dyn ::trigorm::Binder) {
+                match column {
+                    #(#index => #field::bind(&self.#member, b),)*
+                    _ => b.null(),
+                }
+            }
+
             fn from_values(
                 values: &mut [::trigorm::Value],
             ) -> ::core::result::Result<Self, ::trigorm::Error> {

@@ -131,6 +131,12 @@ pub(crate) fn generate(def: &EnumDef) -> TokenStream {
         #[automatically_derived]
         impl ::trigorm::Field for #ident {
             const TYPE: ::trigorm::schema::ColumnType = ::trigorm::schema::ColumnType::Text;
+            const MAY_BE_NAN: ::core::primitive::bool = false;
+
+            fn bind(&self, b: &mut dyn ::trigorm::Binder) {
+                let text: &'static ::core::primitive::str = #as_text;
+                b.text(text);
+            }
 
             fn to_value(&self) -> ::trigorm::Value {
                 let text: &'static ::core::primitive::str = #as_text;

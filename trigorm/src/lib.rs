@@ -92,7 +92,7 @@ pub use error::{Error, ListenerResult, Result};
 pub use model::{ColumnSet, IntoRow, Model};
 pub use session::{ListenerCtx, Pending, Query, Session};
 pub use trigorm_derive::{Field, Model};
-pub use value::{Field, Key, Value, ValueRef};
+pub use value::{Binder, Field, Key, Value, ValueRef};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::schema::TableDef;
-use crate::value::{Key, Value, ValueRef};
+use crate::value::{Binder, Key, Value, ValueRef};
 
 /// The most columns a model may have (the width of [`ColumnSet`]).
 pub const MAX_COLUMNS: usize = 64;
@@ -110,6 +110,39 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// method copies through [`Model::value`]; `#[derive(Model)]` borrows.
     fn value_ref(&self, column: usize) -> ValueRef<'_> {
         ValueRef::Owned(self.value(column))
+    }
+
+    /// Whether a value of this model can be a NaN float (checked before each write). The
+    /// provided value is `true`; `#[derive(Model)]` says whether any field may be one
+    /// ([`Field::MAY_BE_NAN`](crate::Field::MAY_BE_NAN)).
+    const MAY_BE_NAN: bool = true;
+
+    /// Bind the value of one column as the next parameter of a statement (how the session
+    /// writes a row). The provided method binds [`Model::value_ref`]; `#[derive(Model)]`
+    /// binds each field with [`Field::bind`](crate::Field::bind).
+    ///
+    /// ```
+    /// use trigorm::{Binder, Model, ValueRef};
+    /// # use chrono::{DateTime, Utc};
+    /// #[derive(Model, Clone, Debug)]
+    /// struct Item { id: i64, name: String }
+    /// #[derive(Default)]
+    /// struct Texts(Vec<String>);
+    /// impl Binder for Texts {
+    ///     fn null(&mut self) {}
+    ///     fn int(&mut self, _: i64) {}
+    ///     fn float(&mut self, _: f64) {}
+    ///     fn text(&mut self, v: &str) { self.0.push(v.to_string()) }
+    ///     fn blob(&mut self, _: &[u8]) {}
+    ///     fn timestamp(&mut self, _: &DateTime<Utc>) {}
+    ///     fn value(&mut self, _: &ValueRef<'_>) {}
+    /// }
+    /// let mut b = Texts::default();
+    /// Item { id: 1, name: "a".into() }.bind_column(1, &mut b);
+    /// assert_eq!(b.0, ["a"]);
+    /// ```
+    fn bind_column(&self, column: usize, b: &mut dyn Binder) {
+        b.value(&self.value_ref(column));
     }
 
     /// Build the model from a row in column order. Values are taken out of the slice.

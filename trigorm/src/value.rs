@@ -171,6 +171,50 @@ pub(crate) fn value_refs(values: &[Value]) -> Vec<ValueRef<'_>> {
     values.iter().map(Value::as_value_ref).collect()
 }
 
+/// Where a row's values go when it is written: a driver's statement, bound one parameter
+/// after the other in order. Each [`Field`] binds itself with the method of its kind (a
+/// `String` with [`Binder::text`], an `i64` with [`Binder::int`]), so that a value reaches
+/// the driver with no conversion in between. A binder keeps the first error it meets and
+/// reports it when the statement runs.
+///
+/// ```
+/// use trigorm::{Binder, Field, ValueRef};
+/// # use chrono::{DateTime, Utc};
+/// /// Renders what it is given.
+/// #[derive(Default)]
+/// struct Shown(Vec<String>);
+/// impl Binder for Shown {
+///     fn null(&mut self) { self.0.push("NULL".into()) }
+///     fn int(&mut self, v: i64) { self.0.push(v.to_string()) }
+///     fn float(&mut self, v: f64) { self.0.push(v.to_string()) }
+///     fn text(&mut self, v: &str) { self.0.push(format!("'{v}'")) }
+///     fn blob(&mut self, v: &[u8]) { self.0.push(format!("{v:?}")) }
+///     fn timestamp(&mut self, v: &DateTime<Utc>) { self.0.push(v.to_rfc3339()) }
+///     fn value(&mut self, v: &ValueRef<'_>) { self.0.push(format!("{v:?}")) }
+/// }
+/// let mut b = Shown::default();
+/// 7_i64.bind(&mut b);
+/// String::from("ann").bind(&mut b);
+/// None::<String>.bind(&mut b);
+/// assert_eq!(b.0, ["7", "'ann'", "NULL"]);
+/// ```
+pub trait Binder {
+    /// Bind SQL `NULL`.
+    fn null(&mut self);
+    /// Bind an integer.
+    fn int(&mut self, v: i64);
+    /// Bind a float.
+    fn float(&mut self, v: f64);
+    /// Bind text.
+    fn text(&mut self, v: &str);
+    /// Bind bytes.
+    fn blob(&mut self, v: &[u8]);
+    /// Bind a point in time.
+    fn timestamp(&mut self, v: &DateTime<Utc>);
+    /// Bind any other value (how the provided [`Field::bind`] binds).
+    fn value(&mut self, v: &ValueRef<'_>);
+}
+
 /// Why a [`Value`] could not become the Rust type a field has.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("expected {expected}, found {found}")]
@@ -214,12 +258,22 @@ pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
     const TYPE: ColumnType;
     /// Whether the column accepts `NULL` (true for `Option<T>`).
     const NULLABLE: bool = false;
+    /// Whether a value of this field can be a NaN float, which no backend stores
+    /// faithfully (checked before each write). The default is `true`: a field that binds
+    /// only integers, text or bytes can say `false` and skip the check.
+    const MAY_BE_NAN: bool = true;
     /// This field as a value to bind.
     fn to_value(&self) -> Value;
     /// This field as a borrowed value to bind (what the session binds; the provided
     /// method copies through [`Field::to_value`]).
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Owned(self.to_value())
+    }
+    /// Bind this field as the next parameter of a statement (what the session does when it
+    /// writes a row). The provided method binds [`Field::to_value_ref`] with
+    /// [`Binder::value`].
+    fn bind(&self, b: &mut dyn Binder) {
+        b.value(&self.to_value_ref());
     }
     /// A value read from the database as this field.
     ///
@@ -250,8 +304,12 @@ macro_rules! int_field {
     ($($t:ty),*) => {$(
         impl Field for $t {
             const TYPE: ColumnType = ColumnType::Integer;
+            const MAY_BE_NAN: bool = false;
             fn to_value(&self) -> Value {
                 Value::Int(i64::from(*self))
+            }
+            fn bind(&self, b: &mut dyn Binder) {
+                b.int(i64::from(*self));
             }
             fn to_value_ref(&self) -> ValueRef<'_> {
                 ValueRef::Int(i64::from(*self))
@@ -285,6 +343,9 @@ impl Field for f64 {
     fn to_value(&self) -> Value {
         Value::Float(*self)
     }
+    fn bind(&self, b: &mut dyn Binder) {
+        b.float(*self);
+    }
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Float(*self)
     }
@@ -304,6 +365,9 @@ impl Field for f32 {
     fn to_value(&self) -> Value {
         Value::Float(f64::from(*self))
     }
+    fn bind(&self, b: &mut dyn Binder) {
+        b.float(f64::from(*self));
+    }
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Float(f64::from(*self))
     }
@@ -314,6 +378,7 @@ impl Field for f32 {
 
 impl Field for bool {
     const TYPE: ColumnType = ColumnType::Bool;
+    const MAY_BE_NAN: bool = false;
     fn to_value(&self) -> Value {
         Value::Bool(*self)
     }
@@ -332,8 +397,12 @@ impl Field for bool {
 
 impl Field for String {
     const TYPE: ColumnType = ColumnType::Text;
+    const MAY_BE_NAN: bool = false;
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
+    }
+    fn bind(&self, b: &mut dyn Binder) {
+        b.text(self);
     }
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Text(self)
@@ -367,8 +436,12 @@ impl Field for String {
 
 impl Field for Vec<u8> {
     const TYPE: ColumnType = ColumnType::Blob;
+    const MAY_BE_NAN: bool = false;
     fn to_value(&self) -> Value {
         Value::Blob(self.clone())
+    }
+    fn bind(&self, b: &mut dyn Binder) {
+        b.blob(self);
     }
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Blob(self)
@@ -389,66 +462,95 @@ pub(crate) const TIMESTAMP_TEXT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.9f+00:00";
 /// The length of [`TIMESTAMP_TEXT_FORMAT`]'s text for years 0 to 9999.
 pub(crate) const TIMESTAMP_TEXT_LEN: usize = 35;
 
+/// The two digits of every number below 100.
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Two digits of `v` (below 100) at `at`.
+#[inline]
+fn put2(out: &mut [u8], at: usize, v: u32) {
+    let p = 2 * (v % 100) as usize;
+    out[at..at + 2].copy_from_slice(&PAIRS[p..p + 2]);
+}
+
+/// Where the digits of the seconds' fraction start in a timestamp's text.
+const FRACTION_AT: usize = 20;
+
+thread_local! {
+    /// The date and second last formatted, with their text up to the fraction: the
+    /// timestamps a program writes are mostly `now`, many within one second.
+    static LAST_SECOND: std::cell::Cell<Option<(NaiveDate, u32, [u8; FRACTION_AT])>> =
+        const { std::cell::Cell::new(None) };
+    /// The date text last parsed and its date: chrono's date construction costs more than
+    /// the rest of a parse, and the timestamps read together mostly share their date.
+    static LAST_DATE: std::cell::Cell<Option<([u8; 10], NaiveDate)>> = const { std::cell::Cell::new(None) };
+}
+
 /// A timestamp in [`TIMESTAMP_TEXT_FORMAT`], written digit by digit into `out` (chrono's
 /// formatter parses its pattern on every call, and this is on the hot path of every
 /// write); `None` for a year outside 0..=9999, which [`timestamp_text`] formats with chrono.
-pub(crate) fn timestamp_text_into<'a>(t: &DateTime<Utc>, out: &'a mut [u8; TIMESTAMP_TEXT_LEN]) -> Option<&'a str> {
+/// The text is ASCII, returned as bytes so that a driver can bind it without checking it
+/// again.
+pub(crate) fn timestamp_text_into<'a>(t: &DateTime<Utc>, out: &'a mut [u8; TIMESTAMP_TEXT_LEN]) -> Option<&'a [u8]> {
     use chrono::{Datelike, Timelike};
     // One conversion to the naive date and time, not one per accessor.
     let t = t.naive_utc();
-    let year = t.year();
-    if !(0..=9999).contains(&year) {
-        return None;
-    }
-    /// The two digits of every number below 100.
-    const PAIRS: [u8; 200] = {
-        let mut t = [0u8; 200];
-        let mut i = 0;
-        while i < 100 {
-            t[2 * i] = b'0' + (i / 10) as u8;
-            t[2 * i + 1] = b'0' + (i % 10) as u8;
-            i += 1;
+    let (date, time) = (t.date(), t.time());
+    let second = time.num_seconds_from_midnight();
+    out[FRACTION_AT..].copy_from_slice(b"000000000+00:00");
+    match LAST_SECOND.get() {
+        Some((d, s, text)) if d == date && s == second => out[..FRACTION_AT].copy_from_slice(&text),
+        _ => {
+            let year = date.year();
+            if !(0..=9999).contains(&year) {
+                return None;
+            }
+            out[..FRACTION_AT].copy_from_slice(b"0000-00-00 00:00:00.");
+            let year = year as u32;
+            put2(out, 0, year / 100);
+            put2(out, 2, year);
+            put2(out, 5, date.month());
+            put2(out, 8, date.day());
+            put2(out, 11, time.hour());
+            put2(out, 14, time.minute());
+            // A leap second is stored as second 59 with nanoseconds past 1e9, as chrono
+            // formats it.
+            put2(out, 17, time.second());
+            let mut text = [0u8; FRACTION_AT];
+            text.copy_from_slice(&out[..FRACTION_AT]);
+            LAST_SECOND.set(Some((date, second, text)));
         }
-        t
-    };
-    /// Two digits of `v` (below 100) at `at`.
-    fn put2(out: &mut [u8], at: usize, v: u32) {
-        let p = 2 * (v % 100) as usize;
-        out[at..at + 2].copy_from_slice(&PAIRS[p..p + 2]);
     }
-    out.copy_from_slice(b"0000-00-00 00:00:00.000000000+00:00");
-    let year = year as u32;
-    put2(out, 0, year / 100);
-    put2(out, 2, year);
-    put2(out, 5, t.month());
-    put2(out, 8, t.day());
-    put2(out, 11, t.hour());
-    put2(out, 14, t.minute());
-    // A leap second is stored as second 59 with nanoseconds past 1e9, as chrono formats it.
-    put2(out, 17, t.second());
-    let nanos = t.nanosecond().min(999_999_999);
+    let nanos = time.nanosecond().min(999_999_999);
     out[20] = b'0' + (nanos / 100_000_000) as u8;
     put2(out, 21, nanos / 1_000_000);
     put2(out, 23, nanos / 10_000);
     put2(out, 25, nanos / 100);
     put2(out, 27, nanos);
-    std::str::from_utf8(out).ok()
+    Some(out)
 }
 
 /// A timestamp in [`TIMESTAMP_TEXT_FORMAT`].
 pub(crate) fn timestamp_text(t: &DateTime<Utc>) -> String {
     let mut buf = [0u8; TIMESTAMP_TEXT_LEN];
-    match timestamp_text_into(t, &mut buf) {
-        Some(s) => s.to_string(),
-        None => t.format(TIMESTAMP_TEXT_FORMAT).to_string(),
+    match timestamp_text_into(t, &mut buf).map(std::str::from_utf8) {
+        Some(Ok(s)) => s.to_string(),
+        _ => t.format(TIMESTAMP_TEXT_FORMAT).to_string(),
     }
 }
 
 /// Parse [`TIMESTAMP_TEXT_FORMAT`] without chrono's format machinery.
 fn parse_timestamp_fast(text: &str) -> Option<DateTime<Utc>> {
-    let b = text.as_bytes();
-    if b.len() != 35
-        || &b[29..] != b"+00:00"
+    let b: &[u8; TIMESTAMP_TEXT_LEN] = text.as_bytes().try_into().ok()?;
+    if &b[29..] != b"+00:00"
         || b[4] != b'-'
         || b[7] != b'-'
         || b[10] != b' '
@@ -458,13 +560,31 @@ fn parse_timestamp_fast(text: &str) -> Option<DateTime<Utc>> {
     {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
+    /// Where the digits are: all of 0..29 but the separators.
+    const DIGITS: [usize; 23] = [
+        0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27, 28,
+    ];
+    let mut bad = false;
+    for i in DIGITS {
+        bad |= !b[i].is_ascii_digit();
+    }
+    if bad {
+        return None;
+    }
+    let d = |i: usize| u32::from(b[i] - b'0');
+    let two = |i: usize| d(i) * 10 + d(i + 1);
+    let mut day = [0u8; 10];
+    day.copy_from_slice(&b[..10]);
+    let date = match LAST_DATE.get() {
+        Some((text, date)) if text == day => date,
+        _ => {
+            let date = NaiveDate::from_ymd_opt((two(0) * 100 + two(2)) as i32, two(5), two(8))?;
+            LAST_DATE.set(Some((day, date)));
+            date
+        }
     };
-    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
-    let time = chrono::NaiveTime::from_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, num(20..29)?)?;
+    let nanos = two(20) * 10_000_000 + two(22) * 100_000 + two(24) * 1_000 + two(26) * 10 + d(28);
+    let time = chrono::NaiveTime::from_hms_nano_opt(two(11), two(14), two(17), nanos)?;
     Some(date.and_time(time).and_utc())
 }
 
@@ -486,8 +606,12 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
 
 impl Field for DateTime<Utc> {
     const TYPE: ColumnType = ColumnType::Timestamp;
+    const MAY_BE_NAN: bool = false;
     fn to_value(&self) -> Value {
         Value::Timestamp(*self)
+    }
+    fn bind(&self, b: &mut dyn Binder) {
+        b.timestamp(self);
     }
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Timestamp(*self)
@@ -511,6 +635,7 @@ impl Field for DateTime<Utc> {
 
 impl Field for NaiveDate {
     const TYPE: ColumnType = ColumnType::Date;
+    const MAY_BE_NAN: bool = false;
     fn to_value(&self) -> Value {
         Value::Date(*self)
     }
@@ -530,6 +655,7 @@ impl Field for NaiveDate {
 
 impl Field for serde_json::Value {
     const TYPE: ColumnType = ColumnType::Json;
+    const MAY_BE_NAN: bool = false;
     fn to_value(&self) -> Value {
         Value::Json(self.clone())
     }
@@ -548,10 +674,17 @@ impl Field for serde_json::Value {
 impl<T: Field> Field for Option<T> {
     const TYPE: ColumnType = T::TYPE;
     const NULLABLE: bool = true;
+    const MAY_BE_NAN: bool = T::MAY_BE_NAN;
     fn to_value(&self) -> Value {
         match self {
             Some(v) => v.to_value(),
             None => Value::Null,
+        }
+    }
+    fn bind(&self, b: &mut dyn Binder) {
+        match self {
+            Some(v) => v.bind(b),
+            None => b.null(),
         }
     }
     fn to_value_ref(&self) -> ValueRef<'_> {

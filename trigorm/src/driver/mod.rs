@@ -5,6 +5,7 @@
 //! A new backend is one file here plus one dialect in [`crate::sql`].
 
 use crate::error::{DbError, Error};
+pub use crate::value::Binder;
 use crate::value::{Value, ValueRef};
 
 #[cfg(feature = "sqlite")]
@@ -58,6 +59,14 @@ pub trait RowParams {
     fn count(&self) -> usize;
     /// Parameter `i`, from 0.
     fn get(&self, i: usize) -> ValueRef<'_>;
+    /// Bind every parameter in order (how a driver takes them: the session's rows bind
+    /// each field with its own [`Binder`] method). The provided method binds each
+    /// [`RowParams::get`] with [`Binder::value`].
+    fn bind(&self, b: &mut dyn Binder) {
+        for i in 0..self.count() {
+            b.value(&self.get(i));
+        }
+    }
 }
 
 /// A row's parameters as a list (what the provided `*_row` methods pass on).

@@ -12,11 +12,12 @@ use std::time::Duration;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, OpenFlags, ToSql};
 
-use super::{Backend, Connection, Driver, QueryError, RowCallback, RowParams, RowRefCallback, Statements};
+use super::{Backend, Binder, Connection, Driver, QueryError, RowCallback, RowParams, RowRefCallback, Statements};
 use crate::error::{DbError, DbErrorKind, Error};
 use crate::value::{timestamp_text, timestamp_text_into, Value, ValueRef as Param, TIMESTAMP_TEXT_LEN};
 
@@ -207,6 +208,16 @@ fn value_sql(v: &Value) -> ToSqlOutput<'_> {
     }
 }
 
+/// Text known to be ASCII (a timestamp as trigorm writes it), bound as text with no UTF-8
+/// check.
+struct AsciiText<'a>(&'a [u8]);
+
+impl ToSql for AsciiText<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Text(self.0)))
+    }
+}
+
 /// A parameter to bind.
 struct BindRef<'a, 'v>(&'a Param<'v>);
 
@@ -236,15 +247,66 @@ fn bind_all(stmt: &mut rusqlite::Statement<'_>, params: &[Param<'_>]) -> rusqlit
     Ok(())
 }
 
-/// Bind a row's parameters as they are read from it (no list in between).
-fn bind_row(stmt: &mut rusqlite::Statement<'_>, row: &dyn RowParams) -> rusqlite::Result<()> {
-    let n = row.count();
-    check_count(stmt, n)?;
-    let mut text = [0u8; TIMESTAMP_TEXT_LEN];
-    for i in 0..n {
-        bind_one(stmt, i + 1, &row.get(i), &mut text)?;
+/// Binds a row's values into a statement as the row hands them over, parameter after
+/// parameter (no list in between); keeps the first error.
+struct RowBinder<'s, 'c> {
+    stmt: &'s mut rusqlite::Statement<'c>,
+    /// Parameters bound so far.
+    at: usize,
+    err: Option<rusqlite::Error>,
+}
+
+impl RowBinder<'_, '_> {
+    #[inline]
+    fn put<T: ToSql>(&mut self, v: T) {
+        self.at += 1;
+        if let Err(e) = self.stmt.raw_bind_parameter(self.at, v) {
+            self.err.get_or_insert(e);
+        }
     }
-    Ok(())
+}
+
+impl Binder for RowBinder<'_, '_> {
+    fn null(&mut self) {
+        self.put(rusqlite::types::Null);
+    }
+    fn int(&mut self, v: i64) {
+        self.put(v);
+    }
+    fn float(&mut self, v: f64) {
+        self.put(v);
+    }
+    fn text(&mut self, v: &str) {
+        self.put(v);
+    }
+    fn blob(&mut self, v: &[u8]) {
+        self.put(v);
+    }
+    /// Written into a buffer on the stack, not allocated (SQLite copies it).
+    fn timestamp(&mut self, v: &DateTime<Utc>) {
+        let mut text = [0u8; TIMESTAMP_TEXT_LEN];
+        match timestamp_text_into(v, &mut text) {
+            Some(s) => self.put(AsciiText(s)),
+            None => self.put(timestamp_text(v)),
+        }
+    }
+    fn value(&mut self, v: &Param<'_>) {
+        self.at += 1;
+        let mut text = [0u8; TIMESTAMP_TEXT_LEN];
+        if let Err(e) = bind_one(self.stmt, self.at, v, &mut text) {
+            self.err.get_or_insert(e);
+        }
+    }
+}
+
+/// Bind a row's parameters as the row hands them over; each parameter must be bound.
+fn bind_row(stmt: &mut rusqlite::Statement<'_>, row: &dyn RowParams) -> rusqlite::Result<()> {
+    let mut b = RowBinder { stmt, at: 0, err: None };
+    row.bind(&mut b);
+    if let Some(e) = b.err {
+        return Err(e);
+    }
+    check_count(b.stmt, b.at)
 }
 
 fn check_count(stmt: &rusqlite::Statement<'_>, n: usize) -> rusqlite::Result<()> {
@@ -270,7 +332,7 @@ fn bind_one(
         Param::Text(x) => stmt.raw_bind_parameter(at, *x),
         Param::Float(x) => stmt.raw_bind_parameter(at, *x),
         Param::Timestamp(t) | Param::Owned(Value::Timestamp(t)) => match timestamp_text_into(t, text) {
-            Some(s) => stmt.raw_bind_parameter(at, s),
+            Some(s) => stmt.raw_bind_parameter(at, AsciiText(s)),
             None => stmt.raw_bind_parameter(at, BindRef(v)),
         },
         _ => stmt.raw_bind_parameter(at, BindRef(v)),
@@ -455,7 +517,9 @@ fn query_refs(
                 .map_err(|e| QueryError::Db(db_error(e, database)))
         };
         if ncols <= STACK_ROW {
-            let mut buf: [Param<'_>; STACK_ROW] = std::array::from_fn(|_| Param::Null);
+            // Borrowed values only (never `Owned`): nothing to drop, so the buffer is not
+            // walked again to drop it.
+            let mut buf = std::mem::ManuallyDrop::new([const { Param::Null }; STACK_ROW]);
             for (i, slot) in buf[..ncols].iter_mut().enumerate() {
                 *slot = get(i)?;
             }

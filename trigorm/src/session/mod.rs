@@ -59,17 +59,14 @@ pub struct Pending<M> {
 impl<M: Model> Pending<M> {
     /// The object as written by the last successful flush, or `None` before it.
     pub fn get(&self) -> Option<M> {
-        self.slot.row.lock().ok().and_then(|row| row.clone())
+        self.slot.get()
     }
 }
 
 impl<M> Drop for Pending<M> {
     /// Nobody will ask for the row any more: the write no longer keeps it.
     fn drop(&mut self) {
-        self.slot.wanted.store(false, std::sync::atomic::Ordering::Release);
-        if let Ok(mut row) = self.slot.row.lock() {
-            *row = None;
-        }
+        self.slot.release();
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::driver::RowParams;
 use crate::model::{ColumnSet, Model, MAX_COLUMNS};
 use crate::schema::TableDef;
-use crate::value::ValueRef;
+use crate::value::{Binder, ValueRef};
 
 /// The columns a row statement binds, in order.
 pub(crate) struct Columns {
@@ -68,6 +68,9 @@ impl Columns {
     /// faithfully: SQLite would store NULL). Every value is looked at, whatever the
     /// column's declared type: a custom field may bind a float anywhere.
     pub(crate) fn nan<M: Model>(&self, obj: &M) -> Option<usize> {
+        if !M::MAY_BE_NAN {
+            return None;
+        }
         self.iter().find(|&c| obj.value_ref(c).is_nan())
     }
 }
@@ -87,6 +90,13 @@ impl<M: Model> RowParams for RowOf<'_, M> {
         match self.columns.index.get(i) {
             Some(&c) if i < self.columns.len => self.obj.value_ref(usize::from(c)),
             _ => ValueRef::Null,
+        }
+    }
+
+    #[inline]
+    fn bind(&self, b: &mut dyn Binder) {
+        for c in self.columns.iter() {
+            self.obj.bind_column(c, b);
         }
     }
 }
