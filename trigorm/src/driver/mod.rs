@@ -5,6 +5,8 @@
 //! A new backend is one file here plus one dialect in [`crate::sql`].
 
 use crate::error::{DbError, Error};
+use std::sync::Arc;
+
 pub use crate::value::Binder;
 use crate::value::{Value, ValueRef};
 
@@ -224,12 +226,15 @@ pub trait Statements {
     /// number that stands for this one `sql` text on this connection for the connection's
     /// whole life (the session numbers its statement shapes so). A driver may use the
     /// number to find the prepared statement without searching, but it is a hint: what
-    /// runs is always the statement of `sql` (the SQLite driver checks the text it finds
-    /// there). The provided method ignores it.
+    /// runs is always the statement of `sql`. The text is shared (`Arc`), so that a driver
+    /// can recognise it by identity: the SQLite driver keeps a clone of the `Arc` it last
+    /// saw in each slot and compares pointers (a kept `Arc` cannot be freed and its address
+    /// reused), comparing the text only when another `Arc` comes. The provided method
+    /// ignores the slot.
     ///
     /// # Errors
     /// The database's error.
-    fn execute_at(&mut self, slot: u32, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
+    fn execute_at(&mut self, slot: u32, sql: &Arc<str>, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
         let _ = slot;
         self.execute(sql, params)
     }
@@ -238,7 +243,7 @@ pub trait Statements {
     ///
     /// # Errors
     /// The database's error.
-    fn execute_row_at(&mut self, slot: u32, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+    fn execute_row_at(&mut self, slot: u32, sql: &Arc<str>, row: &dyn RowParams) -> Result<u64, DbError> {
         let _ = slot;
         self.execute_row(sql, row)
     }
@@ -247,7 +252,7 @@ pub trait Statements {
     ///
     /// # Errors
     /// The database's error.
-    fn insert_row_at(&mut self, slot: u32, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+    fn insert_row_at(&mut self, slot: u32, sql: &Arc<str>, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
         let _ = slot;
         self.insert_row(sql, row)
     }
@@ -259,7 +264,7 @@ pub trait Statements {
     fn query_refs_at(
         &mut self,
         slot: u32,
-        sql: &str,
+        sql: &Arc<str>,
         params: &[ValueRef<'_>],
         on_row: RowRefCallback<'_>,
     ) -> Result<(), QueryError> {

@@ -544,8 +544,9 @@ struct Held<'c> {
     held: Vec<(Box<str>, rusqlite::CachedStatement<'c>)>,
     /// The statement used last: a flush runs the same statement for many rows in a row.
     last: usize,
-    /// By slot (see [`Statements::execute_at`]): 1 + the statement's index in `held`, or 0.
-    slots: Vec<u32>,
+    /// By slot (see [`Statements::execute_at`]): the text last given for the slot and the
+    /// index of its statement in `held`.
+    slots: Vec<Option<(Arc<str>, usize)>>,
 }
 
 impl<'c> Held<'c> {
@@ -571,32 +572,32 @@ impl<'c> Held<'c> {
     }
 
     /// The statement of `slot`, which stands for `sql`: found by the number, with no search
-    /// through the held statements. The slot is a hint: its text is still compared (one
-    /// `memcmp`), so that a caller who broke the contract gets the statement of `sql`, never
-    /// another one.
+    /// through the held statements. The slot is a hint: it is taken only when it holds this
+    /// very `Arc` (a pointer comparison; the slot keeps a clone, so the address cannot have
+    /// been reused), so that a caller who broke the contract gets the statement of `sql`,
+    /// never another one.
     #[inline]
-    fn stmt_at(&mut self, slot: u32, sql: &str) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
-        let held = self
-            .slots
-            .get(slot as usize)
-            .and_then(|&i| (i as usize).checked_sub(1))
-            .filter(|&i| self.held.get(i).is_some_and(|(text, _)| **text == *sql));
+    fn stmt_at(&mut self, slot: u32, sql: &Arc<str>) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
+        let held = match self.slots.get(slot as usize) {
+            Some(Some((text, i))) if Arc::ptr_eq(text, sql) => Some(*i),
+            _ => None,
+        };
         match held {
-            Some(i) => Ok(&mut self.held[i].1),
-            None => self.hold_at(slot, sql),
+            Some(i) if i < self.held.len() => Ok(&mut self.held[i].1),
+            _ => self.hold_at(slot, sql),
         }
     }
 
     /// Prepare (or find by its text) the statement of `slot` and remember where it is.
     #[inline(never)]
-    fn hold_at(&mut self, slot: u32, sql: &str) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
+    fn hold_at(&mut self, slot: u32, sql: &Arc<str>) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
         let at = slot as usize;
         self.stmt(sql)?;
         let i = self.last;
         if self.slots.len() <= at {
-            self.slots.resize(at + 1, 0);
+            self.slots.resize(at + 1, None);
         }
-        self.slots[at] = u32::try_from(i + 1).unwrap_or(0);
+        self.slots[at] = Some((sql.clone(), i));
         Ok(&mut self.held[i].1)
     }
 }
@@ -638,17 +639,17 @@ impl Statements for Held<'_> {
         Ok(self.stmt(sql)?.readonly())
     }
 
-    fn execute_at(&mut self, slot: u32, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
+    fn execute_at(&mut self, slot: u32, sql: &Arc<str>, params: &[Param<'_>]) -> Result<u64, DbError> {
         let database = self.database;
         execute(self.stmt_at(slot, sql)?, params).map_err(|e| db_error(e, database))
     }
 
-    fn execute_row_at(&mut self, slot: u32, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+    fn execute_row_at(&mut self, slot: u32, sql: &Arc<str>, row: &dyn RowParams) -> Result<u64, DbError> {
         let database = self.database;
         execute_row(self.stmt_at(slot, sql)?, row).map_err(|e| db_error(e, database))
     }
 
-    fn insert_row_at(&mut self, slot: u32, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+    fn insert_row_at(&mut self, slot: u32, sql: &Arc<str>, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
         self.execute_row_at(slot, sql, row)?;
         Ok(Some(self.conn.last_insert_rowid()))
     }
@@ -656,7 +657,7 @@ impl Statements for Held<'_> {
     fn query_refs_at(
         &mut self,
         slot: u32,
-        sql: &str,
+        sql: &Arc<str>,
         params: &[Param<'_>],
         on_row: RowRefCallback<'_>,
     ) -> Result<(), QueryError> {
@@ -708,14 +709,20 @@ mod tests {
         let mut conn = driver.connect().expect("connect");
         conn.execute_batch("CREATE TABLE a (x INTEGER); CREATE TABLE b (x INTEGER)")
             .expect("schema");
+        let a: Arc<str> = "INSERT INTO a (x) VALUES (?)".into();
+        let b: Arc<str> = "INSERT INTO b (x) VALUES (?)".into();
         conn.with_statements(&mut |held| {
             for i in 0..3 {
-                held.execute_at(0, "INSERT INTO a (x) VALUES (?)", &[Param::Int(i)])
+                held.execute_at(0, &a, &[Param::Int(i)])
                     .map_err(|e| Error::Usage(e.to_string()))?;
                 // The same slot, another text of the same length.
-                held.execute_at(0, "INSERT INTO b (x) VALUES (?)", &[Param::Int(10 + i)])
+                held.execute_at(0, &b, &[Param::Int(10 + i)])
                     .map_err(|e| Error::Usage(e.to_string()))?;
             }
+            // The same text in another `Arc`: still that statement.
+            let again: Arc<str> = (*a).into();
+            held.execute_at(0, &again, &[Param::Int(3)])
+                .map_err(|e| Error::Usage(e.to_string()))?;
             Ok(())
         })
         .expect("statements");
@@ -729,8 +736,8 @@ mod tests {
             },
         )
         .expect("query");
-        assert_eq!(rows.len(), 6, "{rows:?}");
-        assert!(rows[..3].iter().all(|r| r.contains("\"a\"")), "{rows:?}");
-        assert!(rows[3..].iter().all(|r| r.contains("\"b\"")), "{rows:?}");
+        assert_eq!(rows.len(), 7, "{rows:?}");
+        assert!(rows[..4].iter().all(|r| r.contains("\"a\"")), "{rows:?}");
+        assert!(rows[4..].iter().all(|r| r.contains("\"b\"")), "{rows:?}");
     }
 }

@@ -36,10 +36,12 @@ pub(crate) struct ShapeId(u32);
 pub(crate) struct ShapeCache {
     ids: FxHashMap<(usize, Shape), ShapeId>,
     /// By shape number.
-    texts: Vec<Box<str>>,
+    texts: Vec<Arc<str>>,
     /// By shape number: the columns a row statement binds, in order.
     columns: Vec<Columns>,
     last: Option<((usize, Shape), ShapeId)>,
+    /// What [`ShapeCache::at`] gives for a number it never handed out.
+    empty: Arc<str>,
 }
 
 static EMPTY_COLUMNS: Columns = Columns::EMPTY;
@@ -47,10 +49,10 @@ static EMPTY_COLUMNS: Columns = Columns::EMPTY;
 impl ShapeCache {
     /// The text and the columns of a shape.
     #[inline]
-    fn at(&self, id: ShapeId) -> (&str, &Columns) {
+    fn at(&self, id: ShapeId) -> (&Arc<str>, &Columns) {
         let i = id.0 as usize;
         (
-            self.texts.get(i).map_or("", |t| t),
+            self.texts.get(i).unwrap_or(&self.empty),
             self.columns.get(i).unwrap_or(&EMPTY_COLUMNS),
         )
     }

@@ -151,6 +151,8 @@ pub(crate) fn pk_text<M: Model>(obj: &M) -> String {
     }
 }
 
+/// Run `event`'s listeners on `change`. Callers check [`listens`] first, so that no
+/// `Change` is built for an event nobody listens to.
 fn fire<M: Model>(
     cx: &mut FlushCx<'_, '_>,
     listeners: Option<&ModelListeners<M>>,
@@ -252,6 +254,7 @@ fn not_found<M: Model>(obj: &M) -> Error {
 }
 
 /// Whether `M` has listeners for `event`.
+#[inline]
 fn listens<M: Model>(listeners: Option<&ModelListeners<M>>, event: RowEvent) -> bool {
     listeners.is_some_and(|l| !l.row[event.index()].is_empty())
 }
@@ -278,18 +281,20 @@ fn run_insert<M: Model>(
         }
     }
     let all = ColumnSet::all(t.columns.len());
-    fire(
-        cx,
-        listeners,
-        RowEvent::BeforeInsert,
-        &mut Change {
-            op: Operation::Insert,
-            event: RowEvent::BeforeInsert,
-            old: None,
-            new: Some(NewRow::Mut(obj)),
-            changed: all,
-        },
-    )?;
+    if listens(listeners, RowEvent::BeforeInsert) {
+        fire(
+            cx,
+            listeners,
+            RowEvent::BeforeInsert,
+            &mut Change {
+                op: Operation::Insert,
+                event: RowEvent::BeforeInsert,
+                old: None,
+                new: Some(NewRow::Mut(obj)),
+                changed: all,
+            },
+        )?;
+    }
     let generate = t.auto_increment() && key_unset(obj);
     let shape = cx.conn.shape(t, Shape::Insert { with_key: !generate })?;
     check_values(&*obj, cx.conn.shape_columns(shape))?;
@@ -305,18 +310,20 @@ fn run_insert<M: Model>(
             }
         }
     }
-    fire(
-        cx,
-        listeners,
-        RowEvent::AfterInsert,
-        &mut Change {
-            op: Operation::Insert,
-            event: RowEvent::AfterInsert,
-            old: None,
-            new: Some(NewRow::Written(obj)),
-            changed: all,
-        },
-    )?;
+    if listens(listeners, RowEvent::AfterInsert) {
+        fire(
+            cx,
+            listeners,
+            RowEvent::AfterInsert,
+            &mut Change {
+                op: Operation::Insert,
+                event: RowEvent::AfterInsert,
+                old: None,
+                new: Some(NewRow::Written(obj)),
+                changed: all,
+            },
+        )?;
+    }
     if let Some(s) = slot {
         s.store(|| match copy {
             Some(c) => c,
@@ -405,18 +412,20 @@ fn run_update<M: Model>(
             Err(not_found::<M>(new))
         };
     }
-    fire(
-        cx,
-        listeners,
-        RowEvent::AfterUpdate,
-        &mut Change {
-            op: Operation::Update,
-            event: RowEvent::AfterUpdate,
-            old: Some(&old),
-            new: Some(NewRow::Written(new)),
-            changed,
-        },
-    )?;
+    if listens(listeners, RowEvent::AfterUpdate) {
+        fire(
+            cx,
+            listeners,
+            RowEvent::AfterUpdate,
+            &mut Change {
+                op: Operation::Update,
+                event: RowEvent::AfterUpdate,
+                old: Some(&old),
+                new: Some(NewRow::Written(new)),
+                changed,
+            },
+        )?;
+    }
     if cx.identity.epoch() == epoch {
         old.copy_columns(new, changed)?;
         cx.identity.put::<M>(key, old);
@@ -449,18 +458,20 @@ fn run_delete<M: Model>(
         None => return Err(not_found::<M>(item)),
     };
     let all = ColumnSet::all(t.columns.len());
-    fire(
-        cx,
-        listeners,
-        RowEvent::BeforeDelete,
-        &mut Change {
-            op: Operation::Delete,
-            event: RowEvent::BeforeDelete,
-            old: Some(&old),
-            new: None,
-            changed: all,
-        },
-    )?;
+    if listens(listeners, RowEvent::BeforeDelete) {
+        fire(
+            cx,
+            listeners,
+            RowEvent::BeforeDelete,
+            &mut Change {
+                op: Operation::Delete,
+                event: RowEvent::BeforeDelete,
+                old: Some(&old),
+                new: None,
+                changed: all,
+            },
+        )?;
+    }
     let shape = cx.conn.shape(t, Shape::Delete)?;
     let n = cx
         .conn
@@ -469,18 +480,20 @@ fn run_delete<M: Model>(
     if n == 0 {
         return if bulk { Ok(false) } else { Err(not_found::<M>(&old)) };
     }
-    fire(
-        cx,
-        listeners,
-        RowEvent::AfterDelete,
-        &mut Change {
-            op: Operation::Delete,
-            event: RowEvent::AfterDelete,
-            old: Some(&old),
-            new: None,
-            changed: all,
-        },
-    )?;
+    if listens(listeners, RowEvent::AfterDelete) {
+        fire(
+            cx,
+            listeners,
+            RowEvent::AfterDelete,
+            &mut Change {
+                op: Operation::Delete,
+                event: RowEvent::AfterDelete,
+                old: Some(&old),
+                new: None,
+                changed: all,
+            },
+        )?;
+    }
     cx.identity.table::<M>().recycle(old);
     Ok(true)
 }
