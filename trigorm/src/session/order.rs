@@ -41,9 +41,9 @@ pub(crate) fn order_round(round: &mut Vec<Entry>, s: &Stagings<'_>) {
         return;
     };
     let first_op = s.operation(first);
-    let homogeneous = round
-        .iter()
-        .all(|e| e.kept == first.kept && e.queue == first.queue && s.operation(*e) == first_op);
+    // One queue, and one operation: known from the queue when all its writes share it.
+    let homogeneous = round.iter().all(|e| e.kept == first.kept && e.queue == first.queue)
+        && (s.single_operation(first) == Some(first_op) || round.iter().all(|e| s.operation(*e) == first_op));
     let self_referencing = s.table(first).is_some_and(|t| self_references(t).next().is_some());
     if homogeneous && (first_op == Operation::Update || !self_referencing) {
         return;

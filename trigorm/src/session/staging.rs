@@ -73,6 +73,8 @@ pub(crate) trait AnyQueue: Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn table(&self) -> &'static TableDef;
     fn operation(&self, index: usize) -> Operation;
+    /// The operation of every write in the queue, when they all have the same one.
+    fn single_operation(&self) -> Option<Operation>;
     /// The primary key as staged.
     fn key_value(&self, index: usize) -> Value;
     /// One column's value as staged.
@@ -88,11 +90,24 @@ pub(crate) trait AnyQueue: Send {
     fn recycle_into(&mut self, identity: &mut IdentityMap);
 }
 
-struct Queue<M>(Vec<Write<M>>);
+struct Queue<M> {
+    writes: Vec<Write<M>>,
+    /// The operations of `writes`, one bit each ([`op_bit`]).
+    ops: u8,
+}
+
+/// An operation's bit in [`Queue::ops`].
+fn op_bit(o: Operation) -> u8 {
+    match o {
+        Operation::Insert => 1,
+        Operation::Update => 2,
+        Operation::Delete => 4,
+    }
+}
 
 impl<M: Model> Queue<M> {
     fn get(&self, index: usize) -> Option<&Write<M>> {
-        self.0.get(index)
+        self.writes.get(index)
     }
 }
 
@@ -106,6 +121,11 @@ impl<M: Model> AnyQueue for Queue<M> {
     fn operation(&self, index: usize) -> Operation {
         self.get(index).map_or(Operation::Insert, Write::operation)
     }
+    fn single_operation(&self) -> Option<Operation> {
+        [Operation::Insert, Operation::Update, Operation::Delete]
+            .into_iter()
+            .find(|&o| self.ops == op_bit(o))
+    }
     fn key_value(&self, index: usize) -> Value {
         self.get(index).map_or(Value::Null, |w| w.row().primary_key())
     }
@@ -118,7 +138,7 @@ impl<M: Model> AnyQueue for Queue<M> {
         let listeners = registry.model::<M>();
         let mut written = 0;
         for e in entries {
-            let Some(w) = self.0.get_mut(e.index) else {
+            let Some(w) = self.writes.get_mut(e.index) else {
                 return Err(Error::Usage(format!(
                     "{}: a staged write went missing",
                     M::table().model
@@ -129,22 +149,24 @@ impl<M: Model> AnyQueue for Queue<M> {
         Ok(written)
     }
     fn rolled_back(&self) {
-        for w in &self.0 {
+        for w in &self.writes {
             if let Write::Insert { slot: Some(slot), .. } = w {
                 ops::forget_written(slot);
             }
         }
     }
     fn clear(&mut self) {
-        self.0.clear();
-        self.0.shrink_to(MAX_KEPT_CAPACITY);
+        self.writes.clear();
+        self.writes.shrink_to(MAX_KEPT_CAPACITY);
+        self.ops = 0;
     }
     fn recycle_into(&mut self, identity: &mut IdentityMap) {
         let table = identity.table::<M>();
-        for w in self.0.drain(..) {
+        for w in self.writes.drain(..) {
             table.recycle(w.into_row());
         }
-        self.0.shrink_to(MAX_KEPT_CAPACITY);
+        self.writes.shrink_to(MAX_KEPT_CAPACITY);
+        self.ops = 0;
     }
 }
 
@@ -176,7 +198,11 @@ impl Staging {
             None => match self.queues.iter().position(|(t, _)| *t == id) {
                 Some(q) => q,
                 None => {
-                    self.queues.push((id, Box::new(Queue::<M>(Vec::new()))));
+                    let queue = Queue::<M> {
+                        writes: Vec::new(),
+                        ops: 0,
+                    };
+                    self.queues.push((id, Box::new(queue)));
                     self.queues.len() - 1
                 }
             },
@@ -186,11 +212,12 @@ impl Staging {
             // Unreachable: the list is keyed by the queue's model TypeId.
             return;
         };
-        queue.0.push(write);
+        queue.ops |= op_bit(write.operation());
+        queue.writes.push(write);
         self.order.push(Entry {
             kept: self.kept,
             queue: q as u32,
-            index: queue.0.len() - 1,
+            index: queue.writes.len() - 1,
         });
     }
 
@@ -257,5 +284,10 @@ impl Stagings<'_> {
 
     pub(crate) fn operation(&self, e: Entry) -> Operation {
         self.queue(e).map_or(Operation::Insert, |q| q.operation(e.index))
+    }
+
+    /// The operation of every write in `e`'s queue, when they all have the same one.
+    pub(crate) fn single_operation(&self, e: Entry) -> Option<Operation> {
+        self.queue(e).and_then(|q| q.single_operation())
     }
 }
