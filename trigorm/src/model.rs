@@ -25,6 +25,7 @@ impl ColumnSet {
     pub const EMPTY: ColumnSet = ColumnSet(0);
 
     /// All of the first `n` columns.
+    #[inline]
     pub fn all(n: usize) -> ColumnSet {
         if n >= 64 {
             ColumnSet(u64::MAX)
@@ -33,30 +34,36 @@ impl ColumnSet {
         }
     }
     /// Add a column.
+    #[inline]
     pub fn insert(&mut self, index: usize) {
         if index < 64 {
             self.0 |= 1 << index;
         }
     }
     /// Remove a column.
+    #[inline]
     pub fn remove(&mut self, index: usize) {
         if index < 64 {
             self.0 &= !(1 << index);
         }
     }
     /// Whether the set holds a column.
+    #[inline]
     pub fn contains(&self, index: usize) -> bool {
         index < 64 && self.0 & (1 << index) != 0
     }
     /// Whether the set is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.0 == 0
     }
     /// How many columns the set holds.
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.count_ones() as usize
     }
     /// The column indexes, ascending.
+    #[inline]
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         // One step per member, not per possible column.
         let mut bits = self.0;

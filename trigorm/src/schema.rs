@@ -143,11 +143,13 @@ pub struct TableDef {
 
 impl TableDef {
     /// The primary-key column.
+    #[inline]
     pub fn pk(&self) -> &ColumnDef {
         &self.columns[self.primary_key]
     }
 
     /// Whether the database generates this table's keys.
+    #[inline]
     pub fn auto_increment(&self) -> bool {
         self.pk().auto_increment
     }

@@ -128,6 +128,7 @@ pub enum ValueRef<'a> {
 
 impl ValueRef<'_> {
     /// The value as an owned [`Value`].
+    #[inline]
     pub fn to_value(&self) -> Value {
         match self {
             ValueRef::Null => Value::Null,
@@ -144,6 +145,7 @@ impl ValueRef<'_> {
     }
 
     /// Whether this is a NaN float (which no backend stores faithfully).
+    #[inline]
     pub(crate) fn is_nan(&self) -> bool {
         matches!(self, ValueRef::Float(f) | ValueRef::Owned(Value::Float(f)) if f.is_nan())
     }
@@ -151,6 +153,7 @@ impl ValueRef<'_> {
 
 impl Value {
     /// A borrowed view of this value.
+    #[inline]
     pub fn as_value_ref(&self) -> ValueRef<'_> {
         match self {
             Value::Null => ValueRef::Null,
@@ -266,12 +269,14 @@ pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
     fn to_value(&self) -> Value;
     /// This field as a borrowed value to bind (what the session binds; the provided
     /// method copies through [`Field::to_value`]).
+    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Owned(self.to_value())
     }
     /// Bind this field as the next parameter of a statement (what the session does when it
     /// writes a row). The provided method binds [`Field::to_value_ref`] with
     /// [`Binder::value`].
+    #[inline]
     fn bind(&self, b: &mut dyn Binder) {
         b.value(&self.to_value_ref());
     }
@@ -285,6 +290,7 @@ pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
     ///
     /// # Errors
     /// As [`Field::from_value`].
+    #[inline]
     fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
         Self::from_value(value.to_value())
     }
@@ -294,6 +300,7 @@ pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
     ///
     /// # Errors
     /// As [`Field::from_value`]; the field is then unspecified.
+    #[inline]
     fn read_from(&mut self, value: &ValueRef<'_>) -> Result<(), ValueError> {
         *self = Self::from_value_ref(value)?;
         Ok(())
@@ -305,15 +312,19 @@ macro_rules! int_field {
         impl Field for $t {
             const TYPE: ColumnType = ColumnType::Integer;
             const MAY_BE_NAN: bool = false;
+            #[inline]
             fn to_value(&self) -> Value {
                 Value::Int(i64::from(*self))
             }
+            #[inline]
             fn bind(&self, b: &mut dyn Binder) {
                 b.int(i64::from(*self));
             }
+            #[inline]
             fn to_value_ref(&self) -> ValueRef<'_> {
                 ValueRef::Int(i64::from(*self))
             }
+            #[inline]
             fn from_value(value: Value) -> Result<Self, ValueError> {
                 match value {
                     Value::Int(i) => <$t>::try_from(i).map_err(|_| ValueError::new(stringify!($t), &value)),
@@ -321,6 +332,7 @@ macro_rules! int_field {
                     other => Err(ValueError::new(stringify!($t), &other)),
                 }
             }
+            #[inline]
             fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
                 match value {
                     ValueRef::Int(i) => <$t>::try_from(*i).map_err(|_| ValueError::new(stringify!($t), &Value::Int(*i))),
@@ -340,15 +352,19 @@ int_field!(i8, i16, i32, i64, u8, u16, u32);
 
 impl Field for f64 {
     const TYPE: ColumnType = ColumnType::Float;
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Float(*self)
     }
+    #[inline]
     fn bind(&self, b: &mut dyn Binder) {
         b.float(*self);
     }
+    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Float(*self)
     }
+    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Float(f) => Ok(f),
@@ -362,15 +378,19 @@ impl Field for f64 {
 
 impl Field for f32 {
     const TYPE: ColumnType = ColumnType::Float;
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Float(f64::from(*self))
     }
+    #[inline]
     fn bind(&self, b: &mut dyn Binder) {
         b.float(f64::from(*self));
     }
+    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Float(f64::from(*self))
     }
+    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         f64::from_value(value).map(|f| f as f32)
     }
@@ -379,12 +399,15 @@ impl Field for f32 {
 impl Field for bool {
     const TYPE: ColumnType = ColumnType::Bool;
     const MAY_BE_NAN: bool = false;
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Bool(*self)
     }
+    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Bool(*self)
     }
+    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Bool(b) => Ok(b),
@@ -398,27 +421,33 @@ impl Field for bool {
 impl Field for String {
     const TYPE: ColumnType = ColumnType::Text;
     const MAY_BE_NAN: bool = false;
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
     }
+    #[inline]
     fn bind(&self, b: &mut dyn Binder) {
         b.text(self);
     }
+    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Text(self)
     }
+    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Text(s) => Ok(s),
             other => Err(ValueError::new("String", &other)),
         }
     }
+    #[inline]
     fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
         match value {
             ValueRef::Text(s) => Ok((*s).to_owned()),
             other => Self::from_value(other.to_value()),
         }
     }
+    #[inline]
     fn read_from(&mut self, value: &ValueRef<'_>) -> Result<(), ValueError> {
         match value {
             ValueRef::Text(s) => {
@@ -437,15 +466,19 @@ impl Field for String {
 impl Field for Vec<u8> {
     const TYPE: ColumnType = ColumnType::Blob;
     const MAY_BE_NAN: bool = false;
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Blob(self.clone())
     }
+    #[inline]
     fn bind(&self, b: &mut dyn Binder) {
         b.blob(self);
     }
+    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Blob(self)
     }
+    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Blob(b) => Ok(b),
@@ -607,15 +640,19 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
 impl Field for DateTime<Utc> {
     const TYPE: ColumnType = ColumnType::Timestamp;
     const MAY_BE_NAN: bool = false;
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Timestamp(*self)
     }
+    #[inline]
     fn bind(&self, b: &mut dyn Binder) {
         b.timestamp(self);
     }
+    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Timestamp(*self)
     }
+    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Timestamp(t) => Ok(t),
@@ -624,6 +661,7 @@ impl Field for DateTime<Utc> {
         }
     }
     /// Parses borrowed text without copying it first.
+    #[inline]
     fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
         match value {
             ValueRef::Timestamp(t) => Ok(*t),
@@ -636,12 +674,15 @@ impl Field for DateTime<Utc> {
 impl Field for NaiveDate {
     const TYPE: ColumnType = ColumnType::Date;
     const MAY_BE_NAN: bool = false;
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Date(*self)
     }
+    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Date(*self)
     }
+    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Date(d) => Ok(d),
@@ -656,12 +697,15 @@ impl Field for NaiveDate {
 impl Field for serde_json::Value {
     const TYPE: ColumnType = ColumnType::Json;
     const MAY_BE_NAN: bool = false;
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Json(self.clone())
     }
+    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Json(self)
     }
+    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Json(j) => Ok(j),
@@ -675,36 +719,42 @@ impl<T: Field> Field for Option<T> {
     const TYPE: ColumnType = T::TYPE;
     const NULLABLE: bool = true;
     const MAY_BE_NAN: bool = T::MAY_BE_NAN;
+    #[inline]
     fn to_value(&self) -> Value {
         match self {
             Some(v) => v.to_value(),
             None => Value::Null,
         }
     }
+    #[inline]
     fn bind(&self, b: &mut dyn Binder) {
         match self {
             Some(v) => v.bind(b),
             None => b.null(),
         }
     }
+    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         match self {
             Some(v) => v.to_value_ref(),
             None => ValueRef::Null,
         }
     }
+    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Null => Ok(None),
             v => T::from_value(v).map(Some),
         }
     }
+    #[inline]
     fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
         match value {
             ValueRef::Null | ValueRef::Owned(Value::Null) => Ok(None),
             v => T::from_value_ref(v).map(Some),
         }
     }
+    #[inline]
     fn read_from(&mut self, value: &ValueRef<'_>) -> Result<(), ValueError> {
         match (value, self.as_mut()) {
             (ValueRef::Null | ValueRef::Owned(Value::Null), _) => *self = None,
@@ -782,6 +832,7 @@ pub enum Key {
 
 impl Key {
     /// The key of a primary-key value.
+    #[inline]
     pub fn from_value(v: &Value) -> Key {
         match v {
             Value::Int(i) => Key::Int(*i),

@@ -171,11 +171,13 @@ impl Conn<'_> {
     }
 
     /// The SQL text of a statement shape (for errors).
+    #[inline]
     pub(crate) fn shape_text(&self, id: ShapeId) -> &str {
         self.sql.at(id).0
     }
 
     /// The columns a statement shape binds, in order.
+    #[inline]
     pub(crate) fn shape_columns(&self, id: ShapeId) -> &Columns {
         self.sql.at(id).1
     }

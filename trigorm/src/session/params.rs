@@ -24,12 +24,14 @@ impl Columns {
     }
 
     /// The primary key alone (a DELETE's or a SELECT by key's parameter).
+    #[inline]
     pub(crate) fn key(t: &TableDef) -> Columns {
         let mut c = Columns::new();
         c.push(t.primary_key);
         c
     }
 
+    #[inline]
     fn push(&mut self, column: usize) {
         // A table has at most MAX_COLUMNS columns (checked when the model is declared).
         if let (Some(slot), Ok(c)) = (self.index.get_mut(self.len), u8::try_from(column)) {
@@ -60,6 +62,7 @@ impl Columns {
         c
     }
 
+    #[inline]
     pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         self.index[..self.len].iter().map(|&c| usize::from(c))
     }
