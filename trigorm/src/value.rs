@@ -128,7 +128,6 @@ pub enum ValueRef<'a> {
 
 impl ValueRef<'_> {
     /// The value as an owned [`Value`].
-    #[inline]
     pub fn to_value(&self) -> Value {
         match self {
             ValueRef::Null => Value::Null,
@@ -145,7 +144,6 @@ impl ValueRef<'_> {
     }
 
     /// Whether this is a NaN float (which no backend stores faithfully).
-    #[inline]
     pub(crate) fn is_nan(&self) -> bool {
         matches!(self, ValueRef::Float(f) | ValueRef::Owned(Value::Float(f)) if f.is_nan())
     }
@@ -153,7 +151,6 @@ impl ValueRef<'_> {
 
 impl Value {
     /// A borrowed view of this value.
-    #[inline]
     pub fn as_value_ref(&self) -> ValueRef<'_> {
         match self {
             Value::Null => ValueRef::Null,
@@ -269,7 +266,6 @@ pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
     fn to_value(&self) -> Value;
     /// This field as a borrowed value to bind (what the session binds; the provided
     /// method copies through [`Field::to_value`]).
-    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Owned(self.to_value())
     }
@@ -290,7 +286,6 @@ pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
     ///
     /// # Errors
     /// As [`Field::from_value`].
-    #[inline]
     fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
         Self::from_value(value.to_value())
     }
@@ -300,7 +295,6 @@ pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
     ///
     /// # Errors
     /// As [`Field::from_value`]; the field is then unspecified.
-    #[inline]
     fn read_from(&mut self, value: &ValueRef<'_>) -> Result<(), ValueError> {
         *self = Self::from_value_ref(value)?;
         Ok(())
@@ -312,7 +306,6 @@ macro_rules! int_field {
         impl Field for $t {
             const TYPE: ColumnType = ColumnType::Integer;
             const MAY_BE_NAN: bool = false;
-            #[inline]
             fn to_value(&self) -> Value {
                 Value::Int(i64::from(*self))
             }
@@ -320,11 +313,9 @@ macro_rules! int_field {
             fn bind(&self, b: &mut dyn Binder) {
                 b.int(i64::from(*self));
             }
-            #[inline]
             fn to_value_ref(&self) -> ValueRef<'_> {
                 ValueRef::Int(i64::from(*self))
             }
-            #[inline]
             fn from_value(value: Value) -> Result<Self, ValueError> {
                 match value {
                     Value::Int(i) => <$t>::try_from(i).map_err(|_| ValueError::new(stringify!($t), &value)),
@@ -332,7 +323,6 @@ macro_rules! int_field {
                     other => Err(ValueError::new(stringify!($t), &other)),
                 }
             }
-            #[inline]
             fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
                 match value {
                     ValueRef::Int(i) => <$t>::try_from(*i).map_err(|_| ValueError::new(stringify!($t), &Value::Int(*i))),
@@ -352,7 +342,6 @@ int_field!(i8, i16, i32, i64, u8, u16, u32);
 
 impl Field for f64 {
     const TYPE: ColumnType = ColumnType::Float;
-    #[inline]
     fn to_value(&self) -> Value {
         Value::Float(*self)
     }
@@ -360,11 +349,9 @@ impl Field for f64 {
     fn bind(&self, b: &mut dyn Binder) {
         b.float(*self);
     }
-    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Float(*self)
     }
-    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Float(f) => Ok(f),
@@ -378,7 +365,6 @@ impl Field for f64 {
 
 impl Field for f32 {
     const TYPE: ColumnType = ColumnType::Float;
-    #[inline]
     fn to_value(&self) -> Value {
         Value::Float(f64::from(*self))
     }
@@ -386,11 +372,9 @@ impl Field for f32 {
     fn bind(&self, b: &mut dyn Binder) {
         b.float(f64::from(*self));
     }
-    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Float(f64::from(*self))
     }
-    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         f64::from_value(value).map(|f| f as f32)
     }
@@ -399,15 +383,12 @@ impl Field for f32 {
 impl Field for bool {
     const TYPE: ColumnType = ColumnType::Bool;
     const MAY_BE_NAN: bool = false;
-    #[inline]
     fn to_value(&self) -> Value {
         Value::Bool(*self)
     }
-    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Bool(*self)
     }
-    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Bool(b) => Ok(b),
@@ -421,7 +402,6 @@ impl Field for bool {
 impl Field for String {
     const TYPE: ColumnType = ColumnType::Text;
     const MAY_BE_NAN: bool = false;
-    #[inline]
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
     }
@@ -429,25 +409,21 @@ impl Field for String {
     fn bind(&self, b: &mut dyn Binder) {
         b.text(self);
     }
-    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Text(self)
     }
-    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Text(s) => Ok(s),
             other => Err(ValueError::new("String", &other)),
         }
     }
-    #[inline]
     fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
         match value {
             ValueRef::Text(s) => Ok((*s).to_owned()),
             other => Self::from_value(other.to_value()),
         }
     }
-    #[inline]
     fn read_from(&mut self, value: &ValueRef<'_>) -> Result<(), ValueError> {
         match value {
             ValueRef::Text(s) => {
@@ -466,7 +442,6 @@ impl Field for String {
 impl Field for Vec<u8> {
     const TYPE: ColumnType = ColumnType::Blob;
     const MAY_BE_NAN: bool = false;
-    #[inline]
     fn to_value(&self) -> Value {
         Value::Blob(self.clone())
     }
@@ -474,11 +449,9 @@ impl Field for Vec<u8> {
     fn bind(&self, b: &mut dyn Binder) {
         b.blob(self);
     }
-    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Blob(self)
     }
-    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Blob(b) => Ok(b),
@@ -640,7 +613,6 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
 impl Field for DateTime<Utc> {
     const TYPE: ColumnType = ColumnType::Timestamp;
     const MAY_BE_NAN: bool = false;
-    #[inline]
     fn to_value(&self) -> Value {
         Value::Timestamp(*self)
     }
@@ -648,11 +620,9 @@ impl Field for DateTime<Utc> {
     fn bind(&self, b: &mut dyn Binder) {
         b.timestamp(self);
     }
-    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Timestamp(*self)
     }
-    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Timestamp(t) => Ok(t),
@@ -661,7 +631,6 @@ impl Field for DateTime<Utc> {
         }
     }
     /// Parses borrowed text without copying it first.
-    #[inline]
     fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
         match value {
             ValueRef::Timestamp(t) => Ok(*t),
@@ -674,15 +643,12 @@ impl Field for DateTime<Utc> {
 impl Field for NaiveDate {
     const TYPE: ColumnType = ColumnType::Date;
     const MAY_BE_NAN: bool = false;
-    #[inline]
     fn to_value(&self) -> Value {
         Value::Date(*self)
     }
-    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Date(*self)
     }
-    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Date(d) => Ok(d),
@@ -697,15 +663,12 @@ impl Field for NaiveDate {
 impl Field for serde_json::Value {
     const TYPE: ColumnType = ColumnType::Json;
     const MAY_BE_NAN: bool = false;
-    #[inline]
     fn to_value(&self) -> Value {
         Value::Json(self.clone())
     }
-    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Json(self)
     }
-    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Json(j) => Ok(j),
@@ -719,7 +682,6 @@ impl<T: Field> Field for Option<T> {
     const TYPE: ColumnType = T::TYPE;
     const NULLABLE: bool = true;
     const MAY_BE_NAN: bool = T::MAY_BE_NAN;
-    #[inline]
     fn to_value(&self) -> Value {
         match self {
             Some(v) => v.to_value(),
@@ -733,28 +695,24 @@ impl<T: Field> Field for Option<T> {
             None => b.null(),
         }
     }
-    #[inline]
     fn to_value_ref(&self) -> ValueRef<'_> {
         match self {
             Some(v) => v.to_value_ref(),
             None => ValueRef::Null,
         }
     }
-    #[inline]
     fn from_value(value: Value) -> Result<Self, ValueError> {
         match value {
             Value::Null => Ok(None),
             v => T::from_value(v).map(Some),
         }
     }
-    #[inline]
     fn from_value_ref(value: &ValueRef<'_>) -> Result<Self, ValueError> {
         match value {
             ValueRef::Null | ValueRef::Owned(Value::Null) => Ok(None),
             v => T::from_value_ref(v).map(Some),
         }
     }
-    #[inline]
     fn read_from(&mut self, value: &ValueRef<'_>) -> Result<(), ValueError> {
         match (value, self.as_mut()) {
             (ValueRef::Null | ValueRef::Owned(Value::Null), _) => *self = None,
@@ -832,7 +790,6 @@ pub enum Key {
 
 impl Key {
     /// The key of a primary-key value.
-    #[inline]
     pub fn from_value(v: &Value) -> Key {
         match v {
             Value::Int(i) => Key::Int(*i),
