@@ -153,9 +153,10 @@ pub(crate) struct Table<M> {
     spare: Vec<M>,
     /// How many rows became spares since the last trim.
     released: usize,
-    /// The rows of the query being loaded: kept from one query to the next, so that a
-    /// batch loop's result is allocated once, at its size, rather than grown row by row.
-    loading: Vec<M>,
+    /// How many rows the last query loaded: the room the next result is allocated with,
+    /// so that a batch loop's result is allocated once, at its size, rather than grown row
+    /// by row, and filled where it is returned (not copied out of a buffer).
+    last_loaded: usize,
 }
 
 impl<M: Model> Table<M> {
@@ -193,23 +194,20 @@ impl<M: Model> Table<M> {
         Ok(m)
     }
 
-    /// Start loading a query's rows (see [`Table::load_next`]).
-    pub(crate) fn begin_loading(&mut self) {
-        self.loading.clear();
+    /// A vector for a query's rows, with the room the last query needed (at most
+    /// [`MAX_KEPT_CAPACITY`] rows).
+    pub(crate) fn begin_loading(&mut self) -> Vec<M> {
+        Vec::with_capacity(self.last_loaded.min(MAX_KEPT_CAPACITY))
     }
 
-    /// As [`Table::load`], keeping the caller's copy until [`Table::loaded`].
-    pub(crate) fn load_next(&mut self, row: &[ValueRef<'_>]) -> Result<(), Error> {
-        let m = self.load(row)?;
-        self.loading.push(m);
-        Ok(())
-    }
-
-    /// The rows loaded since [`Table::begin_loading`], in a vector of their number.
-    pub(crate) fn loaded(&mut self) -> Vec<M> {
-        let mut out = Vec::with_capacity(self.loading.len());
-        out.append(&mut self.loading);
-        out
+    /// The query that filled `rows` ended: remember its size for the next, and give back
+    /// room it did not use when that is more than it used.
+    pub(crate) fn loaded(&mut self, mut rows: Vec<M>) -> Vec<M> {
+        self.last_loaded = rows.len();
+        if rows.capacity() > 2 * rows.len() + 16 {
+            rows.shrink_to_fit();
+        }
+        rows
     }
 
     /// Keep `row` to be filled again.
@@ -233,8 +231,6 @@ impl<M: Model> AnyTable for Table<M> {
         self.spare.truncate(self.released.min(MAX_SPARES));
         self.spare.shrink_to(MAX_SPARES);
         self.rows.shrink_to(MAX_KEPT_CAPACITY);
-        self.loading.clear();
-        self.loading.shrink_to(MAX_KEPT_CAPACITY);
         self.released = 0;
     }
     fn len(&self) -> usize {
@@ -264,7 +260,7 @@ impl IdentityMap {
                     rows: Rows::default(),
                     spare: Vec::new(),
                     released: 0,
-                    loading: Vec::new(),
+                    last_loaded: 0,
                 };
                 self.tables.push((id, Box::new(table)));
                 self.tables.len() - 1
@@ -359,6 +355,27 @@ mod tests {
             0,
             "a transaction that gave nothing back keeps nothing"
         );
+    }
+
+    #[test]
+    fn a_result_is_allocated_at_the_last_size_and_never_keeps_much_unused_room() {
+        let mut map = IdentityMap::default();
+        let table = map.table::<Row>();
+        let mut rows = table.begin_loading();
+        rows.extend((0..1000).map(row));
+        let rows = table.loaded(rows);
+        assert_eq!(rows.len(), 1000);
+        let next = table.begin_loading();
+        assert!(next.capacity() >= 1000, "room for the next batch: {}", next.capacity());
+        let mut few = next;
+        few.push(row(1));
+        let few = table.loaded(few);
+        assert!(
+            few.capacity() <= 18,
+            "a one-row result keeps {} rows of room",
+            few.capacity()
+        );
+        assert!(table.begin_loading().capacity() < 1000);
     }
 
     #[test]
