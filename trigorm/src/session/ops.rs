@@ -259,6 +259,26 @@ fn listens<M: Model>(listeners: Option<&ModelListeners<M>>, event: RowEvent) -> 
     listeners.is_some_and(|l| !l.row[event.index()].is_empty())
 }
 
+/// An insert nobody watches: no insert listeners, no `Pending` handle (what listeners
+/// stage, e.g. audit rows). Only the statement runs; a generated key is not written back
+/// into the row, which nothing reads again.
+#[inline(never)]
+pub(crate) fn insert_unwatched<M: Model>(obj: &M, cx: &mut FlushCx<'_, '_>) -> Result<()> {
+    let t = M::table();
+    let generate = t.auto_increment() && key_unset(obj);
+    let shape = cx.conn.shape(t, Shape::Insert { with_key: !generate })?;
+    check_values(obj, cx.conn.shape_columns(shape))?;
+    cx.conn
+        .insert_shape_obj(shape, obj)
+        .map_err(|e| row_failed("insert", obj, cx.conn, shape, e))?;
+    Ok(())
+}
+
+/// Whether `M`'s inserts have no listeners (see [`insert_unwatched`]).
+pub(crate) fn inserts_unwatched<M: Model>(listeners: Option<&ModelListeners<M>>) -> bool {
+    !listens(listeners, RowEvent::BeforeInsert) && !listens(listeners, RowEvent::AfterInsert)
+}
+
 /// An insert. A kept write is written in place (only its generated key changes) unless
 /// `BeforeInsert` listeners may modify it: then they work on a copy, and a retry starts
 /// again from the row as the user staged it.

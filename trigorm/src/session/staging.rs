@@ -136,6 +136,7 @@ impl<M: Model> AnyQueue for Queue<M> {
         // The listeners are looked up once for the whole run of rows.
         let registry = cx.registry;
         let listeners = registry.model::<M>();
+        let unwatched = ops::inserts_unwatched(listeners);
         let mut written = 0;
         for e in entries {
             let Some(w) = self.writes.get_mut(e.index) else {
@@ -144,7 +145,13 @@ impl<M: Model> AnyQueue for Queue<M> {
                     M::table().model
                 )));
             };
-            written += u64::from(ops::run(w, e.kept, listeners, cx)?);
+            written += match w {
+                Write::Insert { obj, slot: None } if unwatched => {
+                    ops::insert_unwatched(obj, cx)?;
+                    1
+                }
+                _ => u64::from(ops::run(w, e.kept, listeners, cx)?),
+            };
         }
         Ok(written)
     }
