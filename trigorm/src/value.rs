@@ -495,9 +495,10 @@ thread_local! {
     /// timestamps a program writes are mostly `now`, many within one second.
     static LAST_SECOND: std::cell::Cell<Option<(NaiveDate, u32, [u8; FRACTION_AT])>> =
         const { std::cell::Cell::new(None) };
-    /// The date text last parsed and its date: chrono's date construction costs more than
-    /// the rest of a parse, and the timestamps read together mostly share their date.
-    static LAST_DATE: std::cell::Cell<Option<([u8; 10], NaiveDate)>> = const { std::cell::Cell::new(None) };
+    /// The text up to the fraction last parsed, with its date and second of the day (see
+    /// [`parse_timestamp_fast`]).
+    static LAST_SECOND_READ: std::cell::Cell<Option<([u8; FRACTION_AT - 1], NaiveDate, u32)>> =
+        const { std::cell::Cell::new(None) };
 }
 
 /// A timestamp in [`TIMESTAMP_TEXT_FORMAT`], written digit by digit into `out` (chrono's
@@ -553,45 +554,49 @@ pub(crate) fn timestamp_text(t: &DateTime<Utc>) -> String {
     }
 }
 
-/// Parse [`TIMESTAMP_TEXT_FORMAT`] without chrono's format machinery.
+/// Parse [`TIMESTAMP_TEXT_FORMAT`] without chrono's format machinery. The date and second
+/// last parsed are kept with their text: rows read together were mostly written within
+/// the same second, so most parses only read the nine digits of the fraction.
 fn parse_timestamp_fast(text: &str) -> Option<DateTime<Utc>> {
     let b: &[u8; TIMESTAMP_TEXT_LEN] = text.as_bytes().try_into().ok()?;
-    if &b[29..] != b"+00:00"
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b' '
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'.'
-    {
+    if b[19] != b'.' || &b[29..] != b"+00:00" {
         return None;
     }
-    /// Where the digits are: all of 0..29 but the separators.
-    const DIGITS: [usize; 23] = [
-        0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27, 28,
-    ];
-    let mut bad = false;
-    for i in DIGITS {
-        bad |= !b[i].is_ascii_digit();
+    let mut nanos = 0u32;
+    for &c in &b[20..29] {
+        let d = c.wrapping_sub(b'0');
+        if d >= 10 {
+            return None;
+        }
+        nanos = nanos * 10 + u32::from(d);
     }
-    if bad {
-        return None;
-    }
-    let d = |i: usize| u32::from(b[i] - b'0');
-    let two = |i: usize| d(i) * 10 + d(i + 1);
-    let mut day = [0u8; 10];
-    day.copy_from_slice(&b[..10]);
-    let date = match LAST_DATE.get() {
-        Some((text, date)) if text == day => date,
+    let mut second = [0u8; FRACTION_AT - 1];
+    second.copy_from_slice(&b[..FRACTION_AT - 1]);
+    let (date, secs) = match LAST_SECOND_READ.get() {
+        Some((text, date, secs)) if text == second => (date, secs),
         _ => {
-            let date = NaiveDate::from_ymd_opt((two(0) * 100 + two(2)) as i32, two(5), two(8))?;
-            LAST_DATE.set(Some((day, date)));
-            date
+            let (date, secs) = parse_second(&second)?;
+            LAST_SECOND_READ.set(Some((second, date, secs)));
+            (date, secs)
         }
     };
-    let nanos = two(20) * 10_000_000 + two(22) * 100_000 + two(24) * 1_000 + two(26) * 10 + d(28);
-    let time = chrono::NaiveTime::from_hms_nano_opt(two(11), two(14), two(17), nanos)?;
+    let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)?;
     Some(date.and_time(time).and_utc())
+}
+
+/// `YYYY-MM-DD HH:MM:SS`: the date and the second of the day.
+fn parse_second(b: &[u8; FRACTION_AT - 1]) -> Option<(NaiveDate, u32)> {
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if DIGITS.iter().any(|&i| !b[i].is_ascii_digit()) {
+        return None;
+    }
+    let two = |i: usize| u32::from(b[i] - b'0') * 10 + u32::from(b[i + 1] - b'0');
+    let date = NaiveDate::from_ymd_opt((two(0) * 100 + two(2)) as i32, two(5), two(8))?;
+    let (h, m, s) = (two(11), two(14), two(17));
+    (h < 24 && m < 60 && s < 60).then_some((date, h * 3600 + m * 60 + s))
 }
 
 pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
@@ -858,5 +863,39 @@ mod tests {
             parse_timestamp("2026-11-26 06:46:42"),
             Some(Utc.with_ymd_and_hms(2026, 11, 26, 6, 46, 42).unwrap())
         );
+    }
+
+    /// Formatting and parsing keep the last second they saw: what comes next, in the same
+    /// second or not, valid or not, must come out as if nothing were kept.
+    #[test]
+    fn the_second_kept_between_calls_never_changes_a_result() {
+        let base = Utc.with_ymd_and_hms(2026, 11, 26, 6, 46, 42).unwrap();
+        let mut buf = [0u8; TIMESTAMP_TEXT_LEN];
+        for (secs, nanos) in [(0, 1), (0, 999_999_999), (1, 0), (0, 5), (86_400, 7), (0, 8)] {
+            let t = base + chrono::Duration::seconds(secs) + chrono::Duration::nanoseconds(nanos);
+            let text = timestamp_text_into(&t, &mut buf).map(|b| String::from_utf8_lossy(b).into_owned());
+            assert_eq!(
+                text.as_deref(),
+                Some(t.format(TIMESTAMP_TEXT_FORMAT).to_string().as_str())
+            );
+            assert_eq!(parse_timestamp_fast(text.as_deref().unwrap_or_default()), Some(t));
+        }
+        // The second just parsed, with a broken fraction or suffix: refused.
+        assert_eq!(parse_timestamp_fast("2026-11-26 06:46:42.00000000x+00:00"), None);
+        assert_eq!(parse_timestamp_fast("2026-11-26 06:46:42.000000000+01:00"), None);
+        // Another second of the same day, out of range or not a number: refused.
+        for bad in [
+            "2026-11-26 24:46:42.000000000+00:00",
+            "2026-11-26 06:60:42.000000000+00:00",
+            "2026-11-26 06:46:60.000000000+00:00",
+            "2026-11-26 06:4x:42.000000000+00:00",
+            "2026-02-30 06:46:42.000000000+00:00",
+            "2026-11-26_06:46:42.000000000+00:00",
+        ] {
+            assert_eq!(parse_timestamp_fast(bad), None, "{bad}");
+        }
+        // And the kept second still serves afterwards.
+        let t = base + chrono::Duration::nanoseconds(3);
+        assert_eq!(parse_timestamp_fast(&timestamp_text(&t)), Some(t));
     }
 }
