@@ -29,6 +29,16 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
     let field: Vec<_> = m.columns.iter().map(field_trait).collect();
     let decode_error: Vec<_> = m.columns.iter().map(|c| decode_error(model, c)).collect();
     let checks = checks(m);
+    // `bind_insert`: every column in order, the primary key only `with_key`.
+    let insert_binds = m.columns.iter().enumerate().map(|(i, c)| {
+        let member = c.member;
+        let field = field_trait(c);
+        if i == m.primary_key {
+            quote!(if with_key { #field::bind(&self.#member, b); })
+        } else {
+            quote!(#field::bind(&self.#member, b);)
+        }
+    });
     quote! {
         #[automatically_derived]
         impl ::trigorm::Model for #ident {
@@ -61,6 +71,11 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
                     #(#index => #field::bind(&self.#member, b),)*
                     _ => b.null(),
                 }
+            }
+
+            #[inline]
+            fn bind_insert(&self, with_key: ::core::primitive::bool, b: &mut dyn ::trigorm::Binder) {
+                #(#insert_binds)*
             }
 
             fn from_values(

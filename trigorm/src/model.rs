@@ -152,6 +152,41 @@ pub trait Model: Clone + Send + Sync + 'static {
         b.value(&self.value_ref(column));
     }
 
+    /// Bind the values of an INSERT: every column in order, the primary key only when
+    /// `with_key` (else the database generates it). The provided method binds each with
+    /// [`Model::bind_column`]; `#[derive(Model)]` binds the fields one after the other.
+    ///
+    /// ```
+    /// use trigorm::{Binder, Model, ValueRef};
+    /// # use chrono::{DateTime, Utc};
+    /// #[derive(Model, Clone, Debug)]
+    /// struct Item { id: i64, name: String }
+    /// #[derive(Default)]
+    /// struct Count(usize);
+    /// impl Binder for Count {
+    ///     fn null(&mut self) { self.0 += 1 }
+    ///     fn int(&mut self, _: i64) { self.0 += 1 }
+    ///     fn float(&mut self, _: f64) { self.0 += 1 }
+    ///     fn text(&mut self, _: &str) { self.0 += 1 }
+    ///     fn blob(&mut self, _: &[u8]) { self.0 += 1 }
+    ///     fn timestamp(&mut self, _: &DateTime<Utc>) { self.0 += 1 }
+    ///     fn value(&mut self, _: &ValueRef<'_>) { self.0 += 1 }
+    /// }
+    /// let (mut with, mut without) = (Count::default(), Count::default());
+    /// let item = Item { id: 0, name: "a".into() };
+    /// item.bind_insert(true, &mut with);
+    /// item.bind_insert(false, &mut without);
+    /// assert_eq!((with.0, without.0), (2, 1));
+    /// ```
+    fn bind_insert(&self, with_key: bool, b: &mut dyn Binder) {
+        let t = Self::table();
+        for c in 0..t.columns.len() {
+            if with_key || c != t.primary_key {
+                self.bind_column(c, b);
+            }
+        }
+    }
+
     /// Build the model from a row in column order. Values are taken out of the slice.
     ///
     /// # Errors

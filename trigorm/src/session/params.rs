@@ -10,6 +10,9 @@ use crate::value::{Binder, ValueRef};
 pub(crate) struct Columns {
     index: [u8; MAX_COLUMNS],
     len: usize,
+    /// For an INSERT's columns: whether they include the primary key (the model binds
+    /// them in one go, [`Model::bind_insert`]).
+    insert: Option<bool>,
 }
 
 impl Columns {
@@ -17,6 +20,7 @@ impl Columns {
     pub(crate) const EMPTY: Columns = Columns {
         index: [0; MAX_COLUMNS],
         len: 0,
+        insert: None,
     };
 
     fn new() -> Columns {
@@ -49,6 +53,7 @@ impl Columns {
                 c.push(i);
             }
         }
+        c.insert = Some(!generated_key);
         c
     }
 
@@ -98,8 +103,13 @@ impl<M: Model> RowParams for RowOf<'_, M> {
 
     #[inline]
     fn bind(&self, b: &mut dyn Binder) {
-        for c in self.columns.iter() {
-            self.obj.bind_column(c, b);
+        match self.columns.insert {
+            Some(with_key) => self.obj.bind_insert(with_key, b),
+            None => {
+                for c in self.columns.iter() {
+                    self.obj.bind_column(c, b);
+                }
+            }
         }
     }
 }
