@@ -300,6 +300,7 @@ impl Binder for RowBinder<'_, '_> {
 }
 
 /// Bind a row's parameters as the row hands them over; each parameter must be bound.
+#[inline]
 fn bind_row(stmt: &mut rusqlite::Statement<'_>, row: &dyn RowParams) -> rusqlite::Result<()> {
     let mut b = RowBinder { stmt, at: 0, err: None };
     row.bind(&mut b);
@@ -459,6 +460,7 @@ fn execute(stmt: &mut rusqlite::Statement<'_>, params: &[Param<'_>]) -> rusqlite
     Ok(stmt.raw_execute()? as u64)
 }
 
+#[inline]
 fn execute_row(stmt: &mut rusqlite::Statement<'_>, row: &dyn RowParams) -> rusqlite::Result<u64> {
     bind_row(stmt, row)?;
     Ok(stmt.raw_execute()? as u64)
@@ -644,6 +646,7 @@ impl Statements for Held<'_> {
         execute(self.stmt_at(slot, sql)?, params).map_err(|e| db_error(e, database))
     }
 
+    #[inline]
     fn execute_row_at(&mut self, slot: u32, sql: &Arc<str>, row: &dyn RowParams) -> Result<u64, DbError> {
         let database = self.database;
         execute_row(self.stmt_at(slot, sql)?, row).map_err(|e| db_error(e, database))
