@@ -61,7 +61,7 @@ const FRACTION_DIGITS: usize = TIMESTAMP_FORM.len() - "0000-00-00 00:00:00.+00:0
 /// A stored timestamp's text.
 pub type TimestampText = [u8; TIMESTAMP_FORM.len()];
 
-/// `now` as trigorm stores timestamps on SQLite ([`TIMESTAMP_FORMAT`]), written digit by
+/// `now` as trigorm stores timestamps on SQLite ([`TIMESTAMP_FORM`]), written digit by
 /// digit into `out`: no format string is parsed, nothing is allocated, and the text is
 /// bound as the ASCII it is, with no UTF-8 check (as trigorm binds it).
 pub fn now_text(out: &mut TimestampText) {

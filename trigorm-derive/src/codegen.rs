@@ -30,13 +30,21 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
     let decode_error: Vec<_> = m.columns.iter().map(|c| decode_error(model, c)).collect();
     let checks = checks(m);
     // `bind_insert`: every column in order, the primary key only `with_key`.
+    // A field not known to bind exactly one parameter is checked right after it binds.
     let insert_binds = m.columns.iter().enumerate().map(|(i, c)| {
         let member = c.member;
         let field = field_trait(c);
+        let bind = quote! {
+            #field::bind(&self.#member, b);
+            bound += 1;
+            if !#field::BINDS_ONE {
+                b.expect_bound(bound);
+            }
+        };
         if i == m.primary_key {
-            quote!(if with_key { #field::bind(&self.#member, b); })
+            quote!(if with_key { #bind })
         } else {
-            quote!(#field::bind(&self.#member, b);)
+            bind
         }
     });
     quote! {
@@ -64,6 +72,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
             }
 
             const MAY_BE_NAN: ::core::primitive::bool = false #(|| #field::MAY_BE_NAN)*;
+            const BINDS_ONE_PER_COLUMN: ::core::primitive::bool = true #(&& #field::BINDS_ONE)*;
 
             #[inline]
             fn bind_column(&self, column: ::core::primitive::usize, b: &mut dyn ::trigorm::Binder) {
@@ -75,7 +84,9 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
 
             #[inline]
             fn bind_insert(&self, with_key: ::core::primitive::bool, b: &mut dyn ::trigorm::Binder) {
+                let mut bound: ::core::primitive::usize = 0;
                 #(#insert_binds)*
+                let _ = bound;
             }
 
             fn from_values(

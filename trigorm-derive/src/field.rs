@@ -132,6 +132,7 @@ pub(crate) fn generate(def: &EnumDef) -> TokenStream {
         impl ::trigorm::Field for #ident {
             const TYPE: ::trigorm::schema::ColumnType = ::trigorm::schema::ColumnType::Text;
             const MAY_BE_NAN: ::core::primitive::bool = false;
+            const BINDS_ONE: ::core::primitive::bool = true;
 
             fn bind(&self, b: &mut dyn ::trigorm::Binder) {
                 let text: &'static ::core::primitive::str = #as_text;

@@ -122,7 +122,23 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// Whether a value of this model can be a NaN float (checked before each write). The
     /// provided value is `true`; `#[derive(Model)]` says whether any field may be one
     /// ([`Field::MAY_BE_NAN`](crate::Field::MAY_BE_NAN)).
+    ///
+    /// ```
+    /// use trigorm::Model;
+    /// #[derive(Model, Clone, Debug)]
+    /// struct Item { id: i64, name: String }
+    /// #[derive(Model, Clone, Debug)]
+    /// struct Gauge { id: i64, level: Option<f64> }
+    /// assert!(!Item::MAY_BE_NAN && Gauge::MAY_BE_NAN);
+    /// assert!(Item::BINDS_ONE_PER_COLUMN && Gauge::BINDS_ONE_PER_COLUMN);
+    /// ```
     const MAY_BE_NAN: bool = true;
+
+    /// Whether [`Model::bind_column`] binds exactly one parameter for every column. `false`
+    /// (the provided value) makes the session check after each column
+    /// ([`Binder::expect_bound`]); `#[derive(Model)]` says `true` when every field's
+    /// [`Field::BINDS_ONE`](crate::Field::BINDS_ONE) does.
+    const BINDS_ONE_PER_COLUMN: bool = false;
 
     /// Bind the value of one column as the next parameter of a statement (how the session
     /// writes a row). The provided method binds [`Model::value_ref`]; `#[derive(Model)]`
@@ -180,9 +196,14 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// ```
     fn bind_insert(&self, with_key: bool, b: &mut dyn Binder) {
         let t = Self::table();
+        let mut bound = 0;
         for c in 0..t.columns.len() {
             if with_key || c != t.primary_key {
                 self.bind_column(c, b);
+                bound += 1;
+                if !Self::BINDS_ONE_PER_COLUMN {
+                    b.expect_bound(bound);
+                }
             }
         }
     }

@@ -175,44 +175,58 @@ pub(crate) fn value_refs(values: &[Value]) -> Vec<ValueRef<'_>> {
 /// after the other in order. Each [`Field`] binds itself with the method of its kind (a
 /// `String` with [`Binder::text`], an `i64` with [`Binder::int`]), so that a value reaches
 /// the driver with no conversion in between. A binder keeps the first error it meets and
-/// reports it when the statement runs.
+/// reports it when the statement runs. Only [`Binder::value`] is required: the other
+/// methods' provided versions bind through it.
 ///
 /// ```
 /// use trigorm::{Binder, Field, ValueRef};
-/// # use chrono::{DateTime, Utc};
 /// /// Renders what it is given.
 /// #[derive(Default)]
 /// struct Shown(Vec<String>);
 /// impl Binder for Shown {
-///     fn null(&mut self) { self.0.push("NULL".into()) }
-///     fn int(&mut self, v: i64) { self.0.push(v.to_string()) }
-///     fn float(&mut self, v: f64) { self.0.push(v.to_string()) }
 ///     fn text(&mut self, v: &str) { self.0.push(format!("'{v}'")) }
-///     fn blob(&mut self, v: &[u8]) { self.0.push(format!("{v:?}")) }
-///     fn timestamp(&mut self, v: &DateTime<Utc>) { self.0.push(v.to_rfc3339()) }
 ///     fn value(&mut self, v: &ValueRef<'_>) { self.0.push(format!("{v:?}")) }
 /// }
 /// let mut b = Shown::default();
 /// 7_i64.bind(&mut b);
 /// String::from("ann").bind(&mut b);
 /// None::<String>.bind(&mut b);
-/// assert_eq!(b.0, ["7", "'ann'", "NULL"]);
+/// assert_eq!(b.0, ["Int(7)", "'ann'", "Null"]);
 /// ```
 pub trait Binder {
     /// Bind SQL `NULL`.
-    fn null(&mut self);
+    fn null(&mut self) {
+        self.value(&ValueRef::Null);
+    }
     /// Bind an integer.
-    fn int(&mut self, v: i64);
+    fn int(&mut self, v: i64) {
+        self.value(&ValueRef::Int(v));
+    }
     /// Bind a float.
-    fn float(&mut self, v: f64);
+    fn float(&mut self, v: f64) {
+        self.value(&ValueRef::Float(v));
+    }
     /// Bind text.
-    fn text(&mut self, v: &str);
+    fn text(&mut self, v: &str) {
+        self.value(&ValueRef::Text(v));
+    }
     /// Bind bytes.
-    fn blob(&mut self, v: &[u8]);
+    fn blob(&mut self, v: &[u8]) {
+        self.value(&ValueRef::Blob(v));
+    }
     /// Bind a point in time.
-    fn timestamp(&mut self, v: &DateTime<Utc>);
+    fn timestamp(&mut self, v: &DateTime<Utc>) {
+        self.value(&ValueRef::Timestamp(*v));
+    }
     /// Bind any other value (how the provided [`Field::bind`] binds).
     fn value(&mut self, v: &ValueRef<'_>);
+    /// The fields bound so far should have bound `n` parameters: called after each field
+    /// whose [`Field::BINDS_ONE`] is `false`, so that a custom [`Field::bind`] that binds
+    /// none or two fails the statement instead of shifting the values after it into the
+    /// wrong columns. The provided method checks nothing.
+    fn expect_bound(&mut self, n: usize) {
+        let _ = n;
+    }
 }
 
 /// Why a [`Value`] could not become the Rust type a field has.
@@ -269,9 +283,39 @@ pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
     fn to_value_ref(&self) -> ValueRef<'_> {
         ValueRef::Owned(self.to_value())
     }
+    /// Whether [`Field::bind`] is known to bind exactly one parameter. `false` (the default,
+    /// for fields defined outside trigorm) makes the session check after the field that it
+    /// did ([`Binder::expect_bound`]); trigorm's own fields and `#[derive(Field)]` enums say
+    /// `true` and skip the check.
+    const BINDS_ONE: bool = false;
     /// Bind this field as the next parameter of a statement (what the session does when it
-    /// writes a row). The provided method binds [`Field::to_value_ref`] with
-    /// [`Binder::value`].
+    /// writes a row). It must bind exactly one parameter, with the value
+    /// [`Field::to_value_ref`] gives (which is what the NaN check before a write looks at).
+    /// The provided method binds [`Field::to_value_ref`] with [`Binder::value`]; trigorm's
+    /// own fields bind with the method of their kind.
+    ///
+    /// ```
+    /// use trigorm::{Binder, Field, Value, ValueRef};
+    /// use trigorm::schema::ColumnType;
+    /// use trigorm::value::ValueError;
+    ///
+    /// /// Cents, stored as an integer.
+    /// #[derive(Clone, Copy, Debug, PartialEq)]
+    /// struct Cents(i64);
+    /// impl Field for Cents {
+    ///     const TYPE: ColumnType = ColumnType::Integer;
+    ///     const MAY_BE_NAN: bool = false; // never a float: no NaN check needed
+    ///     fn to_value(&self) -> Value { Value::Int(self.0) }
+    ///     fn to_value_ref(&self) -> ValueRef<'_> { ValueRef::Int(self.0) }
+    ///     fn bind(&self, b: &mut dyn Binder) { b.int(self.0) } // one parameter, no conversion
+    ///     fn from_value(v: Value) -> Result<Self, ValueError> { i64::from_value(v).map(Cents) }
+    /// }
+    /// # struct Count(usize);
+    /// # impl Binder for Count { fn value(&mut self, _: &ValueRef<'_>) { self.0 += 1 } }
+    /// # let mut b = Count(0);
+    /// # Cents(250).bind(&mut b);
+    /// # assert_eq!(b.0, 1);
+    /// ```
     #[inline]
     fn bind(&self, b: &mut dyn Binder) {
         b.value(&self.to_value_ref());
@@ -305,6 +349,7 @@ macro_rules! int_field {
     ($($t:ty),*) => {$(
         impl Field for $t {
             const TYPE: ColumnType = ColumnType::Integer;
+            const BINDS_ONE: bool = true;
             const MAY_BE_NAN: bool = false;
             fn to_value(&self) -> Value {
                 Value::Int(i64::from(*self))
@@ -342,6 +387,7 @@ int_field!(i8, i16, i32, i64, u8, u16, u32);
 
 impl Field for f64 {
     const TYPE: ColumnType = ColumnType::Float;
+    const BINDS_ONE: bool = true;
     fn to_value(&self) -> Value {
         Value::Float(*self)
     }
@@ -365,6 +411,7 @@ impl Field for f64 {
 
 impl Field for f32 {
     const TYPE: ColumnType = ColumnType::Float;
+    const BINDS_ONE: bool = true;
     fn to_value(&self) -> Value {
         Value::Float(f64::from(*self))
     }
@@ -382,6 +429,7 @@ impl Field for f32 {
 
 impl Field for bool {
     const TYPE: ColumnType = ColumnType::Bool;
+    const BINDS_ONE: bool = true;
     const MAY_BE_NAN: bool = false;
     fn to_value(&self) -> Value {
         Value::Bool(*self)
@@ -401,6 +449,7 @@ impl Field for bool {
 
 impl Field for String {
     const TYPE: ColumnType = ColumnType::Text;
+    const BINDS_ONE: bool = true;
     const MAY_BE_NAN: bool = false;
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
@@ -441,6 +490,7 @@ impl Field for String {
 
 impl Field for Vec<u8> {
     const TYPE: ColumnType = ColumnType::Blob;
+    const BINDS_ONE: bool = true;
     const MAY_BE_NAN: bool = false;
     fn to_value(&self) -> Value {
         Value::Blob(self.clone())
@@ -617,6 +667,7 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
 
 impl Field for DateTime<Utc> {
     const TYPE: ColumnType = ColumnType::Timestamp;
+    const BINDS_ONE: bool = true;
     const MAY_BE_NAN: bool = false;
     fn to_value(&self) -> Value {
         Value::Timestamp(*self)
@@ -647,6 +698,7 @@ impl Field for DateTime<Utc> {
 
 impl Field for NaiveDate {
     const TYPE: ColumnType = ColumnType::Date;
+    const BINDS_ONE: bool = true;
     const MAY_BE_NAN: bool = false;
     fn to_value(&self) -> Value {
         Value::Date(*self)
@@ -667,6 +719,7 @@ impl Field for NaiveDate {
 
 impl Field for serde_json::Value {
     const TYPE: ColumnType = ColumnType::Json;
+    const BINDS_ONE: bool = true;
     const MAY_BE_NAN: bool = false;
     fn to_value(&self) -> Value {
         Value::Json(self.clone())
@@ -686,6 +739,7 @@ impl Field for serde_json::Value {
 impl<T: Field> Field for Option<T> {
     const TYPE: ColumnType = T::TYPE;
     const NULLABLE: bool = true;
+    const BINDS_ONE: bool = T::BINDS_ONE;
     const MAY_BE_NAN: bool = T::MAY_BE_NAN;
     fn to_value(&self) -> Value {
         match self {

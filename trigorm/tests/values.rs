@@ -606,3 +606,251 @@ on_each_db!(
         assert_eq!(s.get::<Sensor>(ok.id).unwrap().unwrap().reading, Some(Reading(1.5)));
     }
 );
+
+/// A custom field that binds itself (one parameter, as `Field::bind` must).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Cents(i64);
+
+impl trigorm::Field for Cents {
+    const TYPE: trigorm::schema::ColumnType = trigorm::schema::ColumnType::Integer;
+    const MAY_BE_NAN: bool = false;
+    fn to_value(&self) -> Value {
+        Value::Int(self.0)
+    }
+    fn bind(&self, b: &mut dyn trigorm::Binder) {
+        b.int(self.0);
+    }
+    fn from_value(value: Value) -> Result<Self, trigorm::value::ValueError> {
+        <i64 as trigorm::Field>::from_value(value).map(Cents)
+    }
+}
+
+/// A custom field whose `bind` breaks the contract: nothing for `None`-like values, two
+/// parameters otherwise.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Broken(Option<i64>);
+
+impl trigorm::Field for Broken {
+    const TYPE: trigorm::schema::ColumnType = trigorm::schema::ColumnType::Integer;
+    const NULLABLE: bool = true;
+    fn to_value(&self) -> Value {
+        self.0.map_or(Value::Null, Value::Int)
+    }
+    fn bind(&self, b: &mut dyn trigorm::Binder) {
+        if let Some(v) = self.0 {
+            b.int(v);
+            b.int(v);
+        }
+    }
+    fn from_value(value: Value) -> Result<Self, trigorm::value::ValueError> {
+        <Option<i64> as trigorm::Field>::from_value(value).map(Broken)
+    }
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "prices")]
+struct Price {
+    id: i64,
+    amount: Cents,
+    label: String,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "broken_rows")]
+struct BrokenRow {
+    id: i64,
+    a: Broken,
+    b: Broken,
+    label: String,
+}
+
+on_each_db!(a_custom_field_that_binds_itself_round_trips, |db: Db| {
+    let engine = Engine::builder(&db.url).model::<Price>().build().unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let p = s
+        .insert(Price {
+            id: 0,
+            amount: Cents(250),
+            label: "tea".into(),
+        })
+        .unwrap();
+    let mut changed = p.clone();
+    changed.amount = Cents(300);
+    s.update(&changed).unwrap();
+    s.commit().unwrap();
+    let mut other = engine.session().unwrap();
+    assert_eq!(other.get::<Price>(p.id).unwrap(), Some(changed));
+});
+
+on_each_db!(
+    a_custom_field_binding_the_wrong_number_of_parameters_fails_the_statement_and_writes_nothing,
+    |db: Db| {
+        // Zero parameters for `a` and two for `b` add up to the right count: without a
+        // check after each field, the values would land in the wrong columns.
+        let engine = Engine::builder(&db.url).model::<BrokenRow>().build().unwrap();
+        engine.create_all().unwrap();
+        let mut s = engine.session().unwrap();
+        for row in [
+            BrokenRow {
+                id: 0,
+                a: Broken(None),
+                b: Broken(Some(5)),
+                label: "shifted".into(),
+            },
+            BrokenRow {
+                id: 0,
+                a: Broken(Some(1)),
+                b: Broken(None),
+                label: "one too many".into(),
+            },
+        ] {
+            let err = s.insert(row).unwrap_err();
+            assert!(
+                matches!(
+                    &err,
+                    Error::Statement {
+                        model: Some("BrokenRow"),
+                        ..
+                    }
+                ) && err.to_string().contains("Field::bind"),
+                "{err}"
+            );
+            s.rollback().unwrap();
+        }
+        let mut other = engine.session().unwrap();
+        assert_eq!(other.query::<BrokenRow>().count().unwrap(), 0);
+    }
+);
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "gauges")]
+struct Gauge {
+    id: i64,
+    level: f64,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "gauge_log")]
+struct GaugeLog {
+    id: i64,
+    level: f64,
+}
+
+on_each_db!(nan_is_refused_in_updates_and_in_rows_listeners_stage, |db: Db| {
+    let engine = Engine::builder(&db.url)
+        .model::<Gauge>()
+        .model::<GaugeLog>()
+        .listen::<Gauge>(trigorm::event::AfterUpdate, |ctx, change| {
+            // The audit row takes a NaN when the gauge is set to 1.5.
+            if let Some(new) = change.new() {
+                let level = if new.level == 1.5 { f64::NAN } else { new.level };
+                ctx.add(GaugeLog { id: 0, level });
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let g = s.insert(Gauge { id: 0, level: 1.0 }).unwrap();
+    s.commit().unwrap();
+
+    let err = s
+        .update(Gauge {
+            id: g.id,
+            level: f64::NAN,
+        })
+        .and_then(|()| s.commit())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidValue {
+                model: "Gauge",
+                column: "level",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    s.rollback().unwrap();
+
+    let err = s
+        .update(Gauge { id: g.id, level: 1.5 })
+        .and_then(|()| s.commit())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidValue {
+                model: "GaugeLog",
+                column: "level",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    s.rollback().unwrap();
+
+    let mut other = engine.session().unwrap();
+    assert_eq!(other.get::<Gauge>(g.id).unwrap(), Some(g));
+    assert_eq!(other.query::<GaugeLog>().count().unwrap(), 0);
+});
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "moments")]
+struct Moment {
+    id: i64,
+    at: DateTime<Utc>,
+    also: Option<DateTime<Utc>>,
+}
+
+on_each_db!(timestamps_read_back_exactly_across_seconds_days_and_years, |db: Db| {
+    // Consecutive rows share or change their second, day and year in every way (what the
+    // formatting and parsing of timestamps keep from one call to the next must never
+    // show), read back in both orders.
+    let base = Utc.with_ymd_and_hms(2024, 2, 29, 23, 59, 59).unwrap();
+    let mut times = Vec::new();
+    for (secs, nanos) in [
+        (0, 0),
+        (0, 999_999_999),
+        (1, 0),
+        (1, 1),
+        (0, 1),
+        (-86_400, 5),
+        (31_536_000, 7),
+    ] {
+        times.push(base + chrono::Duration::seconds(secs) + chrono::Duration::nanoseconds(nanos));
+    }
+    times.push(Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap());
+    times.push(Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap() + chrono::Duration::nanoseconds(999_999_999));
+    times.push(base);
+    let engine = Engine::builder(&db.url).model::<Moment>().build().unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let rows: Vec<Moment> = times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            s.insert(Moment {
+                id: 0,
+                at: *t,
+                also: (i % 2 == 0).then(|| times[times.len() - 1 - i]),
+            })
+            .unwrap()
+        })
+        .collect();
+    s.commit().unwrap();
+    for desc in [false, true] {
+        let mut other = engine.session().unwrap();
+        let q = other.query::<Moment>();
+        let order = if desc { col("id").desc() } else { col("id").asc() };
+        let read = q.order_by(order).all().unwrap();
+        let mut expected = rows.clone();
+        if desc {
+            expected.reverse();
+        }
+        assert_eq!(read, expected);
+    }
+});

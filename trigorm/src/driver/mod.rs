@@ -64,6 +64,26 @@ pub trait RowParams {
     /// Bind every parameter in order (how a driver takes them: the session's rows bind
     /// each field with its own [`Binder`] method). The provided method binds each
     /// [`RowParams::get`] with [`Binder::value`].
+    ///
+    /// ```
+    /// use trigorm::driver::{Binder, RowParams};
+    /// use trigorm::ValueRef;
+    ///
+    /// struct Pair(i64, String);
+    /// impl RowParams for Pair {
+    ///     fn count(&self) -> usize { 2 }
+    ///     fn get(&self, i: usize) -> ValueRef<'_> {
+    ///         if i == 0 { ValueRef::Int(self.0) } else { ValueRef::Text(&self.1) }
+    ///     }
+    /// }
+    /// struct Seen(Vec<String>);
+    /// impl Binder for Seen {
+    ///     fn value(&mut self, v: &ValueRef<'_>) { self.0.push(format!("{v:?}")) }
+    /// }
+    /// let mut seen = Seen(Vec::new());
+    /// Pair(1, "a".into()).bind(&mut seen);
+    /// assert_eq!(seen.0, ["Int(1)", "Text(\"a\")"]);
+    /// ```
     fn bind(&self, b: &mut dyn Binder) {
         for i in 0..self.count() {
             b.value(&self.get(i));

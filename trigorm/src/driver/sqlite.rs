@@ -273,8 +273,15 @@ impl Binder for RowBinder<'_, '_> {
     fn int(&mut self, v: i64) {
         self.put(v);
     }
+    /// A NaN is refused (SQLite would store NULL): the session checks before it binds, and
+    /// this catches a field whose `bind` and `to_value_ref` disagree.
     fn float(&mut self, v: f64) {
-        self.put(v);
+        if v.is_nan() {
+            self.at += 1;
+            self.fail("NaN cannot be stored (SQLite would store NULL)".into());
+        } else {
+            self.put(v);
+        }
     }
     fn text(&mut self, v: &str) {
         self.put(v);
@@ -291,12 +298,38 @@ impl Binder for RowBinder<'_, '_> {
         }
     }
     fn value(&mut self, v: &Param<'_>) {
+        if v.is_nan() {
+            self.float(f64::NAN);
+            return;
+        }
         self.at += 1;
         let mut text = [0u8; TIMESTAMP_TEXT_LEN];
         if let Err(e) = bind_one(self.stmt, self.at, v, &mut text) {
             self.err.get_or_insert(e);
         }
     }
+    /// A field that bound no parameter or more than one is reported as such (this error
+    /// replaces SQLite's "column index out of range" that binding too many may have met).
+    fn expect_bound(&mut self, n: usize) {
+        if self.at != n {
+            let bound = (self.at + 1).saturating_sub(n);
+            self.err = Some(bind_error(format!(
+                "a field bound {bound} parameters where it must bind exactly one (Field::bind)"
+            )));
+        }
+    }
+}
+
+impl RowBinder<'_, '_> {
+    /// Keep `reason` as the error, unless one came first.
+    fn fail(&mut self, reason: String) {
+        self.err.get_or_insert(bind_error(reason));
+    }
+}
+
+/// An error of binding, in rusqlite's terms.
+fn bind_error(reason: String) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(reason.into())
 }
 
 /// Bind a row's parameters as the row hands them over; each parameter must be bound.

@@ -194,17 +194,21 @@ impl<M: Model> Table<M> {
         Ok(m)
     }
 
-    /// A vector for a query's rows, with the room the last query needed (at most
-    /// [`MAX_KEPT_CAPACITY`] rows).
-    pub(crate) fn begin_loading(&mut self) -> Vec<M> {
-        Vec::with_capacity(self.last_loaded.min(MAX_KEPT_CAPACITY))
+    /// A vector for a query's rows, with the room the last query without a limit needed
+    /// (at most [`MAX_KEPT_CAPACITY`] rows, and at most the query's `limit`).
+    pub(crate) fn begin_loading(&mut self, limit: Option<u64>) -> Vec<M> {
+        let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+        Vec::with_capacity(self.last_loaded.min(MAX_KEPT_CAPACITY).min(limit))
     }
 
-    /// The query that filled `rows` ended: remember its size for the next, and give back
-    /// room it did not use when that is more than it used.
-    pub(crate) fn loaded(&mut self, mut rows: Vec<M>) -> Vec<M> {
-        self.last_loaded = rows.len();
-        if rows.capacity() > 2 * rows.len() + 16 {
+    /// The query that filled `rows` ended: remember its size for the next (unless it was
+    /// `limited`: a `first()` says nothing of the next batch), and give back room it left
+    /// mostly unused.
+    pub(crate) fn loaded(&mut self, mut rows: Vec<M>, limited: bool) -> Vec<M> {
+        if !limited {
+            self.last_loaded = rows.len();
+        }
+        if rows.capacity() > 4 * rows.len() + 16 {
             rows.shrink_to_fit();
         }
         rows
@@ -361,21 +365,25 @@ mod tests {
     fn a_result_is_allocated_at_the_last_size_and_never_keeps_much_unused_room() {
         let mut map = IdentityMap::default();
         let table = map.table::<Row>();
-        let mut rows = table.begin_loading();
+        let mut rows = table.begin_loading(None);
         rows.extend((0..1000).map(row));
-        let rows = table.loaded(rows);
+        let rows = table.loaded(rows, false);
         assert_eq!(rows.len(), 1000);
-        let next = table.begin_loading();
+        // A `first()` in between neither allocates a batch nor forgets the batch's size.
+        let first = table.begin_loading(Some(1));
+        assert!(first.capacity() <= 1, "{}", first.capacity());
+        let _ = table.loaded(first, true);
+        let next = table.begin_loading(None);
         assert!(next.capacity() >= 1000, "room for the next batch: {}", next.capacity());
         let mut few = next;
         few.push(row(1));
-        let few = table.loaded(few);
+        let few = table.loaded(few, false);
         assert!(
-            few.capacity() <= 18,
+            few.capacity() <= 20,
             "a one-row result keeps {} rows of room",
             few.capacity()
         );
-        assert!(table.begin_loading().capacity() < 1000);
+        assert!(table.begin_loading(None).capacity() < 1000);
     }
 
     #[test]

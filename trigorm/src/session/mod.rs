@@ -312,13 +312,13 @@ impl Session {
         let t = M::table();
         let stmt = eng.dialect.select(t, select)?;
         let table = st.identity.table::<M>();
-        let mut rows = table.begin_loading();
+        let mut rows = table.begin_loading(select.limit);
         conn.query_refs(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
             rows.push(table.load(row)?);
             Ok(())
         })
         .map_err(|e| query_error(e, Some(t.model), &stmt.sql))?;
-        Ok(table.loaded(rows))
+        Ok(table.loaded(rows, select.limit.is_some()))
     }
 
     pub(crate) fn count_where(&mut self, table: &'static TableDef, filter: &Filter) -> Result<u64> {

@@ -106,8 +106,11 @@ impl<M: Model> RowParams for RowOf<'_, M> {
         match self.columns.insert {
             Some(with_key) => self.obj.bind_insert(with_key, b),
             None => {
-                for c in self.columns.iter() {
+                for (k, c) in self.columns.iter().enumerate() {
                     self.obj.bind_column(c, b);
+                    if !M::BINDS_ONE_PER_COLUMN {
+                        b.expect_bound(k + 1);
+                    }
                 }
             }
         }
