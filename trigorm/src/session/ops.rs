@@ -261,7 +261,7 @@ fn listens<M: Model>(listeners: Option<&ModelListeners<M>>, event: RowEvent) -> 
 
 /// An insert nobody watches: no insert listeners, no `Pending` handle (what listeners
 /// stage, e.g. audit rows). Only the statement runs; a generated key is not written back
-/// into the row, which nothing reads again.
+/// into the row, which nothing reads again (nor is it asked of the database).
 #[inline(never)]
 pub(crate) fn insert_unwatched<M: Model>(obj: &M, cx: &mut FlushCx<'_, '_>) -> Result<()> {
     let t = M::table();
@@ -269,7 +269,7 @@ pub(crate) fn insert_unwatched<M: Model>(obj: &M, cx: &mut FlushCx<'_, '_>) -> R
     let shape = cx.conn.shape(t, Shape::Insert { with_key: !generate })?;
     check_values(obj, cx.conn.shape_columns(shape))?;
     cx.conn
-        .insert_shape_obj(shape, obj)
+        .execute_shape_obj(shape, obj)
         .map_err(|e| row_failed("insert", obj, cx.conn, shape, e))?;
     Ok(())
 }
