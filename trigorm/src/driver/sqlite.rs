@@ -334,13 +334,16 @@ fn bind_error(reason: String) -> rusqlite::Error {
 
 /// Bind a row's parameters as the row hands them over; each parameter must be bound.
 #[inline]
-fn bind_row(stmt: &mut rusqlite::Statement<'_>, row: &dyn RowParams) -> rusqlite::Result<()> {
+fn bind_row(stmt: &mut rusqlite::Statement<'_>, params: usize, row: &dyn RowParams) -> rusqlite::Result<()> {
     let mut b = RowBinder { stmt, at: 0, err: None };
     row.bind(&mut b);
     if let Some(e) = b.err {
         return Err(e);
     }
-    check_count(b.stmt, b.at)
+    if b.at != params {
+        return Err(rusqlite::Error::InvalidParameterCount(b.at, params));
+    }
+    Ok(())
 }
 
 fn check_count(stmt: &rusqlite::Statement<'_>, n: usize) -> rusqlite::Result<()> {
@@ -442,7 +445,8 @@ impl Connection for SqliteConnection {
 
     fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
-        execute_row(&mut stmt, row).map_err(|e| self.err(e))
+        let params = stmt.parameter_count();
+        execute_row(&mut stmt, params, row).map_err(|e| self.err(e))
     }
 
     fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
@@ -494,8 +498,9 @@ fn execute(stmt: &mut rusqlite::Statement<'_>, params: &[Param<'_>]) -> rusqlite
 }
 
 #[inline]
-fn execute_row(stmt: &mut rusqlite::Statement<'_>, row: &dyn RowParams) -> rusqlite::Result<u64> {
-    bind_row(stmt, row)?;
+/// `params`: the statement's number of parameters.
+fn execute_row(stmt: &mut rusqlite::Statement<'_>, params: usize, row: &dyn RowParams) -> rusqlite::Result<u64> {
+    bind_row(stmt, params, row)?;
     Ok(stmt.raw_execute()? as u64)
 }
 
@@ -576,7 +581,8 @@ const HELD_STATEMENTS: usize = 32;
 struct Held<'c> {
     conn: &'c rusqlite::Connection,
     database: &'c str,
-    held: Vec<(Box<str>, rusqlite::CachedStatement<'c>)>,
+    /// Each statement with its text and its number of parameters (asked of SQLite once).
+    held: Vec<(Box<str>, rusqlite::CachedStatement<'c>, usize)>,
     /// The statement used last: a flush runs the same statement for many rows in a row.
     last: usize,
     /// By slot (see [`Statements::execute_at`]): the text last given for the slot and the
@@ -586,10 +592,10 @@ struct Held<'c> {
 
 impl<'c> Held<'c> {
     fn stmt(&mut self, sql: &str) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
-        let last = self.held.get(self.last).filter(|(text, _)| **text == *sql);
+        let last = self.held.get(self.last).filter(|(text, ..)| **text == *sql);
         let i = match last
             .map(|_| self.last)
-            .or_else(|| self.held.iter().position(|(text, _)| **text == *sql))
+            .or_else(|| self.held.iter().position(|(text, ..)| **text == *sql))
         {
             Some(i) => i,
             None => {
@@ -598,7 +604,8 @@ impl<'c> Held<'c> {
                     self.slots.clear();
                 }
                 let stmt = self.conn.prepare_cached(sql).map_err(|e| db_error(e, self.database))?;
-                self.held.push((sql.into(), stmt));
+                let params = stmt.parameter_count();
+                self.held.push((sql.into(), stmt, params));
                 self.held.len() - 1
             }
         };
@@ -613,19 +620,22 @@ impl<'c> Held<'c> {
     /// never another one.
     #[inline]
     fn stmt_at(&mut self, slot: u32, sql: &Arc<str>) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
-        let held = match self.slots.get(slot as usize) {
-            Some(Some((text, i))) if Arc::ptr_eq(text, sql) => Some(*i),
-            _ => None,
-        };
-        match held {
-            Some(i) if i < self.held.len() => Ok(&mut self.held[i].1),
+        let i = self.index_at(slot, sql)?;
+        Ok(&mut self.held[i].1)
+    }
+
+    /// As [`Held::stmt_at`]: where the statement is in `held`.
+    #[inline]
+    fn index_at(&mut self, slot: u32, sql: &Arc<str>) -> Result<usize, DbError> {
+        match self.slots.get(slot as usize) {
+            Some(Some((text, i))) if Arc::ptr_eq(text, sql) && *i < self.held.len() => Ok(*i),
             _ => self.hold_at(slot, sql),
         }
     }
 
     /// Prepare (or find by its text) the statement of `slot` and remember where it is.
     #[inline(never)]
-    fn hold_at(&mut self, slot: u32, sql: &Arc<str>) -> Result<&mut rusqlite::CachedStatement<'c>, DbError> {
+    fn hold_at(&mut self, slot: u32, sql: &Arc<str>) -> Result<usize, DbError> {
         let at = slot as usize;
         self.stmt(sql)?;
         let i = self.last;
@@ -633,7 +643,7 @@ impl<'c> Held<'c> {
             self.slots.resize(at + 1, None);
         }
         self.slots[at] = Some((sql.clone(), i));
-        Ok(&mut self.held[i].1)
+        Ok(i)
     }
 }
 
@@ -650,7 +660,9 @@ impl Statements for Held<'_> {
 
     fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
         let database = self.database;
-        execute_row(self.stmt(sql)?, row).map_err(|e| db_error(e, database))
+        self.stmt(sql)?;
+        let (_, stmt, params) = &mut self.held[self.last];
+        execute_row(stmt, *params, row).map_err(|e| db_error(e, database))
     }
 
     fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
@@ -682,7 +694,9 @@ impl Statements for Held<'_> {
     #[inline]
     fn execute_row_at(&mut self, slot: u32, sql: &Arc<str>, row: &dyn RowParams) -> Result<u64, DbError> {
         let database = self.database;
-        execute_row(self.stmt_at(slot, sql)?, row).map_err(|e| db_error(e, database))
+        let i = self.index_at(slot, sql)?;
+        let (_, stmt, params) = &mut self.held[i];
+        execute_row(stmt, *params, row).map_err(|e| db_error(e, database))
     }
 
     fn insert_row_at(&mut self, slot: u32, sql: &Arc<str>, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
