@@ -146,18 +146,12 @@ pub trait Model: Clone + Send + Sync + 'static {
     ///
     /// ```
     /// use trigorm::{Binder, Model, ValueRef};
-    /// # use chrono::{DateTime, Utc};
     /// #[derive(Model, Clone, Debug)]
     /// struct Item { id: i64, name: String }
     /// #[derive(Default)]
     /// struct Texts(Vec<String>);
     /// impl Binder for Texts {
-    ///     fn null(&mut self) {}
-    ///     fn int(&mut self, _: i64) {}
-    ///     fn float(&mut self, _: f64) {}
     ///     fn text(&mut self, v: &str) { self.0.push(v.to_string()) }
-    ///     fn blob(&mut self, _: &[u8]) {}
-    ///     fn timestamp(&mut self, _: &DateTime<Utc>) {}
     ///     fn value(&mut self, _: &ValueRef<'_>) {}
     /// }
     /// let mut b = Texts::default();
@@ -174,18 +168,12 @@ pub trait Model: Clone + Send + Sync + 'static {
     ///
     /// ```
     /// use trigorm::{Binder, Model, ValueRef};
-    /// # use chrono::{DateTime, Utc};
     /// #[derive(Model, Clone, Debug)]
     /// struct Item { id: i64, name: String }
+    /// /// Counts what it is given (each kind's provided method binds through `value`).
     /// #[derive(Default)]
     /// struct Count(usize);
     /// impl Binder for Count {
-    ///     fn null(&mut self) { self.0 += 1 }
-    ///     fn int(&mut self, _: i64) { self.0 += 1 }
-    ///     fn float(&mut self, _: f64) { self.0 += 1 }
-    ///     fn text(&mut self, _: &str) { self.0 += 1 }
-    ///     fn blob(&mut self, _: &[u8]) { self.0 += 1 }
-    ///     fn timestamp(&mut self, _: &DateTime<Utc>) { self.0 += 1 }
     ///     fn value(&mut self, _: &ValueRef<'_>) { self.0 += 1 }
     /// }
     /// let (mut with, mut without) = (Count::default(), Count::default());
