@@ -239,7 +239,7 @@ impl ToSql for BindRef<'_, '_> {
 }
 
 fn bind_all(stmt: &mut rusqlite::Statement<'_>, params: &[Param<'_>]) -> rusqlite::Result<()> {
-    check_count(stmt, params.len())?;
+    check_count(params.len(), stmt.parameter_count())?;
     let mut text = [0u8; TIMESTAMP_TEXT_LEN];
     for (i, v) in params.iter().enumerate() {
         bind_one(stmt, i + 1, v, &mut text)?;
@@ -263,6 +263,11 @@ impl RowBinder<'_, '_> {
         if let Err(e) = self.stmt.raw_bind_parameter(self.at, v) {
             self.err.get_or_insert(e);
         }
+    }
+
+    /// Keep `reason` as the error, unless one came first.
+    fn fail(&mut self, reason: String) {
+        self.err.get_or_insert(bind_error(reason));
     }
 }
 
@@ -320,13 +325,6 @@ impl Binder for RowBinder<'_, '_> {
     }
 }
 
-impl RowBinder<'_, '_> {
-    /// Keep `reason` as the error, unless one came first.
-    fn fail(&mut self, reason: String) {
-        self.err.get_or_insert(bind_error(reason));
-    }
-}
-
 /// An error of binding, in rusqlite's terms.
 fn bind_error(reason: String) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(reason.into())
@@ -340,14 +338,11 @@ fn bind_row(stmt: &mut rusqlite::Statement<'_>, params: usize, row: &dyn RowPara
     if let Some(e) = b.err {
         return Err(e);
     }
-    if b.at != params {
-        return Err(rusqlite::Error::InvalidParameterCount(b.at, params));
-    }
-    Ok(())
+    check_count(b.at, params)
 }
 
-fn check_count(stmt: &rusqlite::Statement<'_>, n: usize) -> rusqlite::Result<()> {
-    let expected = stmt.parameter_count();
+/// `n` parameters given where the statement has `expected`.
+fn check_count(n: usize, expected: usize) -> rusqlite::Result<()> {
     if expected != n {
         return Err(rusqlite::Error::InvalidParameterCount(n, expected));
     }
