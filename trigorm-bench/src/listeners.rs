@@ -2,7 +2,6 @@
 //! listeners stage the `Log` row with `ctx.add`, so it is written in the same flush and
 //! transaction as the change.
 
-use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -84,10 +83,13 @@ fn secs(t: Instant) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-/// Run the workload on a fresh database file (schema creation is not timed).
-pub fn run(db: &Path, plan: Plan) -> Result<Timings> {
-    let url = format!("sqlite://{}", db.display());
-    let engine = audited(&url).build().with_context(|| format!("opening {url}"))?;
+/// Run the workload through trigorm's engine on `url`: a fresh SQLite file, or a fresh
+/// PostgreSQL schema (selected by the URL) whose tables the parent created with the same
+/// `create_all`. Schema creation is not timed.
+pub fn run(url: &str, plan: Plan) -> Result<Timings> {
+    let engine = audited(url)
+        .build()
+        .with_context(|| format!("opening {}", crate::pg::redact(url)))?;
     engine.create_all().context("creating the schema")?;
     let b = plan.batch as i64;
 

@@ -40,18 +40,23 @@
 //! 2: bad arguments (a clear message from clap), an unusable `--dir`, or a failed run.
 
 mod floor;
+mod floor_postgres;
 mod listeners;
+mod pg;
+mod report;
 mod sys;
 mod verify;
 mod workload;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{anyhow, bail, Context, Result};
+use chrono::Utc;
 use clap::{Parser, ValueEnum};
-use serde::Serialize;
 
+use report::{median, mib, paired_ratios, round_to, summarize, Backend, MemoryFigures, MemoryReport, Report, Variants};
 use sys::WorkDir;
 use verify::CheckFailed;
 use workload::{Plan, Timings};
@@ -115,8 +120,9 @@ fn count(what: &'static str, max: u64) -> impl Fn(&str) -> Result<u64, String> +
     }
 }
 
-/// The seed-workload benchmark of trigorm: a hand-written rusqlite floor against trigorm
-/// with audit listeners (native triggers: not yet available).
+/// The seed-workload benchmark of trigorm: a hand-written floor on the bare driver against
+/// trigorm with audit listeners (native triggers: not yet available), on SQLite or
+/// PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(name = "trigorm-bench", version)]
 struct Args {
@@ -136,9 +142,15 @@ struct Args {
     batch: u64,
 
     /// Where the database files go (created if missing; must be writable). Default: a
-    /// fresh temporary directory, removed at the end.
+    /// fresh temporary directory, removed at the end. SQLite only.
     #[arg(long, value_name = "PATH")]
     dir: Option<PathBuf>,
+
+    /// The database: postgres://USER@HOST:PORT/DB (or postgresql://...) runs every variant
+    /// on that PostgreSQL server, each run in a fresh schema dropped afterwards. Without
+    /// it, or with sqlite:, every run gets a fresh SQLite file in --dir.
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
 
     /// Which variants to run.
     #[arg(long, value_enum, default_value_t = Which::All)]
@@ -154,12 +166,58 @@ struct Args {
     memory_check: bool,
 
     /// Internal: run one variant in this process and print its timings as JSON.
-    #[arg(long, value_enum, hide = true, requires = "db")]
+    #[arg(long, value_enum, hide = true, requires = "place")]
     child: Option<Variant>,
 
-    /// Internal: the database file of a --child run.
-    #[arg(long, hide = true, requires = "child")]
+    /// Internal: the database file of a --child run on SQLite.
+    #[arg(long, hide = true, requires = "child", group = "place")]
     db: Option<PathBuf>,
+
+    /// Internal: the schema of a --child run on the PostgreSQL server of --url.
+    #[arg(long, hide = true, requires_all = ["child", "url"], group = "place", value_parser = schema_name)]
+    schema: Option<String>,
+}
+
+/// A parser for the name of a run's schema (one [`pg::Server::schema`] makes).
+fn schema_name(s: &str) -> Result<String, String> {
+    if pg::is_bench_schema(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a schema name of this benchmark (bench_<pid>_<n>)"
+        ))
+    }
+}
+
+/// Where the runs go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    /// A fresh SQLite file per run, in `--dir`.
+    Sqlite,
+    /// A fresh schema per run on the server of this URL.
+    Postgres(String),
+}
+
+/// Read a `--url` (never echoing a password, as clap would in its message).
+fn target(url: Option<&str>) -> Result<Target> {
+    let Some(url) = url else {
+        return Ok(Target::Sqlite);
+    };
+    if pg::is_postgres_url(url) {
+        pg::check_url(url).map_err(|e| anyhow!("--url: {e}"))?;
+        return Ok(Target::Postgres(url.to_string()));
+    }
+    match url.strip_prefix("sqlite:") {
+        Some("" | "//") => Ok(Target::Sqlite),
+        Some(_) => bail!(
+            "--url: a sqlite: URL takes no path here: every run gets a fresh database file in --dir \
+             (use --url sqlite: or leave --url out)"
+        ),
+        None => bail!(
+            "--url: expected postgres://USER@HOST:PORT/DB, postgresql://... or sqlite:, got {:?}",
+            pg::redact(url)
+        ),
+    }
 }
 
 impl Args {
@@ -169,6 +227,15 @@ impl Args {
             batch: self.batch,
         }
     }
+
+    fn target(&self) -> Result<Target> {
+        target(self.url.as_deref())
+    }
+}
+
+/// The engine URL of a SQLite database file.
+pub fn sqlite_url(db: &Path) -> String {
+    format!("sqlite://{}", db.display())
 }
 
 fn main() -> ExitCode {
@@ -190,23 +257,35 @@ fn main() -> ExitCode {
     }
 }
 
-/// The child: run one variant on `--db` and print its timings as one JSON line.
+/// The child: run one variant on `--db` (SQLite) or in `--schema` (on the PostgreSQL
+/// server of `--url`) and print its timings as one JSON line.
 fn child(v: Variant, args: &Args) -> Result<()> {
-    let db = args.db.as_deref().context("--child needs --db")?;
     let plan = args.plan();
-    let mut t = match v {
-        Variant::Floor => floor::run(db, plan)?,
-        Variant::Listeners => listeners::run(db, plan)?,
+    let mut t = match (&args.db, &args.schema) {
+        (Some(db), None) => match v {
+            Variant::Floor => floor::run(db, plan)?,
+            Variant::Listeners => listeners::run(&sqlite_url(db), plan)?,
+        },
+        (None, Some(schema)) => {
+            let Target::Postgres(base) = args.target()? else {
+                bail!("--schema needs a postgres:// --url");
+            };
+            let url = pg::schema_url(&base, schema);
+            match v {
+                Variant::Floor => floor_postgres::run(&url, schema, plan)?,
+                Variant::Listeners => listeners::run(&url, plan)?,
+            }
+        }
+        _ => bail!("--child needs --db or --schema"),
     };
     t.peak_rss_kib = sys::peak_rss_kib();
     println!("{}", serde_json::to_string(&t)?);
     Ok(())
 }
 
-/// Run `v` in a child process on a fresh `db`, then verify the end state and remove the
-/// file.
-fn run_variant(v: Variant, db: &Path, plan: Plan) -> Result<Timings> {
-    sys::remove_db(db)?;
+/// Run `v` in a child process of this program with `place` (its `--db` or `--schema`
+/// arguments) and read its timings.
+fn spawn_child(v: Variant, plan: Plan, place: &[&OsStr]) -> Result<Timings> {
     let exe = std::env::current_exe().context("finding this program to run a variant")?;
     let out = Command::new(exe)
         .args([
@@ -216,9 +295,8 @@ fn run_variant(v: Variant, db: &Path, plan: Plan) -> Result<Timings> {
             &plan.rows.to_string(),
             "--batch",
             &plan.batch.to_string(),
-            "--db",
         ])
-        .arg(db)
+        .args(place)
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("starting the {} run", v.name()))?;
@@ -232,11 +310,58 @@ fn run_variant(v: Variant, db: &Path, plan: Plan) -> Result<Timings> {
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().last().unwrap_or_default();
-    let t: Timings =
-        serde_json::from_str(line).with_context(|| format!("reading the {} run's report {line:?}", v.name()))?;
+    serde_json::from_str(line).with_context(|| format!("reading the {} run's report {line:?}", v.name()))
+}
+
+/// Run `v` in a child process on a fresh `db`, then verify the end state and remove the
+/// file.
+fn run_variant(v: Variant, db: &Path, plan: Plan) -> Result<Timings> {
+    sys::remove_db(db)?;
+    let t = spawn_child(v, plan, &["--db".as_ref(), db.as_os_str()])?;
     verify::verify(db, plan).with_context(|| format!("{} variant, N = {}", v.name(), plan.rows))?;
     sys::remove_db(db)?;
     Ok(t)
+}
+
+/// Run `v` in a child process in a fresh schema on `server` (its tables created by
+/// trigorm beforehand, untimed), then verify the end state and drop the schema (dropped
+/// on failure too).
+fn run_variant_pg(v: Variant, server: &mut pg::Server, plan: Plan) -> Result<Timings> {
+    let base = server.url().to_string();
+    let mut schema = server.schema()?;
+    schema.create_tables()?;
+    let start = Utc::now();
+    let place = ["--url", &base, "--schema", schema.name()].map(OsStr::new);
+    let t = spawn_child(v, plan, &place)?;
+    let window = verify::Window { start, end: Utc::now() };
+    let name = schema.name().to_string();
+    verify::verify_postgres(schema.client(), &name, plan, window)
+        .with_context(|| format!("{} variant, N = {} (the schema is dropped)", v.name(), plan.rows))?;
+    schema.drop_now()?;
+    Ok(t)
+}
+
+/// Where the runs go: fresh files in a directory, or fresh schemas on a server.
+enum Runner<'a> {
+    Sqlite(&'a Path),
+    Postgres(&'a mut pg::Server),
+}
+
+impl Runner<'_> {
+    /// Run `v` on fresh storage (on SQLite the file `<label>.db`), verify and clean up.
+    fn run(&mut self, v: Variant, label: &str, plan: Plan) -> Result<Timings> {
+        match self {
+            Runner::Sqlite(dir) => run_variant(v, &dir.join(format!("{label}.db")), plan),
+            Runner::Postgres(server) => run_variant_pg(v, server, plan),
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        match self {
+            Runner::Sqlite(_) => Backend::sqlite(),
+            Runner::Postgres(s) => Backend::postgres(s.version(), s.url(), s.tables().label()),
+        }
+    }
 }
 
 /// The work directory, kept when the run fails so that the database can be inspected.
@@ -256,102 +381,46 @@ fn with_dir(args: &Args, f: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
 }
 
 fn parent(args: &Args) -> Result<()> {
-    if args.db.is_some() {
-        bail!("--db is only for --child runs");
+    if args.db.is_some() || args.schema.is_some() {
+        bail!("--db and --schema are only for --child runs");
     }
-    with_dir(args, |dir| {
+    let go = |runner: &mut Runner<'_>| {
         if args.memory_check {
-            memory_check(args, dir)
+            memory_check(args, runner)
         } else {
-            bench(args, dir)
+            bench(args, runner)
         }
-    })
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => xs[n / 2],
-        _ => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+    };
+    match args.target()? {
+        Target::Sqlite => with_dir(args, |dir| go(&mut Runner::Sqlite(dir))),
+        Target::Postgres(url) => {
+            if let Some(d) = &args.dir {
+                bail!(
+                    "--dir {} is where SQLite database files go; with a postgres URL every run is a schema on the server",
+                    d.display()
+                );
+            }
+            let mut server = pg::Server::connect(&url)?;
+            if let pg::Tables::StandIn(why) = server.tables() {
+                if args.variant.variants().contains(&Variant::Listeners) {
+                    bail!(
+                        "the listeners variant runs through trigorm, which cannot open PostgreSQL in this build ({why}); \
+                         --variant floor runs the floor alone"
+                    );
+                }
+                if !args.json_only {
+                    eprintln!(
+                        "trigorm-bench: trigorm cannot open PostgreSQL in this build ({why}): \
+                         each run's tables are created by the floor's stand-in DDL, not by trigorm's create_all"
+                    );
+                }
+            }
+            go(&mut Runner::Postgres(&mut server))
+        }
     }
 }
 
-fn round_to(x: f64, decimals: i32) -> f64 {
-    let k = 10f64.powi(decimals);
-    (x * k).round() / k
-}
-
-fn mib(kib: u64) -> f64 {
-    round_to(kib as f64 / 1024.0, 1)
-}
-
-/// One variant's figures, as in the table and the JSON line.
-#[derive(Debug, Clone, Serialize)]
-struct Figures {
-    insert_s: f64,
-    update_s: f64,
-    delete_s: f64,
-    total_s: f64,
-    /// The median over rounds of this total / the floor's total in the same round.
-    ratio: Option<f64>,
-    /// Median total / the floor's median total.
-    ratio_of_medians: Option<f64>,
-    /// Every round's total / the floor's total in that round, in order.
-    ratios: Vec<f64>,
-    peak_rss_mib: Option<f64>,
-    /// Every round's total, in order.
-    totals_s: Vec<f64>,
-}
-
-/// Each round's total of `runs` divided by the floor's total in the same round (rounds
-/// where the floor took no time are left out).
-fn paired_ratios(runs: &[Timings], floor: &[Timings]) -> Vec<f64> {
-    runs.iter()
-        .zip(floor)
-        .filter(|(_, f)| f.total_s() > 0.0)
-        .map(|(r, f)| round_to(r.total_s() / f.total_s(), 3))
-        .collect()
-}
-
-fn summarize(runs: &[Timings]) -> Figures {
-    let pick = |f: fn(&Timings) -> f64| median(runs.iter().map(f).collect());
-    Figures {
-        insert_s: round_to(pick(|t| t.insert_s), 6),
-        update_s: round_to(pick(|t| t.update_s), 6),
-        delete_s: round_to(pick(|t| t.delete_s), 6),
-        total_s: round_to(pick(Timings::total_s), 6),
-        ratio: None,
-        ratio_of_medians: None,
-        ratios: Vec::new(),
-        peak_rss_mib: runs.iter().filter_map(|t| t.peak_rss_kib).max().map(mib),
-        totals_s: runs.iter().map(|t| round_to(t.total_s(), 6)).collect(),
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct Variants {
-    floor: Option<Figures>,
-    listeners: Option<Figures>,
-    /// Native triggers do not exist yet: always null.
-    native: Option<Figures>,
-}
-
-#[derive(Debug, Serialize)]
-struct Report {
-    rows: u64,
-    rounds: u64,
-    batch: u64,
-    sqlite_version: &'static str,
-    variants: Variants,
-    ratio_listeners: Option<f64>,
-    native_status: &'static str,
-}
-
-const NATIVE_STATUS: &str = "not yet available";
-
-fn bench(args: &Args, dir: &Path) -> Result<()> {
+fn bench(args: &Args, runner: &mut Runner<'_>) -> Result<()> {
     let plan = args.plan();
     let variants = args.variant.variants();
     let mut runs: Vec<Vec<Timings>> = vec![Vec::new(); variants.len()];
@@ -364,8 +433,8 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
         };
         for k in order {
             let v = &variants[k];
-            let db = dir.join(format!("{}-r{round}.db", v.name()));
-            let t = run_variant(*v, &db, plan).with_context(|| format!("round {round}"))?;
+            let label = format!("{}-r{round}", v.name());
+            let t = runner.run(*v, &label, plan).with_context(|| format!("round {round}"))?;
             if !args.json_only {
                 eprintln!(
                     "round {round}/{}  {:<9}  insert {:.3}s  update {:.3}s  delete {:.3}s  total {:.3}s  verified",
@@ -407,76 +476,23 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
         rows: plan.rows,
         rounds: args.rounds,
         batch: plan.batch,
-        sqlite_version: rusqlite::version(),
+        backend: runner.backend(),
         ratio_listeners: lis.as_ref().and_then(|l| l.ratio),
         variants: Variants {
             floor,
             listeners: lis,
             native: None,
         },
-        native_status: NATIVE_STATUS,
+        native_status: report::NATIVE_STATUS,
     };
     if !args.json_only {
-        print_table(&report);
+        report::print_table(&report);
     }
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }
 
-fn print_table(r: &Report) {
-    println!(
-        "seed workload: N = {} rows, B = {}, median of {} round(s); SQLite {} (WAL, synchronous=NORMAL)",
-        r.rows, r.batch, r.rounds, r.sqlite_version
-    );
-    println!(
-        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>13}",
-        "variant", "insert s", "update s", "delete s", "total s", "ratio", "ratio med", "peak RSS MiB"
-    );
-    let rows = [("floor", &r.variants.floor), ("listeners", &r.variants.listeners)];
-    for (name, f) in rows {
-        let Some(f) = f else { continue };
-        println!(
-            "{:<10} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>9} {:>13}",
-            name,
-            f.insert_s,
-            f.update_s,
-            f.delete_s,
-            f.total_s,
-            f.ratio.map_or_else(|| "-".to_string(), |x| format!("{x:.2}")),
-            f.ratio_of_medians
-                .map_or_else(|| "-".to_string(), |x| format!("{x:.2}")),
-            f.peak_rss_mib.map_or_else(|| "-".to_string(), |x| format!("{x:.1}")),
-        );
-    }
-    println!("{:<10} {NATIVE_STATUS} (trigorm has no native triggers yet)", "native");
-    println!(
-        "ratio: the median over rounds of the variant's total / the floor's total in the same round; \
-         ratio med: median total / the floor's median total"
-    );
-}
-
-#[derive(Debug, Serialize)]
-struct MemoryFigures {
-    variant: &'static str,
-    peak_rss_mib: f64,
-    peak_rss_mib_large: f64,
-    growth: f64,
-    total_s: f64,
-    total_s_large: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct MemoryReport {
-    memory_check: bool,
-    rows: u64,
-    rows_large: u64,
-    batch: u64,
-    limit_growth: f64,
-    variants: Vec<MemoryFigures>,
-    ok: bool,
-}
-
-fn memory_check(args: &Args, dir: &Path) -> Result<()> {
+fn memory_check(args: &Args, runner: &mut Runner<'_>) -> Result<()> {
     let plan = args.plan();
     let large = Plan {
         rows: plan.rows.checked_mul(10).filter(|r| *r <= MAX_ROWS).ok_or_else(|| {
@@ -491,8 +507,7 @@ fn memory_check(args: &Args, dir: &Path) -> Result<()> {
     for v in args.variant.variants() {
         let mut pair = Vec::new();
         for p in [plan, large] {
-            let db = dir.join(format!("{}-n{}.db", v.name(), p.rows));
-            let t = run_variant(v, &db, p)?;
+            let t = runner.run(v, &format!("{}-n{}", v.name(), p.rows), p)?;
             let kib = t
                 .peak_rss_kib
                 .ok_or_else(|| anyhow!("peak RSS is unavailable here (no /proc/self/status)"))?;
@@ -523,14 +538,21 @@ fn memory_check(args: &Args, dir: &Path) -> Result<()> {
         rows: plan.rows,
         rows_large: large.rows,
         batch: plan.batch,
+        backend: runner.backend(),
         limit_growth: MEMORY_GROWTH_LIMIT,
         variants: figures,
         ok,
     };
     if !args.json_only {
         println!(
-            "memory check: peak RSS at N = {} and at 10 N = {} rows (B = {}); limit: 10 N within {MEMORY_GROWTH_LIMIT}x of N",
-            plan.rows, large.rows, plan.batch
+            "memory check: peak RSS at N = {} and at 10 N = {} rows (B = {}); limit: 10 N within {MEMORY_GROWTH_LIMIT}x of N{}",
+            plan.rows,
+            large.rows,
+            plan.batch,
+            match report.backend.backend {
+                "sqlite" => String::new(),
+                _ => format!("; {}", report.backend.heading()),
+            }
         );
         println!(
             "{:<10} {:>14} {:>14} {:>8}",
@@ -615,27 +637,44 @@ mod tests {
     }
 
     #[test]
-    fn ratios_pair_each_round_with_the_floor_of_that_round() {
-        let t = |total: f64| Timings {
-            insert_s: total / 2.0,
-            update_s: total / 4.0,
-            delete_s: total / 4.0,
-            peak_rss_kib: None,
-        };
-        // The machine halves its speed in round 2: the paired ratios stay put.
-        let floor = [t(1.0), t(2.0), t(1.0), t(0.0)];
-        let lis = [t(1.2), t(2.4), t(1.3), t(5.0)];
-        assert_eq!(
-            paired_ratios(&lis, &floor),
-            [1.2, 1.2, 1.3],
-            "a floor of 0 s is left out"
+    fn a_child_runs_in_a_file_or_in_a_schema() {
+        let pg = ["--url", "postgres://h/db"];
+        let a = parse(&[&["--child", "listeners", "--schema", "bench_1_2"][..], &pg].concat()).expect("a schema");
+        assert_eq!((a.schema.as_deref(), a.db.as_deref()), (Some("bench_1_2"), None));
+        assert!(
+            parse(&["--child", "floor", "--schema", "bench_1_2"]).is_err(),
+            "a schema needs --url"
         );
-        assert_eq!(median(paired_ratios(&lis, &floor)), 1.2);
+        assert!(
+            parse(&[&["--schema", "bench_1_2"][..], &pg].concat()).is_err(),
+            "a schema needs --child"
+        );
+        let both = [&["--child", "floor", "--db", "x.db", "--schema", "bench_1_2"][..], &pg].concat();
+        assert!(parse(&both).is_err(), "a file or a schema, not both");
+        let e = parse(&[&["--child", "floor", "--schema", "public"][..], &pg].concat()).expect_err("not ours");
+        assert!(e.to_string().contains("not a schema name of this benchmark"), "{e}");
     }
 
     #[test]
-    fn medians() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+    fn urls_name_the_target() {
+        assert_eq!(target(None).expect("default"), Target::Sqlite);
+        assert_eq!(target(Some("sqlite:")).expect("sqlite:"), Target::Sqlite);
+        assert_eq!(target(Some("sqlite://")).expect("sqlite://"), Target::Sqlite);
+        let url = "postgres://postgres@127.0.0.1:5432/test";
+        assert_eq!(target(Some(url)).expect("postgres"), Target::Postgres(url.into()));
+        let url = "postgresql://u@h/db?sslmode=disable";
+        assert_eq!(target(Some(url)).expect("postgresql"), Target::Postgres(url.into()));
+        for (url, needle) in [
+            ("sqlite://x.db", "takes no path here"),
+            ("mysql://u@h/db", "expected postgres://"),
+            ("127.0.0.1:5432", "expected postgres://"),
+            ("postgres://u:secret@h:port/db", "not a usable PostgreSQL URL"),
+            ("mysql://u:secret@h/db", "u:***@h/db"),
+        ] {
+            let e = target(Some(url)).expect_err(url).to_string();
+            assert!(e.contains(needle) && !e.contains("secret"), "{url}: {e}");
+        }
+        let a = parse(&["--url", "postgres://u:secret@h:port/db"]).expect("clap takes any text");
+        assert!(a.target().is_err());
     }
 }

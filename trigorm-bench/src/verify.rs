@@ -1,11 +1,14 @@
-//! The end-state check, on a plain rusqlite connection after the variant's process ended:
-//! the counts (users = N/2, log = 2.5 N for N a multiple of 2B), every remaining user, and
-//! every log row's change type, old and new names, user and timestamp form.
+//! The end-state check, on a plain rusqlite (or `postgres`) connection after the
+//! variant's process ended: the counts (users = N/2, log = 2.5 N for N a multiple of 2B),
+//! every remaining user, and every log row's change type, old and new names, user and
+//! timestamp (on SQLite: trigorm's text form; on PostgreSQL: `timestamptz` columns, every
+//! value written while the run's child was alive).
 
 use std::fmt;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::workload::{Plan, TIMESTAMP_FORM, UPDATE_SUFFIX};
@@ -55,7 +58,163 @@ struct Seen {
     delete: i64,
 }
 
-/// Check the end state of a finished run; a wrong state is a [`CheckFailed`] error.
+/// The checks, fed the rows by a backend's reader: the counts, then every remaining user
+/// ([`Checker::user`], then [`Checker::users_done`]), then every log row in id order
+/// ([`Checker::log`]), then [`Checker::finish`].
+struct Checker {
+    plan: Plan,
+    users: u64,
+    logs: u64,
+    p: Problems,
+    kept: Vec<bool>,
+    seen: Vec<Seen>,
+}
+
+impl Checker {
+    fn new(plan: Plan, users: u64, logs: u64) -> Result<Checker> {
+        let n = usize::try_from(plan.rows).context("rows")?;
+        let mut p = Problems {
+            count: 0,
+            shown: Vec::new(),
+        };
+        if users != plan.expected_users() {
+            p.add(|| format!("users = {users}, expected {}", plan.expected_users()));
+        }
+        if logs != plan.expected_logs() {
+            p.add(|| format!("log = {logs}, expected {}", plan.expected_logs()));
+        }
+        Ok(Checker {
+            plan,
+            users,
+            logs,
+            p,
+            kept: vec![false; n + 1],
+            seen: vec![Seen::default(); n + 1],
+        })
+    }
+
+    /// A remaining user; `bad_created` says what is wrong with its `created_at`, if
+    /// anything.
+    fn user(&mut self, id: i64, name: &str, email: &str, bad_created: Option<String>) {
+        let (plan, p) = (self.plan, &mut self.p);
+        let Some(uid) = u64::try_from(id).ok().filter(|&i| i >= 1 && i <= plan.rows) else {
+            p.add(|| format!("user {id}: no such user was inserted"));
+            return;
+        };
+        let j = uid - 1;
+        if plan.is_deleted(uid) {
+            p.add(|| format!("user {id} is in a deleted range but remains"));
+        }
+        self.kept[uid as usize] = true;
+        if name != format!("user{j}{UPDATE_SUFFIX}") {
+            p.add(|| format!("user {id}: name {name:?}, expected \"user{j}{UPDATE_SUFFIX}\""));
+        }
+        if email != format!("u{j}@x.org") {
+            p.add(|| format!("user {id}: email {email:?}, expected \"u{j}@x.org\""));
+        }
+        if let Some(why) = bad_created {
+            p.add(|| format!("user {id}: {why}"));
+        }
+    }
+
+    /// After the last user: every user that should remain does.
+    fn users_done(&mut self) {
+        for uid in 1..=self.plan.rows {
+            if !self.plan.is_deleted(uid) && !self.kept[uid as usize] {
+                self.p.add(|| format!("user {uid} should remain but is missing"));
+            }
+        }
+    }
+
+    /// A log row; `bad_at` says what is wrong with its `changed_at`, if anything.
+    fn log(
+        &mut self,
+        log_id: i64,
+        user_id: i64,
+        kind: &str,
+        old: Option<&str>,
+        new: Option<&str>,
+        bad_at: Option<String>,
+    ) {
+        let (plan, p) = (self.plan, &mut self.p);
+        let Some(uid) = u64::try_from(user_id).ok().filter(|&i| i >= 1 && i <= plan.rows) else {
+            p.add(|| format!("log {log_id}: user_id {user_id} is no inserted user"));
+            return;
+        };
+        let j = uid - 1;
+        let (base, v2) = (format!("user{j}"), format!("user{j}{UPDATE_SUFFIX}"));
+        let seen = &mut self.seen[uid as usize];
+        let (expected_old, expected_new, slot) = match kind {
+            "insert" => (None, Some(base.as_str()), &mut seen.insert),
+            "update" => (Some(base.as_str()), Some(v2.as_str()), &mut seen.update),
+            "delete" => (Some(v2.as_str()), None, &mut seen.delete),
+            other => {
+                p.add(|| format!("log {log_id}: change_type {other:?}"));
+                return;
+            }
+        };
+        if *slot != 0 {
+            p.add(|| format!("log {log_id}: a second {kind} row for user {uid} (first: log {slot})"));
+        }
+        *slot = log_id;
+        if old != expected_old || new != expected_new {
+            p.add(|| {
+                format!(
+                    "log {log_id} ({kind} of user {uid}): old {old:?} new {new:?}, expected old {expected_old:?} new {expected_new:?}"
+                )
+            });
+        }
+        if let Some(why) = bad_at {
+            p.add(|| format!("log {log_id}: {why}"));
+        }
+    }
+
+    /// The per-user checks of the log, then the verdict on `what` (the database).
+    fn finish(mut self, what: &str) -> Result<()> {
+        let (plan, p) = (self.plan, &mut self.p);
+        for uid in 1..=plan.rows {
+            let s = self.seen[uid as usize];
+            if s.insert == 0 || s.update == 0 {
+                p.add(|| {
+                    format!(
+                        "user {uid}: insert log {} update log {} (0 = missing)",
+                        s.insert, s.update
+                    )
+                });
+            } else if s.insert > s.update {
+                p.add(|| format!("user {uid}: its update was logged before its insert"));
+            }
+            match (plan.is_deleted(uid), s.delete) {
+                (true, 0) => p.add(|| format!("user {uid}: deleted, but no delete log row")),
+                (false, d) if d != 0 => p.add(|| format!("user {uid}: kept, but has a delete log row {d}")),
+                (true, d) if d < s.update => p.add(|| format!("user {uid}: its delete was logged before its update")),
+                _ => {}
+            }
+        }
+        if p.count == 0 {
+            return Ok(());
+        }
+        let mut msg = format!(
+            "verification of {what} failed: {} problem(s) (users = {}, log = {}; expected {} and {})",
+            p.count,
+            self.users,
+            self.logs,
+            plan.expected_users(),
+            plan.expected_logs()
+        );
+        for s in &p.shown {
+            msg.push_str("\n  - ");
+            msg.push_str(s);
+        }
+        if p.count > p.shown.len() as u64 {
+            msg.push_str(&format!("\n  ... and {} more", p.count - p.shown.len() as u64));
+        }
+        Err(CheckFailed(msg).into())
+    }
+}
+
+/// Check the end state of a finished run on SQLite; a wrong state is a [`CheckFailed`]
+/// error.
 pub fn verify(db: &Path, plan: Plan) -> Result<()> {
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_WRITE)
         .with_context(|| format!("opening {} to verify it", db.display()))?;
@@ -63,129 +222,106 @@ pub fn verify(db: &Path, plan: Plan) -> Result<()> {
         let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
     };
-    let (users, logs) = (count("users")?, count("log")?);
-    let mut p = Problems {
-        count: 0,
-        shown: Vec::new(),
-    };
-    if users != plan.expected_users() {
-        p.add(|| format!("users = {users}, expected {}", plan.expected_users()));
-    }
-    if logs != plan.expected_logs() {
-        p.add(|| format!("log = {logs}, expected {}", plan.expected_logs()));
-    }
+    let mut c = Checker::new(plan, count("users")?, count("log")?)?;
 
-    let n = usize::try_from(plan.rows).context("rows")?;
-    let mut kept = vec![false; n + 1];
     let mut q = conn.prepare("SELECT id, name, email, created_at FROM users ORDER BY id")?;
     let mut rows = q.query([])?;
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         let (name, email, created): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
-        let Some(uid) = u64::try_from(id).ok().filter(|&i| i >= 1 && i <= plan.rows) else {
-            p.add(|| format!("user {id}: no such user was inserted"));
-            continue;
-        };
-        let j = uid - 1;
-        if plan.is_deleted(uid) {
-            p.add(|| format!("user {id} is in a deleted range but remains"));
-        }
-        kept[uid as usize] = true;
-        if name != format!("user{j}{UPDATE_SUFFIX}") {
-            p.add(|| format!("user {id}: name {name:?}, expected \"user{j}{UPDATE_SUFFIX}\""));
-        }
-        if email != format!("u{j}@x.org") {
-            p.add(|| format!("user {id}: email {email:?}, expected \"u{j}@x.org\""));
-        }
-        if !is_timestamp_text(&created) {
-            p.add(|| format!("user {id}: created_at {created:?} is not trigorm's timestamp text"));
-        }
+        let bad =
+            (!is_timestamp_text(&created)).then(|| format!("created_at {created:?} is not trigorm's timestamp text"));
+        c.user(id, &name, &email, bad);
     }
     drop(rows);
-    for uid in 1..=plan.rows {
-        if !plan.is_deleted(uid) && !kept[uid as usize] {
-            p.add(|| format!("user {uid} should remain but is missing"));
-        }
-    }
+    c.users_done();
 
-    let mut seen = vec![Seen::default(); n + 1];
     let mut q = conn.prepare("SELECT id, user_id, change_type, old_name, new_name, changed_at FROM log ORDER BY id")?;
     let mut rows = q.query([])?;
     while let Some(r) = rows.next()? {
-        let log_id: i64 = r.get(0)?;
-        let user_id: i64 = r.get(1)?;
+        let (log_id, user_id): (i64, i64) = (r.get(0)?, r.get(1)?);
         let kind: String = r.get(2)?;
-        let old: Option<String> = r.get(3)?;
-        let new: Option<String> = r.get(4)?;
+        let (old, new): (Option<String>, Option<String>) = (r.get(3)?, r.get(4)?);
         let at: String = r.get(5)?;
-        let Some(uid) = u64::try_from(user_id).ok().filter(|&i| i >= 1 && i <= plan.rows) else {
-            p.add(|| format!("log {log_id}: user_id {user_id} is no inserted user"));
-            continue;
-        };
-        let j = uid - 1;
-        let (base, v2) = (format!("user{j}"), format!("user{j}{UPDATE_SUFFIX}"));
-        let (expected_old, expected_new, slot) = match kind.as_str() {
-            "insert" => (None, Some(&base), &mut seen[uid as usize].insert),
-            "update" => (Some(&base), Some(&v2), &mut seen[uid as usize].update),
-            "delete" => (Some(&v2), None, &mut seen[uid as usize].delete),
-            other => {
-                p.add(|| format!("log {log_id}: change_type {other:?}"));
-                continue;
-            }
-        };
-        if *slot != 0 {
-            p.add(|| format!("log {log_id}: a second {kind} row for user {uid} (first: log {slot})"));
-        }
-        *slot = log_id;
-        if old.as_ref() != expected_old || new.as_ref() != expected_new {
-            p.add(|| {
-                format!(
-                    "log {log_id} ({kind} of user {uid}): old {old:?} new {new:?}, expected old {expected_old:?} new {expected_new:?}"
-                )
-            });
-        }
-        if !is_timestamp_text(&at) {
-            p.add(|| format!("log {log_id}: changed_at {at:?} is not trigorm's timestamp text"));
-        }
+        let bad = (!is_timestamp_text(&at)).then(|| format!("changed_at {at:?} is not trigorm's timestamp text"));
+        c.log(log_id, user_id, &kind, old.as_deref(), new.as_deref(), bad);
     }
-    for uid in 1..=plan.rows {
-        let s = seen[uid as usize];
-        if s.insert == 0 || s.update == 0 {
-            p.add(|| {
-                format!(
-                    "user {uid}: insert log {} update log {} (0 = missing)",
-                    s.insert, s.update
-                )
-            });
-        } else if s.insert > s.update {
-            p.add(|| format!("user {uid}: its update was logged before its insert"));
-        }
-        match (plan.is_deleted(uid), s.delete) {
-            (true, 0) => p.add(|| format!("user {uid}: deleted, but no delete log row")),
-            (false, d) if d != 0 => p.add(|| format!("user {uid}: kept, but has a delete log row {d}")),
-            (true, d) if d < s.update => p.add(|| format!("user {uid}: its delete was logged before its update")),
-            _ => {}
-        }
-    }
+    c.finish(&db.display().to_string())
+}
 
-    if p.count == 0 {
-        return Ok(());
+/// Timestamps a PostgreSQL run may have written: from just before its child started to
+/// just after it ended (PostgreSQL keeps microseconds: a millisecond of slack each side).
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Window {
+    fn problem(&self, column: &str, t: DateTime<Utc>) -> Option<String> {
+        let slack = TimeDelta::milliseconds(1);
+        (t < self.start - slack || t > self.end + slack)
+            .then(|| format!("{column} {t} is outside the run ({} to {})", self.start, self.end))
     }
-    let mut msg = format!(
-        "verification of {} failed: {} problem(s) (users = {users}, log = {logs}; expected {} and {})",
-        db.display(),
-        p.count,
-        plan.expected_users(),
-        plan.expected_logs()
+}
+
+/// Check the end state of a finished run in `schema` on PostgreSQL, through the plain
+/// connection `client` (names are qualified with the schema); a wrong state is a
+/// [`CheckFailed`] error. Timestamps are `timestamptz` and were written within `window`.
+pub fn verify_postgres(client: &mut postgres::Client, schema: &str, plan: Plan, window: Window) -> Result<()> {
+    if !crate::pg::is_bench_schema(schema) {
+        bail!("{schema:?} is not a schema name of this benchmark");
+    }
+    let what = format!("the schema {schema}");
+    let types = client.query(
+        "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+         WHERE table_schema = $1 AND column_name IN ('created_at', 'changed_at') ORDER BY 1",
+        &[&schema],
+    )?;
+    let types: Vec<(String, String, String)> = types
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect::<Result<_, postgres::Error>>()?;
+    let tz = "timestamp with time zone";
+    let expected = [("log", "changed_at"), ("users", "created_at")];
+    let ok = types.len() == 2
+        && types
+            .iter()
+            .zip(expected)
+            .all(|(t, e)| (t.0.as_str(), t.1.as_str(), t.2.as_str()) == (e.0, e.1, tz));
+    if !ok {
+        return Err(CheckFailed(format!(
+            "verification of {what} failed: expected log.changed_at and users.created_at of type {tz}, found {types:?}"
+        ))
+        .into());
+    }
+    let mut count = |table: &str| -> Result<u64> {
+        let n: i64 = client
+            .query_one(&format!(r#"SELECT COUNT(*) FROM {schema}."{table}""#), &[])?
+            .try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    };
+    let (users, logs) = (count("users")?, count("log")?);
+    let mut c = Checker::new(plan, users, logs)?;
+
+    let sql = format!(r#"SELECT "id", "name", "email", "created_at" FROM {schema}."users" ORDER BY "id""#);
+    for r in client.query(&sql, &[])? {
+        let (id, name, email): (i64, &str, &str) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let created: DateTime<Utc> = r.try_get(3)?;
+        c.user(id, name, email, window.problem("created_at", created));
+    }
+    c.users_done();
+
+    let sql = format!(
+        r#"SELECT "id", "user_id", "change_type", "old_name", "new_name", "changed_at" FROM {schema}."log" ORDER BY "id""#
     );
-    for s in &p.shown {
-        msg.push_str("\n  - ");
-        msg.push_str(s);
+    for r in client.query(&sql, &[])? {
+        let (log_id, user_id, kind): (i64, i64, &str) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let (old, new): (Option<&str>, Option<&str>) = (r.try_get(3)?, r.try_get(4)?);
+        let at: DateTime<Utc> = r.try_get(5)?;
+        c.log(log_id, user_id, kind, old, new, window.problem("changed_at", at));
     }
-    if p.count > p.shown.len() as u64 {
-        msg.push_str(&format!("\n  ... and {} more", p.count - p.shown.len() as u64));
-    }
-    Err(CheckFailed(msg).into())
+    c.finish(&what)
 }
 
 #[cfg(test)]
@@ -216,7 +352,7 @@ mod tests {
         crate::floor::run(&floor, plan).expect("floor run");
         verify(&floor, plan).expect("floor verifies");
         let lis = dir.path().join("listeners.db");
-        crate::listeners::run(&lis, plan).expect("listeners run");
+        crate::listeners::run(&crate::sqlite_url(&lis), plan).expect("listeners run");
         verify(&lis, plan).expect("listeners verifies");
 
         let c = Connection::open(&floor).expect("open");
@@ -237,5 +373,67 @@ mod tests {
 
         c.execute("DELETE FROM users WHERE id = 60", []).expect("damage");
         check_fails(&floor, plan, "user 60 should remain");
+    }
+
+    #[test]
+    fn postgres_timestamps_must_fall_within_the_run() {
+        let start = Utc::now();
+        let w = Window {
+            start,
+            end: start + TimeDelta::seconds(2),
+        };
+        assert_eq!(w.problem("created_at", start + TimeDelta::seconds(1)), None);
+        assert_eq!(w.problem("created_at", start - TimeDelta::microseconds(500)), None);
+        let p = w
+            .problem("changed_at", start - TimeDelta::seconds(1))
+            .expect("before the run");
+        assert!(p.starts_with("changed_at ") && p.contains("is outside the run"), "{p}");
+        assert!(w.problem("changed_at", start + TimeDelta::seconds(3)).is_some());
+    }
+
+    /// The floor passes on PostgreSQL, and damage is caught there too; the schema is gone
+    /// afterwards.
+    #[test]
+    #[ignore = "needs a PostgreSQL server (TRIGORM_BENCH_POSTGRES_URL)"]
+    fn postgres_floor_passes_and_damage_is_caught() {
+        let mut server = crate::pg::Server::connect(&crate::pg::test_server_url()).expect("server");
+        let mut schema = server.schema().expect("schema");
+        // The stand-in tables: trigorm's are used by the benchmark itself.
+        schema.create_stand_in_tables().expect("tables");
+        let plan = Plan { rows: 250, batch: 50 };
+        let start = Utc::now();
+        crate::floor_postgres::run(&schema.url(), schema.name(), plan).expect("floor run");
+        let w = Window { start, end: Utc::now() };
+        let name = schema.name().to_string();
+        verify_postgres(schema.client(), &name, plan, w).expect("floor verifies");
+        let fails = |c: &mut postgres::Client, needle: &str| {
+            let e = verify_postgres(c, &name, plan, w).expect_err("a wrong end state");
+            let msg = e.downcast_ref::<CheckFailed>().expect("a CheckFailed").0.clone();
+            assert!(msg.contains(needle), "{msg}");
+        };
+        let c = schema.client();
+        c.batch_execute(&format!(
+            "UPDATE {name}.log SET changed_at = changed_at - interval '1 hour' WHERE id = 3"
+        ))
+        .expect("damage");
+        fails(c, "log 3: changed_at");
+        c.batch_execute(&format!(
+            "DELETE FROM {name}.log WHERE change_type = 'delete' AND user_id = 7"
+        ))
+        .expect("damage");
+        fails(c, "user 7: deleted, but no delete log row");
+        c.batch_execute(&format!("DELETE FROM {name}.users WHERE id = 60"))
+            .expect("damage");
+        fails(c, "user 60 should remain");
+        c.batch_execute(&format!("ALTER TABLE {name}.users ALTER created_at TYPE timestamp"))
+            .expect("damage");
+        fails(c, "of type timestamp with time zone");
+        schema.drop_now().expect("drop");
+        let left: i64 = server
+            .client()
+            .query_one("SELECT COUNT(*) FROM pg_namespace WHERE nspname = $1", &[&name])
+            .and_then(|r| r.try_get(0))
+            .expect("count");
+        assert_eq!(left, 0, "the schema is dropped");
     }
 }

@@ -11,7 +11,8 @@ use syn::{Attribute, Lit, LitStr, Path, Token};
 use crate::names::Case;
 
 const STRUCT_KEYS: &str = "`table`";
-const FIELD_KEYS: &str = "`primary_key`, `natural`, `column`, `unique`, `index`, `default`, `references`, `on_delete`";
+const FIELD_KEYS: &str =
+    "`primary_key`, `natural`, `column`, `unique`, `index`, `version`, `default`, `references`, `on_delete`";
 const DEFAULT_FORMS: &str =
     "`default` takes an integer, float, bool or string literal, e.g. `default = 0`, `default = -1.5`, \
      `default = true`, `default = \"none\"`";
@@ -34,6 +35,7 @@ pub(crate) struct FieldAttrs {
     pub column: Option<LitStr>,
     pub unique: Option<Span>,
     pub index: Option<Span>,
+    pub version: Option<Span>,
     pub default: Option<DefaultAttr>,
     pub references: Option<Path>,
     pub on_delete: Option<(OnDelete, Span)>,
@@ -101,6 +103,7 @@ impl FieldAttrs {
             "natural" => flag(&mut out.natural, &meta, key),
             "unique" => flag(&mut out.unique, &meta, key),
             "index" => flag(&mut out.index, &meta, key),
+            "version" => flag(&mut out.version, &meta, key),
             "column" => {
                 let name = string(&meta, key, "user_name")?;
                 set(&mut out.column, name, &meta, key)

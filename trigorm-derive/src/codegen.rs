@@ -118,6 +118,11 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
             }
 
             #[inline]
+            fn normalize(&mut self) {
+                #(#field::normalize(&mut self.#member);)*
+            }
+
+            #[inline]
             fn diff(&self, other: &Self) -> ::trigorm::ColumnSet {
                 let mut changed = ::trigorm::ColumnSet::EMPTY;
                 #(
@@ -223,6 +228,9 @@ fn column_def(m: &ModelDef, i: usize, c: &Column) -> TokenStream {
     }
     if c.index {
         set.push(quote!(index: true,));
+    }
+    if c.version.is_some() {
+        set.push(quote!(version: true,));
     }
     if let Some(d) = &c.default {
         let value = default_value(&d.value);

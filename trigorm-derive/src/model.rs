@@ -45,6 +45,8 @@ pub(crate) struct Column<'a> {
     pub name: String,
     pub unique: bool,
     pub index: bool,
+    /// `#[trigorm(version)]`: the optimistic-locking column.
+    pub version: Option<Span>,
     pub default: Option<DefaultAttr>,
     /// The referenced model and the `on_delete` action.
     pub references: Option<(Path, OnDelete)>,
@@ -224,6 +226,7 @@ fn read_field<'a>(field: &'a syn::Field, before: &[Column]) -> syn::Result<Colum
         name,
         unique: attrs.unique.is_some(),
         index: attrs.index.is_some(),
+        version: attrs.version,
         default: attrs.default,
         references,
         marked_key: attrs.primary_key,
@@ -260,6 +263,18 @@ fn primary_key(ident: &Ident, columns: &[Column]) -> syn::Result<(usize, bool)> 
             columns[key].ty,
             "the primary key cannot be an `Option<..>`: keys are never NULL",
         ));
+    }
+    let mut versions = columns.iter().enumerate().filter_map(|(i, c)| Some((i, c.version?)));
+    if let Some((i, span)) = versions.next() {
+        if i == key {
+            errors.push(syn::Error::new(span, "the primary key cannot be the version column"));
+        }
+        if is_option(columns[i].ty) {
+            errors.push(syn::Error::new(span, "the version column cannot be an `Option<..>`"));
+        }
+    }
+    if let Some((_, span)) = versions.next() {
+        errors.push(syn::Error::new(span, "a model has at most one `version` column"));
     }
     errors.finish()?;
     Ok((key, columns[key].natural.is_some()))

@@ -2,7 +2,9 @@
 //! listener, in the same transaction as the change.
 //!
 //! Run it with `cargo run --example seed_audit`; it works on `example.db` in the working
-//! directory, seeding user 1 when missing, and can be run again and again.
+//! directory, seeding user 1 when missing, and can be run again and again. Give it a
+//! database URL to run it elsewhere, e.g.
+//! `cargo run --example seed_audit -- postgres://postgres@127.0.0.1:5432/test`.
 
 use chrono::{DateTime, Utc};
 use trigorm::event::{AfterDelete, AfterInsert, AfterUpdate};
@@ -50,7 +52,8 @@ fn log_row(user_id: i64, change_type: ChangeType, old: Option<&User>, new: Optio
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let engine = Engine::builder("sqlite://example.db")
+    let url = std::env::args().nth(1).unwrap_or_else(|| "sqlite://example.db".to_string());
+    let engine = Engine::builder(url)
         .model::<Log>()
         .listen::<User>(AfterInsert, |ctx, change| {
             let new = change.new();

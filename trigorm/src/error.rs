@@ -34,8 +34,43 @@ pub enum DbErrorKind {
     CannotOpen,
     /// A trigger refused the write (`RAISE(ABORT, ...)` and the like).
     TriggerRefused,
+    /// The transaction was chosen as a deadlock victim and rolled back: retry it.
+    Deadlock,
+    /// The transaction could not be serialized with concurrent ones: retry it.
+    SerializationFailure,
+    /// An earlier statement of this transaction failed, which ended it: nothing more runs
+    /// in it until it is rolled back (semantics §4).
+    TransactionAborted,
+    /// The connection to the server broke; its transaction is lost.
+    ConnectionLost,
+    /// The server could not be reached.
+    Unreachable,
+    /// The server refused the credentials.
+    AuthenticationFailed,
+    /// The database named in the URL does not exist.
+    UnknownDatabase,
+    /// A value the database cannot store (a NUL byte in PostgreSQL text, a string longer
+    /// than its column).
+    InvalidValue,
     /// Anything else.
     Other,
+}
+
+impl DbErrorKind {
+    /// Whether running the whole transaction again may succeed: a deadlock, a
+    /// serialization failure, or (SQLite) a database that stayed busy.
+    ///
+    /// ```
+    /// use trigorm::error::DbErrorKind;
+    /// assert!(DbErrorKind::Deadlock.is_retryable());
+    /// assert!(!DbErrorKind::UniqueViolation.is_retryable());
+    /// ```
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            DbErrorKind::Deadlock | DbErrorKind::SerializationFailure | DbErrorKind::Busy
+        )
+    }
 }
 
 /// An error the database (or its driver) reported.
@@ -203,6 +238,20 @@ pub enum Error {
         #[source]
         source: Box<DbError>,
     },
+    /// Optimistic locking: the row changed in the database since this session read it
+    /// (its version column differs), so the update or delete was refused. Read the row
+    /// again and retry.
+    #[error("{model} {pk}: the row was changed by someone else since it was read (version {expected} expected, {found} found)")]
+    Conflict {
+        /// The model.
+        model: &'static str,
+        /// The primary key.
+        pk: String,
+        /// The version this session read.
+        expected: i64,
+        /// The version in the database.
+        found: i64,
+    },
     /// A row that was to be updated or deleted is not in the database.
     #[error("{model} {pk} not found")]
     NotFound {
@@ -258,5 +307,24 @@ impl Error {
     /// The class of the database error underneath, if there is one.
     pub fn db_kind(&self) -> Option<DbErrorKind> {
         self.db_error().map(|e| e.kind)
+    }
+
+    /// Whether the transaction that failed may succeed when run again from the start: a
+    /// deadlock, a serialization failure, a busy database (see
+    /// [`DbErrorKind::is_retryable`]), or a version conflict of optimistic locking.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # struct Item { id: i64, name: String }
+    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
+    /// # engine.create_all()?;
+    /// let mut s = engine.session()?;
+    /// let err = s.execute("INSERT INTO missing_table VALUES (1)", &[]).unwrap_err();
+    /// assert!(!err.is_retryable());
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Conflict { .. }) || self.db_kind().is_some_and(DbErrorKind::is_retryable)
     }
 }

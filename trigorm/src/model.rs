@@ -229,6 +229,11 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// The columns whose values differ between `self` and `other`.
     fn diff(&self, other: &Self) -> ColumnSet;
 
+    /// Bring every field to what the backends store ([`Field::normalize`](crate::Field::normalize): timestamps at
+    /// microseconds), so that the row as written is the row as read back. The session calls
+    /// it on every row it writes; derived, one call per field.
+    fn normalize(&mut self) {}
+
     /// Set one column from a value (used for generated keys and bulk assignments).
     ///
     /// # Errors

@@ -107,6 +107,10 @@ pub struct ColumnDef {
     pub default: Option<DefaultValue>,
     /// A foreign key.
     pub references: Option<ForeignKeyDef>,
+    /// The optimistic-locking version (`#[trigorm(version)]`, an integer): every update
+    /// writes it one higher, and an update or delete of a copy whose version is not the
+    /// row's fails with [`Error::Conflict`].
+    pub version: bool,
 }
 
 impl ColumnDef {
@@ -124,6 +128,7 @@ impl ColumnDef {
             index: false,
             default: None,
             references: None,
+            version: false,
         }
     }
 }
@@ -152,6 +157,12 @@ impl TableDef {
     #[inline]
     pub fn auto_increment(&self) -> bool {
         self.pk().auto_increment
+    }
+
+    /// The index of the optimistic-locking version column, if the model has one.
+    #[inline]
+    pub fn version(&self) -> Option<usize> {
+        self.columns.iter().position(|c| c.version)
     }
 
     /// The index of a column by name.
@@ -206,6 +217,18 @@ impl TableDef {
                 return Err(Error::InvalidModel {
                     model: self.model,
                     reason: format!("column {:?} is declared twice", c.name),
+                });
+            }
+            if c.version && (c.primary_key || c.nullable || c.ty != ColumnType::Integer) {
+                return Err(Error::InvalidModel {
+                    model: self.model,
+                    reason: format!("version column {:?} must be a non-null integer, not the key", c.name),
+                });
+            }
+            if c.version && self.columns[..i].iter().any(|o| o.version) {
+                return Err(Error::InvalidModel {
+                    model: self.model,
+                    reason: "a model has at most one version column".into(),
                 });
             }
             if c.auto_increment && (!c.primary_key || c.ty != ColumnType::Integer) {

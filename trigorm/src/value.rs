@@ -343,6 +343,20 @@ pub trait Field: Sized + Clone + PartialEq + Send + Sync + 'static {
         *self = Self::from_value_ref(value)?;
         Ok(())
     }
+
+    /// Bring the value to what every backend stores, so that a value written and read back
+    /// compares equal (semantics §9): a timestamp is kept at microseconds. The session
+    /// calls it on every row it writes. The provided method leaves the value as it is.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use trigorm::Field;
+    /// let mut t = Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap();
+    /// t.normalize();
+    /// assert_eq!(t, Utc.timestamp_opt(1_700_000_000, 123_456_000).unwrap());
+    /// ```
+    #[inline]
+    fn normalize(&mut self) {}
 }
 
 macro_rules! int_field {
@@ -669,6 +683,15 @@ impl Field for DateTime<Utc> {
     const TYPE: ColumnType = ColumnType::Timestamp;
     const BINDS_ONE: bool = true;
     const MAY_BE_NAN: bool = false;
+    /// Microseconds: what PostgreSQL, MariaDB (`DATETIME(6)`) and trigorm's SQLite text
+    /// keep alike.
+    #[inline]
+    fn normalize(&mut self) {
+        let extra = self.timestamp_subsec_nanos() % 1000;
+        if extra != 0 {
+            *self -= chrono::Duration::nanoseconds(i64::from(extra));
+        }
+    }
     fn to_value(&self) -> Value {
         Value::Timestamp(*self)
     }
@@ -779,6 +802,12 @@ impl<T: Field> Field for Option<T> {
             (v, None) => *self = Some(T::from_value_ref(v)?),
         }
         Ok(())
+    }
+    #[inline]
+    fn normalize(&mut self) {
+        if let Some(v) = self {
+            v.normalize();
+        }
     }
 }
 

@@ -10,6 +10,8 @@ use std::sync::Arc;
 pub use crate::value::Binder;
 use crate::value::{Value, ValueRef};
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -126,6 +128,23 @@ pub trait Connection: Send {
     /// Whether a transaction is open on this connection.
     fn in_transaction(&self) -> bool;
 
+    /// Whether the connection is known to be broken (the server closed it): the pool
+    /// drops it instead of lending it again. The provided method says no.
+    fn is_broken(&self) -> bool {
+        false
+    }
+
+    /// Undo what raw SQL may have left on the connection (settings, temporary objects,
+    /// prepared statements, advisory locks) before the pool lends it again: PostgreSQL
+    /// runs `DISCARD ALL`. Called outside any transaction. The provided method does
+    /// nothing (SQLite's authorizer refuses such statements in the first place).
+    ///
+    /// # Errors
+    /// The database's error; the pool then closes the connection.
+    fn reset(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+
     /// Run one statement with bound parameters; the number of rows it changed.
     ///
     /// # Errors
@@ -194,6 +213,9 @@ pub trait Connection: Send {
 /// The statements of a connection inside [`Connection::with_statements`]: as the
 /// connection's own methods of the same names.
 pub trait Statements {
+    /// As [`Connection::database`].
+    fn database(&self) -> &str;
+
     /// As [`Connection::execute`].
     ///
     /// # Errors

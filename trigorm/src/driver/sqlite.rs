@@ -643,6 +643,10 @@ impl<'c> Held<'c> {
 }
 
 impl Statements for Held<'_> {
+    fn database(&self) -> &str {
+        self.database
+    }
+
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
         let database = self.database;
         execute(self.stmt(sql)?, params).map_err(|e| db_error(e, database))

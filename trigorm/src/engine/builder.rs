@@ -6,11 +6,18 @@ use std::time::Duration;
 use super::pool::Pool;
 use super::url::open_driver;
 use super::{Engine, EngineInner, DEFAULT_BUSY_TIMEOUT, DEFAULT_MAX_FLUSH_ROUNDS};
+use crate::driver::Driver;
 use crate::error::{Error, ListenerResult, Result};
 use crate::event::{BulkChange, Change, FlushEvent, RowEvent, TxEvent};
 use crate::model::Model;
 use crate::schema::TableDef;
 use crate::session::{FlushFn, ListenerCtx, Named, PooledConn, Registry, StatementObserver, TxFn};
+
+/// The most connections an engine opens at once, unless the builder or the URL says.
+const DEFAULT_POOL_SIZE: usize = 8;
+
+/// Wraps the driver a URL opens (see [`EngineBuilder::wrap_driver`]).
+type DriverWrapper = Box<dyn FnOnce(Box<dyn Driver>) -> Box<dyn Driver>>;
 
 /// Builds an [`Engine`]: the URL, the models, the listeners and the settings. Listeners
 /// run in registration order.
@@ -19,8 +26,9 @@ pub struct EngineBuilder {
     registry: Registry,
     models: Vec<&'static TableDef>,
     busy_timeout: Duration,
-    pool_size: usize,
+    pool_size: Option<usize>,
     pool_timeout: Duration,
+    wrap: Option<DriverWrapper>,
     max_flush_rounds: usize,
     observer: Option<StatementObserver>,
     error: Option<Error>,
@@ -33,7 +41,8 @@ impl EngineBuilder {
             registry: Registry::default(),
             models: Vec::new(),
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
-            pool_size: 8,
+            pool_size: None,
+            wrap: None,
             pool_timeout: Duration::from_secs(30),
             max_flush_rounds: DEFAULT_MAX_FLUSH_ROUNDS,
             observer: None,
@@ -216,12 +225,41 @@ impl EngineBuilder {
         self
     }
 
-    /// The most connections open at once (default 8).
+    /// The most connections open at once (default: the URL's `pool_size=N`, else 8).
     pub fn pool_size(mut self, n: usize) -> Self {
         if n == 0 {
             self.error = Some(Error::Usage("pool_size must be at least 1".into()));
         }
-        self.pool_size = n;
+        self.pool_size = Some(n);
+        self
+    }
+
+    /// Wrap the driver the URL opens in one of your own, which sees every connection and
+    /// statement: to log statements, or to inject faults in tests (a connection that fails
+    /// at its k-th statement).
+    ///
+    /// ```
+    /// use trigorm::driver::{Backend, Connection, Driver};
+    /// /// Counts the connections opened.
+    /// struct Counting(Box<dyn Driver>, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    /// impl Driver for Counting {
+    ///     fn backend(&self) -> Backend { self.0.backend() }
+    ///     fn database(&self) -> &str { self.0.database() }
+    ///     fn connect(&self) -> trigorm::Result<Box<dyn Connection>> {
+    ///         self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    ///         self.0.connect()
+    ///     }
+    /// }
+    /// let opened = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    /// let seen = opened.clone();
+    /// let engine = trigorm::Engine::builder("sqlite::memory:")
+    ///     .wrap_driver(move |d| Box::new(Counting(d, seen)))
+    ///     .build()?;
+    /// assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 1);
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn wrap_driver(mut self, f: impl FnOnce(Box<dyn Driver>) -> Box<dyn Driver> + 'static) -> Self {
+        self.wrap = Some(Box::new(f));
         self
     }
 
@@ -272,7 +310,13 @@ impl EngineBuilder {
         for t in &self.models {
             t.validate()?;
         }
-        let (driver, dialect) = open_driver(&self.url, self.busy_timeout)?;
+        let opened = open_driver(&self.url, self.busy_timeout)?;
+        let dialect = opened.dialect;
+        let driver = match self.wrap {
+            Some(wrap) => wrap(opened.driver),
+            None => opened.driver,
+        };
+        let pool_size = self.pool_size.or(opened.pool_size).unwrap_or(DEFAULT_POOL_SIZE);
         let first = driver.connect()?;
         let inner = EngineInner {
             driver,
@@ -281,7 +325,7 @@ impl EngineBuilder {
             observer: self.observer,
             max_flush_rounds: self.max_flush_rounds,
             models: self.models,
-            pool: Pool::new(PooledConn::new(first), self.pool_size, self.pool_timeout),
+            pool: Pool::new(PooledConn::new(first), pool_size, self.pool_timeout),
         };
         Ok(Engine { inner: Arc::new(inner) })
     }

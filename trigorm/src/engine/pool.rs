@@ -39,8 +39,12 @@ impl Pool {
         let lock_err = || Error::Usage("the connection pool's lock is poisoned".into());
         let mut st = self.state.lock().map_err(|_| lock_err())?;
         loop {
-            if let Some(c) = st.idle.pop() {
-                return Ok(c);
+            while let Some(c) = st.idle.pop() {
+                if !c.conn.is_broken() {
+                    return Ok(c);
+                }
+                // The server closed it while it was idle: open another in its place.
+                st.open -= 1;
             }
             if st.open < self.max {
                 st.open += 1;
@@ -51,6 +55,8 @@ impl Pool {
                         if let Ok(mut st) = self.state.lock() {
                             st.open -= 1;
                         }
+                        // A waiting session may open one in its place.
+                        self.freed.notify_one();
                         Err(e)
                     }
                 };
@@ -70,15 +76,25 @@ impl Pool {
         }
     }
 
-    /// Give a connection back. One still in a transaction (a failed ROLLBACK) is rolled
-    /// back, or closed if that fails too: it would hold the write lock.
+    /// Give a connection back, carrying nothing of the session (semantics §9). One still
+    /// in a transaction (a failed ROLLBACK) is rolled back; one on which raw SQL ran is
+    /// reset ([`Connection::reset`](crate::driver::Connection::reset)); one that is
+    /// broken, or that cannot be made clean, is closed.
     pub(crate) fn release(&self, mut pooled: PooledConn, database: &str) {
-        let healthy = !pooled.conn.in_transaction() || pooled.conn.rollback().is_ok();
+        let mut healthy = !pooled.conn.is_broken();
+        if healthy && pooled.conn.in_transaction() {
+            healthy = pooled.conn.rollback().is_ok() && !pooled.conn.in_transaction();
+        }
+        if healthy && pooled.state.raw {
+            healthy = pooled.conn.reset().is_ok();
+            pooled.state.raw = false;
+        }
+        pooled.state.aborted = false;
         if let Ok(mut st) = self.state.lock() {
-            if healthy && !pooled.conn.in_transaction() {
+            if healthy {
                 st.idle.push(pooled);
             } else {
-                tracing::warn!(database, "closing a connection left in a transaction");
+                tracing::warn!(database, "closing a connection that is broken or could not be reset");
                 st.open -= 1;
             }
         }

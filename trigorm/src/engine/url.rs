@@ -45,7 +45,43 @@ pub(crate) fn redact_url(url: &str) -> String {
     }
 }
 
-pub(super) fn open_driver(url: &str, busy_timeout: Duration) -> Result<(Box<dyn Driver>, Box<dyn Dialect>)> {
+/// What a URL opens: the driver, the dialect, and trigorm's own URL settings.
+pub(super) struct Opened {
+    pub(super) driver: Box<dyn Driver>,
+    pub(super) dialect: Box<dyn Dialect>,
+    /// `pool_size=N` in the URL's query.
+    pub(super) pool_size: Option<usize>,
+}
+
+/// Take trigorm's own parameters (`pool_size`) out of a server URL's query; the rest is
+/// the driver's.
+fn take_settings(url: &str) -> Result<(String, Option<usize>)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), None));
+    };
+    let mut pool_size = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("pool_size", v)) => {
+                let n = v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| Error::InvalidUrl {
+                    url: redact_url(url),
+                    reason: format!("pool_size must be a whole number of at least 1, got {v:?}"),
+                })?;
+                pool_size = Some(n);
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let rest = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((rest, pool_size))
+}
+
+pub(super) fn open_driver(url: &str, busy_timeout: Duration) -> Result<Opened> {
     let (scheme, rest) = url.split_once(':').ok_or_else(|| Error::InvalidUrl {
         url: redact_url(url),
         reason: "no scheme (sqlite:, postgres:, mysql:)".into(),
@@ -54,19 +90,34 @@ pub(super) fn open_driver(url: &str, busy_timeout: Duration) -> Result<(Box<dyn 
         #[cfg(feature = "sqlite")]
         "sqlite" => {
             let location = parse_sqlite(url, rest)?;
-            Ok((
-                Box::new(crate::driver::sqlite::SqliteDriver::new(location, busy_timeout)),
-                Box::new(crate::sql::sqlite::SqliteDialect),
-            ))
+            Ok(Opened {
+                driver: Box::new(crate::driver::sqlite::SqliteDriver::new(location, busy_timeout)),
+                dialect: Box::new(crate::sql::SqliteDialect),
+                pool_size: None,
+            })
+        }
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => {
+            let _ = busy_timeout;
+            let (driver_url, pool_size) = take_settings(url)?;
+            Ok(Opened {
+                driver: Box::new(crate::driver::postgres::PostgresDriver::new(
+                    &driver_url,
+                    redact_url(url),
+                )?),
+                dialect: Box::new(crate::sql::PostgresDialect),
+                pool_size,
+            })
         }
         #[cfg(not(feature = "sqlite"))]
         "sqlite" => Err(Error::Unsupported {
             backend: Backend::Sqlite.name(),
             feature: "this build (enable the `sqlite` feature)".into(),
         }),
+        #[cfg(not(feature = "postgres"))]
         "postgres" | "postgresql" => Err(Error::Unsupported {
             backend: Backend::Postgres.name(),
-            feature: "connections in this version (SQLite only so far)".into(),
+            feature: "this build (enable the `postgres` feature)".into(),
         }),
         "mysql" | "mariadb" => Err(Error::Unsupported {
             backend: Backend::Mysql.name(),
@@ -76,5 +127,24 @@ pub(super) fn open_driver(url: &str, busy_timeout: Duration) -> Result<(Box<dyn 
             url: redact_url(url),
             reason: format!("unknown scheme {other:?}"),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_size_is_taken_out_of_the_query() {
+        let (rest, n) = take_settings("postgres://u@h/db?pool_size=3&options=-cx%3Dy").expect("valid");
+        assert_eq!((rest.as_str(), n), ("postgres://u@h/db?options=-cx%3Dy", Some(3)));
+        let (rest, n) = take_settings("postgres://u@h/db?pool_size=2").expect("valid");
+        assert_eq!((rest.as_str(), n), ("postgres://u@h/db", Some(2)));
+        assert!(take_settings("postgres://u:secret@h/db?pool_size=0").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
     }
 }

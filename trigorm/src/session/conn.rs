@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use crate::driver::{Connection, QueryError, Statements};
-use crate::error::{DbError, Error};
+use crate::error::{DbError, DbErrorKind, Error};
 use crate::model::{ColumnSet, Model};
 use crate::schema::TableDef;
 use crate::sql::Dialect;
@@ -22,7 +22,8 @@ pub(crate) enum Shape {
     Insert { with_key: bool },
     Update(ColumnSet),
     Delete,
-    SelectByKey,
+    /// `lock`: for a write (`FOR UPDATE` where the backend locks rows).
+    SelectByKey { lock: bool },
 }
 
 /// A statement shape on a table, numbered in the order the connection first used it: the
@@ -58,10 +59,21 @@ impl ShapeCache {
     }
 }
 
+/// What the session knows of its connection's state beyond the driver's.
+#[derive(Default)]
+pub(crate) struct ConnState {
+    /// A statement failed in the open transaction, which ended it (semantics §4): nothing
+    /// more runs until ROLLBACK.
+    pub(crate) aborted: bool,
+    /// Raw SQL ran since the connection was last reset: it may have left settings behind.
+    pub(crate) raw: bool,
+}
+
 /// A connection with its cache of rendered statements, kept in the engine's pool.
 pub(crate) struct PooledConn {
     pub(crate) conn: Box<dyn Connection>,
     sql: ShapeCache,
+    pub(crate) state: ConnState,
 }
 
 impl PooledConn {
@@ -69,6 +81,7 @@ impl PooledConn {
         PooledConn {
             conn,
             sql: ShapeCache::default(),
+            state: ConnState::default(),
         }
     }
 }
@@ -77,6 +90,7 @@ impl PooledConn {
 /// and observer.
 pub(crate) struct Conn<'a> {
     sql: &'a mut ShapeCache,
+    state: &'a mut ConnState,
     db: Db<'a>,
     dialect: &'a dyn Dialect,
     observer: Option<&'a StatementObserver>,
@@ -96,6 +110,7 @@ impl<'a> Conn<'a> {
     ) -> Conn<'a> {
         Conn {
             sql: &mut pooled.sql,
+            state: &mut pooled.state,
             db: Db::Conn(&mut *pooled.conn),
             dialect,
             observer,
@@ -109,6 +124,7 @@ impl Conn<'_> {
     pub(crate) fn with_statements<T>(&mut self, f: impl FnOnce(&mut Conn<'_>) -> Result<T, Error>) -> Result<T, Error> {
         let Conn {
             sql,
+            state,
             db,
             dialect,
             observer,
@@ -123,6 +139,7 @@ impl Conn<'_> {
             if let Some(f) = f.take() {
                 let mut conn = Conn {
                     sql,
+                    state,
                     db: Db::Held(held),
                     dialect: *dialect,
                     observer: *observer,
@@ -157,7 +174,7 @@ impl Conn<'_> {
             Shape::Insert { with_key } => (self.dialect.insert(table, with_key), Columns::insert(table, !with_key)),
             Shape::Update(cols) => (self.dialect.update(table, cols), Columns::update(table, cols)),
             Shape::Delete => (self.dialect.delete(table), Columns::key(table)),
-            Shape::SelectByKey => (self.dialect.select_by_key(table), Columns::key(table)),
+            Shape::SelectByKey { lock } => (self.dialect.select_by_key(table, lock), Columns::key(table)),
         };
         let id = ShapeId(
             u32::try_from(self.sql.texts.len())
@@ -186,27 +203,33 @@ impl Conn<'_> {
     /// the object.
     #[inline]
     pub(crate) fn execute_shape_obj<M: Model>(&mut self, id: ShapeId, obj: &M) -> Result<u64, DbError> {
-        let Conn { sql, db, observer, .. } = self;
+        let Conn {
+            sql, state, db, observer, ..
+        } = self;
         let (text, columns) = sql.at(id);
         observe(*observer, text);
         let row = RowOf { obj, columns };
-        match db {
+        state.check(db.database())?;
+        state.track(match db {
             Db::Conn(db) => db.execute_row(text, &row),
             Db::Held(db) => db.execute_row_at(id.0, text, &row),
-        }
+        })
     }
 
     /// As [`Conn::execute_shape_obj`], for an INSERT: the key the database generated.
     #[inline]
     pub(crate) fn insert_shape_obj<M: Model>(&mut self, id: ShapeId, obj: &M) -> Result<Option<i64>, DbError> {
-        let Conn { sql, db, observer, .. } = self;
+        let Conn {
+            sql, state, db, observer, ..
+        } = self;
         let (text, columns) = sql.at(id);
         observe(*observer, text);
         let row = RowOf { obj, columns };
-        match db {
+        state.check(db.database())?;
+        state.track(match db {
             Db::Conn(db) => db.insert_row(text, &row),
             Db::Held(db) => db.insert_row_at(id.0, text, &row),
-        }
+        })
     }
 
     /// Run a statement shape with parameters (see [`Conn::execute`]).
@@ -214,10 +237,11 @@ impl Conn<'_> {
     pub(crate) fn execute_shape(&mut self, id: ShapeId, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
         let (sql, _) = self.sql.at(id);
         observe(self.observer, sql);
-        match &mut self.db {
+        self.state.check(self.db.database())?;
+        self.state.track(match &mut self.db {
             Db::Conn(db) => db.execute(sql, params),
             Db::Held(db) => db.execute_at(id.0, sql, params),
-        }
+        })
     }
 
     /// Run a query shape (see [`Conn::query_refs`]).
@@ -229,10 +253,11 @@ impl Conn<'_> {
     ) -> Result<(), QueryError> {
         let (sql, _) = self.sql.at(id);
         observe(self.observer, sql);
-        match &mut self.db {
+        self.state.check(self.db.database()).map_err(QueryError::Db)?;
+        self.state.track_query(match &mut self.db {
             Db::Conn(db) => db.query_refs(sql, params, on_row),
             Db::Held(db) => db.query_refs_at(id.0, sql, params, on_row),
-        }
+        })
     }
 
     fn observe(&self, sql: &str) {
@@ -241,10 +266,11 @@ impl Conn<'_> {
 
     pub(crate) fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
         self.observe(sql);
-        match &mut self.db {
+        self.state.check(self.db.database())?;
+        self.state.track(match &mut self.db {
             Db::Conn(db) => db.execute(sql, params),
             Db::Held(db) => db.execute(sql, params),
-        }
+        })
     }
 
     pub(crate) fn query(
@@ -254,10 +280,11 @@ impl Conn<'_> {
         on_row: &mut dyn FnMut(&mut [Value]) -> Result<(), Error>,
     ) -> Result<(), QueryError> {
         self.observe(sql);
-        match &mut self.db {
+        self.state.check(self.db.database()).map_err(QueryError::Db)?;
+        self.state.track_query(match &mut self.db {
             Db::Conn(db) => db.query(sql, params, on_row),
             Db::Held(db) => db.query(sql, params, on_row),
-        }
+        })
     }
 
     /// As [`Conn::query`], with each row borrowed from the driver.
@@ -268,10 +295,30 @@ impl Conn<'_> {
         on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), Error>,
     ) -> Result<(), QueryError> {
         self.observe(sql);
-        match &mut self.db {
+        self.state.check(self.db.database()).map_err(QueryError::Db)?;
+        self.state.track_query(match &mut self.db {
             Db::Conn(db) => db.query_refs(sql, params, on_row),
             Db::Held(db) => db.query_refs(sql, params, on_row),
-        }
+        })
+    }
+
+    /// Raw SQL is about to run: it may leave settings on the connection, which is reset
+    /// before it goes back to the pool.
+    pub(crate) fn mark_raw(&mut self) {
+        self.state.raw = true;
+    }
+
+    /// What the backend can do.
+    #[inline]
+    pub(crate) fn capabilities(&self) -> &'static crate::sql::Capabilities {
+        self.dialect.capabilities()
+    }
+
+    /// Whether the backend locks rows rather than the database (see
+    /// [`Capabilities::row_locks`](crate::sql::Capabilities::row_locks)).
+    #[inline]
+    pub(crate) fn row_locks(&self) -> bool {
+        self.dialect.capabilities().row_locks
     }
 
     /// The connection, for transaction control (never inside a flush).
@@ -292,15 +339,26 @@ impl Conn<'_> {
 
     pub(crate) fn begin(&mut self) -> Result<(), Error> {
         self.observe("BEGIN");
+        self.state.aborted = false;
         self.transaction()?.begin().map_err(|source| Error::Transaction {
             operation: "BEGIN",
             source: Box::new(source),
         })
     }
 
+    /// COMMIT; refused (the caller rolls back) when a statement of the transaction failed,
+    /// since the database would not have committed it (PostgreSQL answers such a COMMIT
+    /// with a ROLLBACK).
     pub(crate) fn commit(&mut self) -> Result<(), Error> {
+        if self.state.aborted {
+            return Err(Error::Transaction {
+                operation: "COMMIT",
+                source: Box::new(aborted_error(self.db.database())),
+            });
+        }
         self.observe("COMMIT");
-        self.transaction()?.commit().map_err(|source| Error::Transaction {
+        let r = self.transaction()?.commit();
+        self.state.track(r).map_err(|source| Error::Transaction {
             operation: "COMMIT",
             source: Box::new(source),
         })
@@ -308,10 +366,60 @@ impl Conn<'_> {
 
     pub(crate) fn rollback(&mut self) -> Result<(), Error> {
         self.observe("ROLLBACK");
+        self.state.aborted = false;
         self.transaction()?.rollback().map_err(|source| Error::Transaction {
             operation: "ROLLBACK",
             source: Box::new(source),
         })
+    }
+}
+
+impl Db<'_> {
+    fn database(&self) -> &str {
+        match self {
+            Db::Conn(db) => db.database(),
+            Db::Held(db) => db.database(),
+        }
+    }
+}
+
+impl ConnState {
+    /// Refuse a statement in a transaction that a failed statement ended.
+    #[inline]
+    fn check(&self, database: &str) -> Result<(), DbError> {
+        if self.aborted {
+            return Err(aborted_error(database));
+        }
+        Ok(())
+    }
+
+    /// Note a statement's failure: it ended the transaction.
+    #[inline]
+    fn track<T>(&mut self, r: Result<T, DbError>) -> Result<T, DbError> {
+        if r.is_err() {
+            self.aborted = true;
+        }
+        r
+    }
+
+    /// As [`ConnState::track`], for a query (a row callback's error is no statement failure).
+    #[inline]
+    fn track_query(&mut self, r: Result<(), QueryError>) -> Result<(), QueryError> {
+        if let Err(QueryError::Db(_)) = r {
+            self.aborted = true;
+        }
+        r
+    }
+}
+
+/// The error of a statement refused because an earlier one ended the transaction.
+#[cold]
+fn aborted_error(database: &str) -> DbError {
+    DbError {
+        kind: DbErrorKind::TransactionAborted,
+        code: None,
+        message: "an earlier statement failed, which ended the transaction; roll back before running more".into(),
+        database: database.to_string(),
     }
 }
 

@@ -196,6 +196,7 @@ impl ListenerCtx<'_, '_> {
 /// them again.
 pub(crate) fn raw_execute(conn: &mut Conn<'_>, identity: &mut IdentityMap, sql: &str, params: &[Value]) -> Result<u64> {
     identity.clear();
+    conn.mark_raw();
     conn.execute(sql, &value_refs(params))
         .map_err(|e| stmt_error("execute", None, None, sql, e))
 }
@@ -207,6 +208,7 @@ pub(crate) fn raw_query(
     sql: &str,
     params: &[Value],
 ) -> Result<Vec<Vec<Value>>> {
+    conn.mark_raw();
     if !conn.is_read_only(sql)? {
         identity.clear();
     }

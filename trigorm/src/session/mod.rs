@@ -297,8 +297,19 @@ impl Session {
     /// ```
     pub fn get<M: Model>(&mut self, key: impl Into<Value>) -> Result<Option<M>> {
         self.flush()?;
-        let (mut conn, st, _) = self.begun()?;
-        ops::load_by_key::<M>(&mut conn, &mut st.identity, key.into())
+        let r = self
+            .begun()
+            .and_then(|(mut conn, st, _)| ops::load_by_key::<M>(&mut conn, &mut st.identity, key.into()));
+        self.after_read(r)
+    }
+
+    /// A read's result: a failed statement ended the transaction (semantics §4), which is
+    /// rolled back; an error of decoding what was read leaves it alone.
+    fn after_read<T>(&mut self, r: Result<T>) -> Result<T> {
+        match r {
+            Err(e) if self.pooled.as_ref().is_some_and(|p| p.state.aborted) => Err(self.fail(e)),
+            r => r,
+        }
     }
 
     /// A query on `M`'s table.
@@ -308,32 +319,36 @@ impl Session {
 
     pub(crate) fn load_all<M: Model>(&mut self, select: &Select) -> Result<Vec<M>> {
         self.flush()?;
-        let (mut conn, st, eng) = self.begun()?;
-        let t = M::table();
-        let stmt = eng.dialect.select(t, select)?;
-        let table = st.identity.table::<M>();
-        let mut rows = table.begin_loading(select.limit);
-        conn.query_refs(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
-            rows.push(table.load(row)?);
-            Ok(())
-        })
-        .map_err(|e| query_error(e, Some(t.model), &stmt.sql))?;
-        Ok(table.loaded(rows, select.limit.is_some()))
+        let r = self.begun().and_then(|(mut conn, st, eng)| {
+            let t = M::table();
+            let stmt = eng.dialect.select(t, select, false)?;
+            let table = st.identity.table::<M>();
+            let mut rows = table.begin_loading(select.limit);
+            conn.query_refs(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
+                rows.push(table.load(row)?);
+                Ok(())
+            })
+            .map_err(|e| query_error(e, Some(t.model), &stmt.sql))?;
+            Ok(table.loaded(rows, select.limit.is_some()))
+        });
+        self.after_read(r)
     }
 
     pub(crate) fn count_where(&mut self, table: &'static TableDef, filter: &Filter) -> Result<u64> {
         self.flush()?;
-        let (mut conn, _, eng) = self.begun()?;
-        let stmt = eng.dialect.count(table, filter)?;
-        let mut n = 0;
-        conn.query(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
-            if let Some(Value::Int(c)) = row.first() {
-                n = *c as u64;
-            }
-            Ok(())
-        })
-        .map_err(|e| query_error(e, Some(table.model), &stmt.sql))?;
-        Ok(n)
+        let r = self.begun().and_then(|(mut conn, _, eng)| {
+            let stmt = eng.dialect.count(table, filter)?;
+            let mut n = 0;
+            conn.query(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
+                if let Some(Value::Int(c)) = row.first() {
+                    n = *c as u64;
+                }
+                Ok(())
+            })
+            .map_err(|e| query_error(e, Some(table.model), &stmt.sql))?;
+            Ok(n)
+        });
+        self.after_read(r)
     }
 
     /// Run a statement with bound parameters in the session's transaction (after flushing
@@ -656,7 +671,8 @@ impl Session {
             ..Select::default()
         };
         // A bad filter is refused before anything runs: it leaves the transaction alone.
-        let stmt = self.engine.dialect.select(M::table(), &select)?;
+        // Locked where the backend locks rows: the rows read are the rows written.
+        let stmt = self.engine.dialect.select(M::table(), &select, true)?;
         self.flush()?;
         self.state.writing = true;
         let r = self.bulk_inner::<M>(op, &filter, &stmt, set.into());
@@ -674,9 +690,10 @@ impl Session {
     ) -> Result<u64> {
         let t = M::table();
         let (mut conn, st, eng) = self.begun()?;
-        // The transaction holds the write lock (SQLite: BEGIN IMMEDIATE), so the rows read
-        // here are the rows the statement stands for; each is written as it is when its turn
-        // comes (listeners of earlier rows may have changed or removed it).
+        // The rows read here are locked (PostgreSQL: FOR UPDATE; SQLite: the transaction
+        // holds the write lock), so they are the rows the statement stands for; each is
+        // written as it is when its turn comes (listeners of earlier rows may have changed
+        // or removed it).
         let mut olds: Vec<M> = Vec::new();
         conn.query_refs(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
             olds.push(M::from_row(row)?);

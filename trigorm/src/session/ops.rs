@@ -125,14 +125,14 @@ fn key_unset<M: Model>(obj: &M) -> bool {
     )
 }
 
-/// Refuse values no backend stores faithfully (a NaN float would become NULL).
-fn check_values<M: Model>(obj: &M, columns: &Columns) -> Result<()> {
+/// Refuse values the backend cannot store faithfully (see [`Columns::invalid`]).
+fn check_values<M: Model>(obj: &M, conn: &Conn<'_>, columns: &Columns) -> Result<()> {
     let t = M::table();
-    match columns.nan(obj) {
-        Some(c) => Err(Error::InvalidValue {
+    match columns.invalid(obj, conn.capabilities()) {
+        Some((c, reason)) => Err(Error::InvalidValue {
             model: t.model,
             column: t.columns[c].name,
-            reason: "NaN cannot be stored (SQLite would store NULL)",
+            reason,
         }),
         None => Ok(()),
     }
@@ -195,7 +195,7 @@ fn query_by_key<M: Model>(
     on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<()>,
 ) -> Result<()> {
     let t = M::table();
-    let shape = conn.shape(t, Shape::SelectByKey)?;
+    let shape = conn.shape(t, Shape::SelectByKey { lock: false })?;
     conn.query_shape_refs(shape, &[key.as_value_ref()], on_row)
         .map_err(|e| query_error(e, Some(t.model), conn.shape_text(shape)))
 }
@@ -221,14 +221,85 @@ pub(crate) fn load_by_key<M: Model>(conn: &mut Conn<'_>, identity: &mut Identity
     Ok(found)
 }
 
-/// The old row: as last read or written in this transaction, else read now; `None` when
-/// the row is not in the database.
+/// What a write starts from: the row in the database, and the row as this session last
+/// read or wrote it (its base).
+struct ForWrite<M> {
+    /// The row as it is in the database; `None` when it is not there.
+    current: Option<M>,
+    /// Where the backend locks rows, the row as this session remembered it, if it did.
+    base: Option<M>,
+    /// Whether the session remembered the row (then it is its own base).
+    remembered: bool,
+}
+
+/// The old row of a write and the base of the caller's copy. Where the backend locks
+/// rows (PostgreSQL), the old row is read and locked now (the row as it is at the moment
+/// of the write, semantics §2), and the base is the row as this session last read it, if
+/// it remembers one. Elsewhere (SQLite, whose writing transaction holds the database's
+/// write lock) the row remembered is the row in the database: it is the old row, read now
+/// only when not remembered, and its own base.
 #[inline]
-fn old_row<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<Option<M>> {
-    if let Some(old) = cx.identity.take::<M>(key) {
-        return Ok(Some(old));
+fn rows_for_write<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<ForWrite<M>> {
+    if cx.conn.row_locks() {
+        let base = cx.identity.take::<M>(key);
+        let current = read_locked::<M>(cx.conn, obj.primary_key())?;
+        let remembered = base.is_some();
+        return Ok(ForWrite {
+            current,
+            base,
+            remembered,
+        });
     }
-    read_by_key::<M>(cx.conn, obj.primary_key())
+    if let Some(old) = cx.identity.take::<M>(key) {
+        return Ok(ForWrite {
+            current: Some(old),
+            base: None,
+            remembered: true,
+        });
+    }
+    Ok(ForWrite {
+        current: read_by_key::<M>(cx.conn, obj.primary_key())?,
+        base: None,
+        remembered: false,
+    })
+}
+
+/// The integer in column `v` (a version column).
+fn version_of<M: Model>(row: &M, v: usize) -> i64 {
+    match row.value_ref(v) {
+        ValueRef::Int(n) | ValueRef::Owned(Value::Int(n)) => n,
+        _ => 0,
+    }
+}
+
+/// Optimistic locking: a write is refused when the row's version is not the one the
+/// writer's copy was made from. A row this session remembers was last seen by the
+/// session itself (`seen`: its base); otherwise the copy says which version it read.
+fn check_version<M: Model>(v: usize, copy: &M, seen: Option<&M>, current: &M) -> Result<()> {
+    let expected = version_of(seen.unwrap_or(copy), v);
+    let found = version_of(current, v);
+    if expected == found {
+        return Ok(());
+    }
+    Err(Error::Conflict {
+        model: M::table().model,
+        pk: pk_text(current),
+        expected,
+        found,
+    })
+}
+
+/// Read a row by key and lock it for the rest of the transaction.
+fn read_locked<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
+    let t = M::table();
+    let shape = conn.shape(t, Shape::SelectByKey { lock: true })?;
+    let mut found = None;
+    conn.query_shape_refs(shape, &[key.as_value_ref()], &mut |row| {
+        found = Some(M::from_row(row)?);
+        Ok(())
+    })
+    .map_err(|e| query_error(e, Some(t.model), conn.shape_text(shape)))?;
+    Ok(found)
 }
 
 /// A row statement failed: the error names the operation, the row and the SQL.
@@ -267,7 +338,7 @@ pub(crate) fn insert_unwatched<M: Model>(obj: &M, cx: &mut FlushCx<'_, '_>) -> R
     let t = M::table();
     let generate = t.auto_increment() && key_unset(obj);
     let shape = cx.conn.shape(t, Shape::Insert { with_key: !generate })?;
-    check_values(obj, cx.conn.shape_columns(shape))?;
+    check_values(obj, cx.conn, cx.conn.shape_columns(shape))?;
     cx.conn
         .execute_shape_obj(shape, obj)
         .map_err(|e| row_failed("insert", obj, cx.conn, shape, e))?;
@@ -315,9 +386,11 @@ fn run_insert<M: Model>(
             },
         )?;
     }
+    // The row handed back is the row as stored (timestamps at microseconds).
+    obj.normalize();
     let generate = t.auto_increment() && key_unset(obj);
     let shape = cx.conn.shape(t, Shape::Insert { with_key: !generate })?;
-    check_values(&*obj, cx.conn.shape_columns(shape))?;
+    check_values(&*obj, cx.conn, cx.conn.shape_columns(shape))?;
     let id = cx
         .conn
         .insert_shape_obj(shape, &*obj)
@@ -367,7 +440,30 @@ fn run_update<M: Model>(
 ) -> Result<bool> {
     let t = M::table();
     let key = item.key();
-    let mut old = match old_row::<M>(cx, item, &key)? {
+    let version = t.version();
+    // What is compared is what would be stored (timestamps at microseconds).
+    item.normalize();
+    if cx.conn.row_locks() && bulk.is_none() {
+        // Nothing changed from the row as this session last saw it: no write, and no
+        // round trip to lock the row.
+        if let Some(base) = cx.identity.take::<M>(&key) {
+            let mut intent = item.diff(&base);
+            if let Some(v) = version {
+                intent.remove(v);
+            }
+            let unchanged = intent.is_empty();
+            cx.identity.put::<M>(key.clone(), base);
+            if unchanged {
+                return Ok(false);
+            }
+        }
+    }
+    let ForWrite {
+        current,
+        base,
+        remembered,
+    } = rows_for_write::<M>(cx, item, &key)?;
+    let mut old = match current {
         Some(old) => old,
         None if bulk.is_some() => return Ok(false),
         None => return Err(not_found::<M>(item)),
@@ -378,13 +474,43 @@ fn run_update<M: Model>(
         for (i, v) in set {
             row.set_value(*i, v.clone())?;
         }
+        row.normalize();
+        copy = Some(row);
+    } else if let Some(base) = &base {
+        // Updates write intent (semantics §2): the columns the caller changed from the
+        // row it read, onto the row as it is now; a column it did not change is never
+        // written back, whoever changed it meanwhile.
+        let mut intent = item.diff(base);
+        if let Some(v) = version {
+            intent.remove(v);
+        }
+        let mut row = old.clone();
+        row.copy_columns(item, intent)?;
         copy = Some(row);
     }
     let epoch = cx.identity.epoch();
     let mut changed = copy.as_ref().unwrap_or(item).diff(&old);
+    if let Some(v) = version {
+        changed.remove(v);
+    }
     if changed.is_empty() {
         cx.identity.put::<M>(key, old);
         return Ok(false);
+    }
+    if let Some(v) = version {
+        if bulk.is_none() {
+            let seen = if remembered { Some(base.as_ref().unwrap_or(&old)) } else { None };
+            check_version(v, item, seen, &old)?;
+        }
+        // The version goes one up with every update; a kept write is not modified (a
+        // retry starts from the version the user staged).
+        let mut row = match copy.take() {
+            Some(row) => row,
+            None => item.clone(),
+        };
+        row.set_value(v, Value::Int(version_of(&old, v) + 1))?;
+        copy = Some(row);
+        changed.insert(v);
     }
     if listens(listeners, RowEvent::BeforeUpdate) {
         if copy.is_none() && kept {
@@ -406,7 +532,11 @@ fn run_update<M: Model>(
                 changed,
             },
         )?;
+        new.normalize();
         changed = new.diff(&old);
+        if let Some(v) = version {
+            changed.remove(v);
+        }
         if changed.is_empty() {
             // Unless the listener ran raw SQL meanwhile, which may have changed the row.
             if cx.identity.epoch() == epoch {
@@ -414,13 +544,16 @@ fn run_update<M: Model>(
             }
             return Ok(false);
         }
+        if let Some(v) = version {
+            changed.insert(v);
+        }
     }
     let new: &M = copy.as_ref().unwrap_or(item);
     if changed.contains(t.primary_key) {
         return Err(key_changed(&old));
     }
     let shape = cx.conn.shape(t, Shape::Update(changed))?;
-    check_values(new, cx.conn.shape_columns(shape))?;
+    check_values(new, cx.conn, cx.conn.shape_columns(shape))?;
     let n = cx
         .conn
         .execute_shape_obj(shape, new)
@@ -472,11 +605,20 @@ fn run_delete<M: Model>(
 ) -> Result<bool> {
     let t = M::table();
     let key = item.key();
-    let old = match old_row::<M>(cx, item, &key)? {
+    let ForWrite {
+        current,
+        base,
+        remembered,
+    } = rows_for_write::<M>(cx, item, &key)?;
+    let old = match current {
         Some(old) => old,
         None if bulk => return Ok(false),
         None => return Err(not_found::<M>(item)),
     };
+    if let (Some(v), false) = (t.version(), bulk) {
+        let seen = if remembered { Some(base.as_ref().unwrap_or(&old)) } else { None };
+        check_version(v, item, seen, &old)?;
+    }
     let all = ColumnSet::all(t.columns.len());
     if listens(listeners, RowEvent::BeforeDelete) {
         fire(

@@ -4,7 +4,8 @@
 use crate::driver::RowParams;
 use crate::model::{ColumnSet, Model, MAX_COLUMNS};
 use crate::schema::TableDef;
-use crate::value::{Binder, ValueRef};
+use crate::sql::Capabilities;
+use crate::value::{Binder, Value, ValueRef};
 
 /// The columns a row statement binds, in order.
 pub(crate) struct Columns {
@@ -72,14 +73,28 @@ impl Columns {
         self.index[..self.len].iter().map(|&c| usize::from(c))
     }
 
-    /// The first of these columns whose value in `obj` is NaN (no backend stores NaN
-    /// faithfully: SQLite would store NULL). Every value is looked at, whatever the
-    /// column's declared type: a custom field may bind a float anywhere.
-    pub(crate) fn nan<M: Model>(&self, obj: &M) -> Option<usize> {
-        if !M::MAY_BE_NAN {
-            return None;
+    /// The first of these columns whose value in `obj` the backend cannot store
+    /// faithfully, and why: a NaN where the backend refuses it (SQLite would store NULL),
+    /// a NUL character in text where the backend refuses it (PostgreSQL). Every value is
+    /// looked at, whatever the column's declared type: a custom field may bind a float
+    /// anywhere.
+    pub(crate) fn invalid<M: Model>(&self, obj: &M, caps: &Capabilities) -> Option<(usize, &'static str)> {
+        if M::MAY_BE_NAN && !caps.stores_nan {
+            if let Some(c) = self.iter().find(|&c| obj.value_ref(c).is_nan()) {
+                return Some((c, "NaN cannot be stored on this backend (SQLite would store NULL)"));
+            }
         }
-        self.iter().find(|&c| obj.value_ref(c).is_nan())
+        if !caps.text_nul {
+            let nul = |c: &usize| match obj.value_ref(*c) {
+                ValueRef::Text(t) => t.contains('\0'),
+                ValueRef::Owned(Value::Text(t)) => t.contains('\0'),
+                _ => false,
+            };
+            if let Some(c) = self.iter().find(nul) {
+                return Some((c, "text with a NUL character cannot be stored on this backend"));
+            }
+        }
+        None
     }
 }
 

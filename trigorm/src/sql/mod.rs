@@ -1,13 +1,14 @@
 //! SQL generation: models' tables and queries rendered for one dialect, with sea-query.
 //!
-//! The shared rendering lives here; each dialect file supplies the few things that differ
-//! (its sea-query builder, column types, how a writing transaction begins). Statement text
+//! The shared rendering lives here, as the default methods of [`Dialect`]; each dialect
+//! file supplies what differs (its capabilities, sea-query syntax, column types) and
+//! overrides the statements it renders otherwise. Statement text
 //! for a given shape (insert into T, update columns C of T, ...) is rendered once and
 //! cached by the session's connection; values are always bound, never rendered.
 
 use sea_query::{
     Alias, BinOper, ColumnDef as SqColumnDef, Expr, ExprTrait, ForeignKey, ForeignKeyAction, Index, IntoIden,
-    Order as SqOrder, Query, QueryBuilder, SchemaBuilder, Table,
+    Order as SqOrder, Query, QueryStatementBuilder, SchemaStatementBuilder, Table,
 };
 
 use crate::backend::Backend;
@@ -17,8 +18,15 @@ use crate::query::{CmpOp, Filter, Select};
 use crate::schema::{validate_identifier, ColumnType, DefaultValue, IdentKind, OnDelete, TableDef};
 use crate::value::Value;
 
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
-pub mod sqlite;
+mod sqlite;
+
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresDialect;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteDialect;
 
 /// SQL text with the values to bind, in placeholder order.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,44 +37,175 @@ pub struct Statement {
     pub values: Vec<Value>,
 }
 
-/// What differs between dialects. Implement this (one small file) for a new backend;
-/// [`Dialect`] follows from it.
-pub trait DialectSpec: Send + Sync + 'static {
-    /// The sea-query builder of this dialect.
-    type Builder: QueryBuilder + SchemaBuilder + Default;
-    /// The backend.
-    const BACKEND: Backend;
-    /// The column type, by name, for a storage type.
-    fn column_type(ty: ColumnType, auto_increment_key: bool) -> &'static str;
+/// What a backend can do, read by the code that needs it (instead of asking which
+/// backend it is). One constant per dialect.
+///
+/// ```
+/// use trigorm::sql::{Dialect, SqliteDialect};
+/// let caps = SqliteDialect.capabilities();
+/// assert!(caps.transactional_ddl);
+/// assert!(!caps.row_locks);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// `INSERT … RETURNING`: a generated key comes back from the statement itself.
+    pub returning: bool,
+    /// DDL runs inside a transaction (a failed `create_all` leaves nothing behind).
+    pub transactional_ddl: bool,
+    /// A float NaN is stored and read back as NaN (else it is refused as a typed error).
+    pub stores_nan: bool,
+    /// Text may hold a NUL character (else it is refused as a typed error).
+    pub text_nul: bool,
+    /// Fraction digits of a stored timestamp (6: microseconds).
+    pub timestamp_digits: u8,
+    /// The most bound parameters one statement may have.
+    pub max_bound_parameters: usize,
+    /// `CREATE INDEX IF NOT EXISTS`.
+    pub index_if_not_exists: bool,
+    /// Writers lock rows, not the database (`SELECT … FOR UPDATE`): the session locks the
+    /// rows it is about to change and reads their old values then (semantics §2). Without
+    /// it (SQLite), a writing transaction holds the database's write lock from its start.
+    pub row_locks: bool,
 }
 
-/// Everything the session asks of SQL generation. Object-safe; one value per backend.
+/// Which of sea-query's builders renders a dialect's SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SqlSyntax {
+    /// `SqliteQueryBuilder`: `?` placeholders, `"quoted"` names.
+    #[cfg(feature = "sqlite")]
+    Sqlite,
+    /// `PostgresQueryBuilder`: `$1` placeholders, `"quoted"` names.
+    #[cfg(feature = "postgres")]
+    Postgres,
+}
+
+impl SqlSyntax {
+    fn query(self, q: &impl QueryStatementBuilder) -> (String, sea_query::Values) {
+        match self {
+            #[cfg(feature = "sqlite")]
+            SqlSyntax::Sqlite => q.build_any(&sea_query::SqliteQueryBuilder),
+            #[cfg(feature = "postgres")]
+            SqlSyntax::Postgres => q.build_any(&sea_query::PostgresQueryBuilder),
+        }
+    }
+
+    fn schema(self, s: &impl SchemaStatementBuilder) -> String {
+        match self {
+            #[cfg(feature = "sqlite")]
+            SqlSyntax::Sqlite => s.build(sea_query::SqliteQueryBuilder),
+            #[cfg(feature = "postgres")]
+            SqlSyntax::Postgres => s.build(sea_query::PostgresQueryBuilder),
+        }
+    }
+}
+
+/// Everything the session asks of SQL generation, one value per backend (object-safe).
+/// A dialect names its backend, capabilities, sea-query syntax and column types; every
+/// statement has a default rendering that a dialect may override (PostgreSQL adds
+/// `RETURNING` to inserts, for instance).
 pub trait Dialect: Send + Sync + 'static {
     /// The backend.
     fn backend(&self) -> Backend;
+    /// What the backend can do.
+    fn capabilities(&self) -> &'static Capabilities;
+    /// Which sea-query builder renders the SQL.
+    fn syntax(&self) -> SqlSyntax;
+    /// The column type, by name, for a storage type (`auto_increment_key`: the column is
+    /// an integer primary key the database generates).
+    fn column_type(&self, ty: ColumnType, auto_increment_key: bool) -> &'static str;
+
     /// `INSERT INTO t (columns) VALUES (...)`; without the key column when it is generated.
-    fn insert(&self, table: &TableDef, with_key: bool) -> String;
+    fn insert(&self, table: &TableDef, with_key: bool) -> String {
+        render_insert(self.syntax(), table, with_key, false)
+    }
     /// `UPDATE t SET <columns> = ... WHERE key = ?`; binds the columns in index order, then the key.
-    fn update(&self, table: &TableDef, columns: ColumnSet) -> String;
+    fn update(&self, table: &TableDef, columns: ColumnSet) -> String {
+        let mut b = Binder { values: Vec::new() };
+        let mut q = Query::update();
+        q.table(table.name);
+        for i in columns.iter() {
+            let e = b.bind(Value::Null);
+            q.value(table.columns[i].name, e);
+        }
+        q.and_where(key_eq(table, &mut b));
+        self.syntax().query(&q).0
+    }
     /// `DELETE FROM t WHERE key = ?`
-    fn delete(&self, table: &TableDef) -> String;
-    /// `SELECT <all columns> FROM t WHERE key = ?`
-    fn select_by_key(&self, table: &TableDef) -> String;
-    /// A select of all columns.
+    fn delete(&self, table: &TableDef) -> String {
+        let mut b = Binder { values: Vec::new() };
+        self.syntax()
+            .query(Query::delete().from_table(table.name).and_where(key_eq(table, &mut b)))
+            .0
+    }
+    /// `SELECT <all columns> FROM t WHERE key = ?`; with `lock`, the row is locked for
+    /// the rest of the transaction where the backend locks rows ([`Capabilities::row_locks`]).
+    fn select_by_key(&self, table: &TableDef, lock: bool) -> String {
+        let mut b = Binder { values: Vec::new() };
+        let mut q = Query::select();
+        q.columns(table.columns.iter().map(|c| c.name))
+            .from(table.name)
+            .and_where(key_eq(table, &mut b));
+        if lock && self.capabilities().row_locks {
+            q.lock_exclusive();
+        }
+        self.syntax().query(&q).0
+    }
+    /// A select of all columns; with `lock`, the rows are locked as in
+    /// [`Dialect::select_by_key`].
     ///
     /// # Errors
     /// [`Error::UnknownColumn`] for a column the model does not have.
-    fn select(&self, table: &TableDef, select: &Select) -> Result<Statement, Error>;
+    fn select(&self, table: &TableDef, select: &Select, lock: bool) -> Result<Statement, Error> {
+        table.validate()?;
+        let mut b = Binder { values: Vec::new() };
+        let mut q = Query::select();
+        q.columns(table.columns.iter().map(|c| c.name)).from(table.name);
+        if let Some(f) = &select.filter {
+            if *f != Filter::All {
+                q.and_where(render_filter(table, f, &mut b)?);
+            }
+        }
+        for o in &select.order {
+            let c = column_of(table, &o.col.0)?;
+            q.order_by(c, if o.desc { SqOrder::Desc } else { SqOrder::Asc });
+        }
+        if let Some(l) = select.limit {
+            q.limit(l);
+        } else if select.offset.is_some() {
+            // Every dialect wants a LIMIT before OFFSET.
+            q.limit(i64::MAX as u64);
+        }
+        if let Some(o) = select.offset {
+            q.offset(o);
+        }
+        if lock && self.capabilities().row_locks {
+            q.lock_exclusive();
+        }
+        Ok(b.finish(self.syntax().query(&q)))
+    }
     /// `SELECT COUNT(*) FROM t WHERE ...`
     ///
     /// # Errors
     /// [`Error::UnknownColumn`] for a column the model does not have.
-    fn count(&self, table: &TableDef, filter: &Filter) -> Result<Statement, Error>;
+    fn count(&self, table: &TableDef, filter: &Filter) -> Result<Statement, Error> {
+        table.validate()?;
+        let mut b = Binder { values: Vec::new() };
+        let mut q = Query::select();
+        q.expr(Expr::cust("COUNT(*)")).from(table.name);
+        if *filter != Filter::All {
+            q.and_where(render_filter(table, filter, &mut b)?);
+        }
+        Ok(b.finish(self.syntax().query(&q)))
+    }
     /// `CREATE TABLE IF NOT EXISTS` and its indexes.
     ///
     /// # Errors
     /// [`Error::InvalidIdentifier`] for a generated index name that is too long.
-    fn create_table(&self, table: &TableDef) -> Result<Vec<String>, Error>;
+    fn create_table(&self, table: &TableDef) -> Result<Vec<String>, Error> {
+        render_create_table(self, table)
+    }
 }
 
 /// Values are rendered as their index into our own list, so that sea-query's placeholder
@@ -172,150 +311,79 @@ fn default_value(d: DefaultValue) -> sea_query::Value {
     }
 }
 
-impl<S: DialectSpec> Dialect for S {
-    fn backend(&self) -> Backend {
-        S::BACKEND
+/// The INSERT of `table`; `returning`: the generated key comes back as a row.
+pub(crate) fn render_insert(syntax: SqlSyntax, table: &TableDef, with_key: bool, returning: bool) -> String {
+    let mut b = Binder { values: Vec::new() };
+    let cols: Vec<&'static str> = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| with_key || *i != table.primary_key)
+        .map(|(_, c)| c.name)
+        .collect();
+    let mut q = Query::insert();
+    q.into_table(table.name);
+    if cols.is_empty() {
+        // A model with only a generated key.
+        q.or_default_values();
+    } else {
+        let exprs: Vec<Expr> = cols.iter().map(|_| b.bind(Value::Null)).collect();
+        q.columns(cols).values_panic(exprs);
     }
-
-    fn insert(&self, table: &TableDef, with_key: bool) -> String {
-        let mut b = Binder { values: Vec::new() };
-        let cols: Vec<&'static str> = table
-            .columns
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| with_key || *i != table.primary_key)
-            .map(|(_, c)| c.name)
-            .collect();
-        let mut q = Query::insert();
-        q.into_table(table.name);
-        if cols.is_empty() {
-            // A model with only a generated key.
-            q.or_default_values();
-        } else {
-            let exprs: Vec<Expr> = cols.iter().map(|_| b.bind(Value::Null)).collect();
-            q.columns(cols).values_panic(exprs);
-        }
-        q.to_owned().build(S::Builder::default()).0
+    if returning {
+        q.returning_col(table.pk().name);
     }
+    syntax.query(&q).0
+}
 
-    fn update(&self, table: &TableDef, columns: ColumnSet) -> String {
-        let mut b = Binder { values: Vec::new() };
-        let mut q = Query::update();
-        q.table(table.name);
-        for i in columns.iter() {
-            let e = b.bind(Value::Null);
-            q.value(table.columns[i].name, e);
+fn render_create_table<D: Dialect + ?Sized>(d: &D, table: &TableDef) -> Result<Vec<String>, Error> {
+    table.validate()?;
+    let syntax = d.syntax();
+    let mut t = Table::create();
+    t.table(table.name).if_not_exists();
+    for c in table.columns {
+        let mut def = SqColumnDef::new(c.name);
+        def.custom(Alias::new(d.column_type(c.ty, c.auto_increment)).into_iden());
+        if !c.nullable {
+            def.not_null();
         }
-        q.and_where(key_eq(table, &mut b));
-        q.build(S::Builder::default()).0
-    }
-
-    fn delete(&self, table: &TableDef) -> String {
-        let mut b = Binder { values: Vec::new() };
-        Query::delete()
-            .from_table(table.name)
-            .and_where(key_eq(table, &mut b))
-            .build(S::Builder::default())
-            .0
-    }
-
-    fn select_by_key(&self, table: &TableDef) -> String {
-        let mut b = Binder { values: Vec::new() };
-        Query::select()
-            .columns(table.columns.iter().map(|c| c.name))
-            .from(table.name)
-            .and_where(key_eq(table, &mut b))
-            .build(S::Builder::default())
-            .0
-    }
-
-    fn select(&self, table: &TableDef, select: &Select) -> Result<Statement, Error> {
-        table.validate()?;
-        let mut b = Binder { values: Vec::new() };
-        let mut q = Query::select();
-        q.columns(table.columns.iter().map(|c| c.name)).from(table.name);
-        if let Some(f) = &select.filter {
-            if *f != Filter::All {
-                q.and_where(render_filter(table, f, &mut b)?);
-            }
+        if c.primary_key {
+            def.primary_key();
         }
-        for o in &select.order {
-            let c = column_of(table, &o.col.0)?;
-            q.order_by(c, if o.desc { SqOrder::Desc } else { SqOrder::Asc });
+        if c.unique && !c.primary_key {
+            def.unique_key();
         }
-        if let Some(l) = select.limit {
-            q.limit(l);
-        } else if select.offset.is_some() {
-            // Every dialect wants a LIMIT before OFFSET.
-            q.limit(i64::MAX as u64);
+        if let Some(v) = c.default {
+            def.default(default_value(v));
         }
-        if let Some(o) = select.offset {
-            q.offset(o);
-        }
-        Ok(b.finish(q.build(S::Builder::default())))
-    }
-
-    fn count(&self, table: &TableDef, filter: &Filter) -> Result<Statement, Error> {
-        table.validate()?;
-        let mut b = Binder { values: Vec::new() };
-        let mut q = Query::select();
-        q.expr(Expr::cust("COUNT(*)")).from(table.name);
-        if *filter != Filter::All {
-            q.and_where(render_filter(table, filter, &mut b)?);
-        }
-        Ok(b.finish(q.build(S::Builder::default())))
-    }
-
-    fn create_table(&self, table: &TableDef) -> Result<Vec<String>, Error> {
-        table.validate()?;
-        let mut t = Table::create();
-        t.table(table.name).if_not_exists();
-        for c in table.columns {
-            let mut d = SqColumnDef::new(c.name);
-            d.custom(Alias::new(S::column_type(c.ty, c.auto_increment)).into_iden());
-            if !c.nullable {
-                d.not_null();
-            }
-            if c.primary_key {
-                d.primary_key();
-            }
-            if c.unique && !c.primary_key {
-                d.unique_key();
-            }
-            if let Some(v) = c.default {
-                d.default(default_value(v));
-            }
-            t.col(&mut d);
-            if let Some(fk) = c.references {
-                let parent = (fk.table)();
-                parent.validate()?;
-                t.foreign_key(
-                    ForeignKey::create()
-                        .from(table.name, c.name)
-                        .to(parent.name, parent.pk().name)
-                        .on_delete(on_delete(fk.on_delete)),
-                );
-            }
-        }
-        let mut out = vec![t.build(S::Builder::default())];
-        // Foreign keys are indexed too: without one, every delete of a parent scans the
-        // child table.
-        for c in table
-            .columns
-            .iter()
-            .filter(|c| (c.index || c.references.is_some()) && !c.unique && !c.primary_key)
-        {
-            let name = format!("idx_{}_{}", table.name, c.name);
-            validate_identifier(IdentKind::Index, &name)?;
-            out.push(
-                Index::create()
-                    .if_not_exists()
-                    .name(name)
-                    .table(table.name)
-                    .col(c.name)
-                    .build(S::Builder::default()),
+        t.col(&mut def);
+        if let Some(fk) = c.references {
+            let parent = (fk.table)();
+            parent.validate()?;
+            t.foreign_key(
+                ForeignKey::create()
+                    .from(table.name, c.name)
+                    .to(parent.name, parent.pk().name)
+                    .on_delete(on_delete(fk.on_delete)),
             );
         }
-        Ok(out)
     }
+    let mut out = vec![syntax.schema(&t)];
+    // Foreign keys are indexed too: without one, every delete of a parent scans the
+    // child table.
+    for c in table
+        .columns
+        .iter()
+        .filter(|c| (c.index || c.references.is_some()) && !c.unique && !c.primary_key)
+    {
+        let name = format!("idx_{}_{}", table.name, c.name);
+        validate_identifier(IdentKind::Index, &name)?;
+        let mut index = Index::create();
+        index.name(name).table(table.name).col(c.name);
+        if d.capabilities().index_if_not_exists {
+            index.if_not_exists();
+        }
+        out.push(syntax.schema(&index));
+    }
+    Ok(out)
 }

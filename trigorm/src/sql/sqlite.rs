@@ -1,8 +1,6 @@
 //! The SQLite dialect.
 
-use sea_query::SqliteQueryBuilder;
-
-use super::DialectSpec;
+use super::{Capabilities, Dialect, SqlSyntax};
 use crate::backend::Backend;
 use crate::schema::ColumnType;
 
@@ -11,11 +9,35 @@ use crate::schema::ColumnType;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SqliteDialect;
 
-impl DialectSpec for SqliteDialect {
-    type Builder = SqliteQueryBuilder;
-    const BACKEND: Backend = Backend::Sqlite;
+/// What SQLite can do.
+static CAPABILITIES: Capabilities = Capabilities {
+    // SQLite has RETURNING since 3.35, but its last-insert rowid is the statement's own
+    // (a trigger's insert does not change it once the trigger ends): no need.
+    returning: false,
+    transactional_ddl: true,
+    // SQLite stores a NaN as NULL.
+    stores_nan: false,
+    text_nul: true,
+    timestamp_digits: 6,
+    max_bound_parameters: 32_766,
+    index_if_not_exists: true,
+    row_locks: false,
+};
 
-    fn column_type(ty: ColumnType, _auto_increment_key: bool) -> &'static str {
+impl Dialect for SqliteDialect {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+
+    fn syntax(&self) -> SqlSyntax {
+        SqlSyntax::Sqlite
+    }
+
+    fn column_type(&self, ty: ColumnType, _auto_increment_key: bool) -> &'static str {
         match ty {
             // Exactly "INTEGER" for the key to be the rowid.
             ColumnType::Integer => "INTEGER",

@@ -7,11 +7,42 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use trigorm::{EngineBuilder, Model};
 
-/// A database for one test: a fresh file in its own directory, or a private in-memory one.
+/// A database for one test: a fresh file in its own directory, a private in-memory one,
+/// or a schema of its own on the PostgreSQL server (dropped when the test ends).
 pub struct Db {
     pub url: String,
     pub kind: &'static str,
     pub dir: Option<tempfile::TempDir>,
+    /// The schema of a PostgreSQL test, dropped with it.
+    pub schema: Option<Schema>,
+}
+
+/// A PostgreSQL test's schema and the server it lives on; dropped (CASCADE) when the test
+/// ends.
+pub struct Schema {
+    pub name: String,
+    pub server: String,
+}
+
+/// The PostgreSQL server the tests use: `TRIGORM_POSTGRES_URL`, by default the local
+/// service.
+pub fn postgres_url() -> String {
+    std::env::var("TRIGORM_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// Whether a missing server fails the test instead of skipping it (`.ci/run` sets it).
+pub fn servers_required() -> bool {
+    std::env::var("TRIGORM_REQUIRE_SERVERS").is_ok_and(|v| v == "1")
+}
+
+static SCHEMA_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name));
+        }
+    }
 }
 
 impl Db {
@@ -22,6 +53,7 @@ impl Db {
             url,
             kind: "file",
             dir: Some(dir),
+            schema: None,
         }
     }
 
@@ -30,7 +62,71 @@ impl Db {
             url: "sqlite::memory:".to_string(),
             kind: "memory",
             dir: None,
+            schema: None,
         }
+    }
+
+    /// A fresh schema on the PostgreSQL server, or `None` (the test is skipped, and says
+    /// so) when no server answers and `TRIGORM_REQUIRE_SERVERS` is not `1`.
+    pub fn postgres() -> Option<Db> {
+        let server = postgres_url();
+        let mut client = match postgres::Client::connect(&server, postgres::NoTls) {
+            Ok(c) => c,
+            Err(e) if !servers_required() => {
+                eprintln!("skipped: no PostgreSQL at {server}: {e}");
+                return None;
+            }
+            Err(e) => panic!("no PostgreSQL at {server} (TRIGORM_REQUIRE_SERVERS=1): {e}"),
+        };
+        let n = SCHEMA_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let schema = format!("t_{}_{n}_{nanos}", std::process::id());
+        client
+            .batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
+            .expect("create the test's schema");
+        let sep = if server.contains('?') { '&' } else { '?' };
+        Some(Db {
+            url: format!("{server}{sep}options=-csearch_path%3D{schema}"),
+            kind: "postgres",
+            dir: None,
+            schema: Some(Schema { name: schema, server }),
+        })
+    }
+
+    /// Whether this is the PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        self.kind == "postgres"
+    }
+
+    /// Raw SQL written with `?` placeholders, in this database's placeholders (`$1`, `$2`,
+    /// ... on PostgreSQL). `?` inside quotes is left alone.
+    pub fn sql(&self, text: &str) -> String {
+        if !self.is_postgres() {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len() + 8);
+        let (mut n, mut quoted) = (0, None::<char>);
+        for c in text.chars() {
+            match (c, quoted) {
+                ('\'' | '"', None) => quoted = Some(c),
+                (q, Some(open)) if q == open => quoted = None,
+                ('?', None) => {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                    continue;
+                }
+                _ => {}
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// A plain connection to this PostgreSQL test's schema (PostgreSQL tests only).
+    pub fn pg_client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).expect("a plain PostgreSQL connection")
     }
 
     /// The file's path (file databases only).
@@ -39,10 +135,42 @@ impl Db {
     }
 }
 
-/// Write a test once, run it on a SQLite file and in memory:
+/// Write a test once, run it on a SQLite file, in memory, and on PostgreSQL:
 /// `on_each_db!(name, |db: Db| { ... });` (attributes such as `#[ignore]` may come first)
 #[macro_export]
 macro_rules! on_each_db {
+    ($(#[$meta:meta])* $name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[test]
+            $(#[$meta])*
+            fn file() {
+                let f: fn($crate::common::Db) = $body;
+                f($crate::common::Db::file());
+            }
+            #[test]
+            $(#[$meta])*
+            fn memory() {
+                let f: fn($crate::common::Db) = $body;
+                f($crate::common::Db::memory());
+            }
+            #[test]
+            $(#[$meta])*
+            fn postgres() {
+                let f: fn($crate::common::Db) = $body;
+                if let Some(db) = $crate::common::Db::postgres() {
+                    f(db);
+                }
+            }
+        }
+    };
+}
+
+/// As [`on_each_db!`], on SQLite alone (a file and in memory): for what only SQLite has
+/// (its authorizer, pragmas, file handling).
+#[macro_export]
+macro_rules! on_sqlite {
     ($(#[$meta:meta])* $name:ident, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]

@@ -1,0 +1,309 @@
+//! The PostgreSQL side of the parent: the `--url`, a fresh schema per run, its tables
+//! created by trigorm, and the plain `postgres` connection the end state is checked on.
+//!
+//! Every run works in a schema of its own, `bench_<pid>_<n>`, created before the child
+//! starts and dropped with `CASCADE` once its end state is checked, whether the run
+//! succeeded or not ([`Schema`] drops it when it goes out of scope). The child and its
+//! engine reach the schema through the URL alone: [`schema_url`] adds
+//! `options=-csearch_path%3D<schema>`, which `postgres::Config::from_str` understands, so
+//! the bare driver and trigorm's engine open the very same URL.
+
+use std::str::FromStr;
+
+use anyhow::{anyhow, bail, Context, Result};
+use postgres::error::SqlState;
+use postgres::{Client, NoTls};
+
+use crate::floor_postgres;
+use crate::listeners::{Log, User};
+
+/// Whether `url` names a PostgreSQL server (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `base` with the run's schema as the connection's `search_path`: the URL parameter
+/// `options=-csearch_path%3D<schema>`, added to the URL's own `options` when it has some.
+/// `schema` must be a plain identifier (lower-case letters, digits, `_`).
+pub fn schema_url(base: &str, schema: &str) -> String {
+    let opt = format!("-csearch_path%3D{schema}");
+    let Some((head, query)) = base.split_once('?') else {
+        return format!("{base}?options={opt}");
+    };
+    let mut parts: Vec<String> = query.split('&').filter(|p| !p.is_empty()).map(str::to_string).collect();
+    match parts.iter_mut().find(|p| p.starts_with("options=")) {
+        Some(p) => {
+            p.push_str("%20");
+            p.push_str(&opt);
+        }
+        None => parts.push(format!("options={opt}")),
+    }
+    format!("{head}?{}", parts.join("&"))
+}
+
+/// The URL as shown in messages and the report: a password (`user:password@`) is
+/// replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rfind('@') {
+        Some(at) => match authority[..at].split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// Check a `--url` naming a PostgreSQL server: it must parse as the `postgres` crate
+/// parses it (the message never shows a password).
+pub fn check_url(url: &str) -> Result<(), String> {
+    postgres::Config::from_str(url)
+        .map(|_| ())
+        .map_err(|e| format!("{} is not a usable PostgreSQL URL: {e}", redact(url)))
+}
+
+/// Whether a schema name is one [`Server::schema`] makes (and so safe to splice into SQL
+/// and a URL unquoted).
+pub fn is_bench_schema(name: &str) -> bool {
+    let mut parts = name.split('_');
+    parts.next() == Some("bench")
+        && parts.clone().count() == 2
+        && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Who creates the tables of a run's schema.
+#[derive(Debug, Clone)]
+pub enum Tables {
+    /// trigorm's `create_all` on the run's URL (both variants alike).
+    Trigorm,
+    /// trigorm cannot open PostgreSQL in this build (the message says why): the floor's
+    /// stand-in DDL, [`floor_postgres::STAND_IN_SCHEMA`]. The listeners variant cannot run.
+    StandIn(String),
+}
+
+impl Tables {
+    /// How the report names it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Tables::Trigorm => "trigorm create_all",
+            Tables::StandIn(_) => "stand-in DDL (trigorm has no PostgreSQL backend yet)",
+        }
+    }
+}
+
+/// The server: its URL, one administrative connection (schemas, the end-state check) and
+/// whether trigorm can open it.
+pub struct Server {
+    url: String,
+    admin: Client,
+    version: String,
+    tables: Tables,
+    next: u64,
+}
+
+impl Server {
+    /// Connect, read the server's version, and ask trigorm whether it can open the URL.
+    pub fn connect(url: &str) -> Result<Server> {
+        let shown = redact(url);
+        let mut admin = Client::connect(url, NoTls).with_context(|| format!("connecting to {shown}"))?;
+        let version: String = admin
+            .query_one("SHOW server_version", &[])
+            .and_then(|r| r.try_get(0))
+            .with_context(|| format!("asking {shown} for its version"))?;
+        let tables = match trigorm::Engine::builder(url).build() {
+            Ok(_) => Tables::Trigorm,
+            Err(e @ trigorm::Error::Unsupported { .. }) => Tables::StandIn(e.to_string()),
+            Err(e) => return Err(anyhow!(e).context(format!("trigorm cannot open {shown}"))),
+        };
+        Ok(Server {
+            url: url.to_string(),
+            admin,
+            version,
+            tables,
+            next: 0,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// The administrative connection (in no schema of the benchmark's).
+    #[cfg(test)]
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.admin
+    }
+
+    /// A fresh, empty schema `bench_<pid>_<n>` (the next free n), dropped when the
+    /// returned guard goes out of scope.
+    pub fn schema(&mut self) -> Result<Schema<'_>> {
+        for _ in 0..100 {
+            self.next += 1;
+            let name = format!("bench_{}_{}", std::process::id(), self.next);
+            match self.admin.batch_execute(&format!("CREATE SCHEMA {name}")) {
+                Ok(()) => {
+                    return Ok(Schema {
+                        server: self,
+                        name,
+                        dropped: false,
+                    })
+                }
+                // Left by an earlier process with the same id, or another machine's.
+                Err(e) if e.code() == Some(&SqlState::DUPLICATE_SCHEMA) => continue,
+                Err(e) => return Err(e).with_context(|| format!("creating the schema {name}")),
+            }
+        }
+        bail!("no free schema name bench_{}_<n> found", std::process::id())
+    }
+}
+
+/// A run's schema on the server; dropped (`CASCADE`) when this goes out of scope.
+pub struct Schema<'s> {
+    server: &'s mut Server,
+    name: String,
+    dropped: bool,
+}
+
+impl Schema<'_> {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The URL the run's connections use ([`schema_url`]).
+    pub fn url(&self) -> String {
+        schema_url(&self.server.url, &self.name)
+    }
+
+    /// The administrative connection (not in the schema: qualify names with it).
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.server.admin
+    }
+
+    /// Create the tables `users` and `log` (see [`Tables`]); not timed.
+    pub fn create_tables(&mut self) -> Result<()> {
+        let url = self.url();
+        match &self.server.tables {
+            Tables::Trigorm => trigorm::Engine::builder(&url)
+                .model::<User>()
+                .model::<Log>()
+                .build()
+                .and_then(|e| e.create_all())
+                .with_context(|| format!("creating the tables in {} with trigorm", self.name)),
+            Tables::StandIn(_) => self.create_stand_in_tables(),
+        }
+    }
+
+    /// Create the tables with [`floor_postgres::STAND_IN_SCHEMA`].
+    pub fn create_stand_in_tables(&mut self) -> Result<()> {
+        let [a, b] = floor_postgres::STAND_IN_SCHEMA;
+        let sql = format!("BEGIN; SET LOCAL search_path TO {}; {a}; {b}; COMMIT", self.name);
+        self.server
+            .admin
+            .batch_execute(&sql)
+            .with_context(|| format!("creating the tables in {}", self.name))
+    }
+
+    /// Drop the schema now, reporting a failure (the guard's drop cannot).
+    pub fn drop_now(mut self) -> Result<()> {
+        self.dropped = true;
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        self.server
+            .admin
+            .batch_execute(&sql)
+            .with_context(|| format!("dropping the schema {}", self.name))
+    }
+}
+
+impl Drop for Schema<'_> {
+    fn drop(&mut self) {
+        if !self.dropped {
+            let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+            if let Err(e) = self.server.admin.batch_execute(&sql) {
+                eprintln!(
+                    "trigorm-bench: could not drop the schema {} on {}: {e}",
+                    self.name,
+                    redact(&self.server.url)
+                );
+            }
+        }
+    }
+}
+
+/// The server of the tests that need one: `TRIGORM_BENCH_POSTGRES_URL`, or the local one.
+#[cfg(test)]
+pub fn test_server_url() -> String {
+    std::env::var("TRIGORM_BENCH_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_goes_into_the_urls_options() {
+        let base = "postgres://postgres@127.0.0.1:5432/test";
+        let url = schema_url(base, "bench_12_3");
+        assert_eq!(
+            url,
+            "postgres://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_12_3"
+        );
+        let c = postgres::Config::from_str(&url).expect("parses");
+        assert_eq!(c.get_options(), Some("-csearch_path=bench_12_3"));
+        assert_eq!(c.get_dbname(), Some("test"));
+        assert_eq!(c.get_user(), Some("postgres"));
+
+        let url = schema_url("postgresql://u@h/db?sslmode=disable&application_name=b", "bench_1_2");
+        assert_eq!(
+            url,
+            "postgresql://u@h/db?sslmode=disable&application_name=b&options=-csearch_path%3Dbench_1_2"
+        );
+        let c = postgres::Config::from_str(&url).expect("parses");
+        assert_eq!(c.get_options(), Some("-csearch_path=bench_1_2"));
+        assert_eq!(c.get_application_name(), Some("b"));
+
+        // The URL's own options are kept.
+        let url = schema_url("postgres://h/db?options=-cwork_mem%3D64MB&", "bench_1_2");
+        let c = postgres::Config::from_str(&url).expect("parses");
+        assert_eq!(c.get_options(), Some("-cwork_mem=64MB -csearch_path=bench_1_2"));
+        let c = postgres::Config::from_str(&schema_url("postgres://h/db?", "bench_1_2")).expect("parses");
+        assert_eq!(c.get_options(), Some("-csearch_path=bench_1_2"));
+    }
+
+    #[test]
+    fn urls_are_checked_and_passwords_hidden() {
+        assert!(is_postgres_url("postgres://h/db") && is_postgres_url("postgresql://h/db"));
+        assert!(!is_postgres_url("postgres:h") && !is_postgres_url("sqlite://x.db"));
+        assert!(check_url("postgres://postgres@127.0.0.1:5432/test").is_ok());
+        let e = check_url("postgres://u:secret@h:notaport/db").expect_err("bad port");
+        assert!(e.contains("u:***@h:notaport/db") && !e.contains("secret"), "{e}");
+        assert_eq!(redact("postgres://u:pw@h/db?x=a@b"), "postgres://u:***@h/db?x=a@b");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn bench_schema_names() {
+        assert!(is_bench_schema("bench_12_3"));
+        for bad in [
+            "bench_12",
+            "bench__3",
+            "bench_1_2_3",
+            "public",
+            "bench_1_x",
+            "bench_1_2;drop",
+        ] {
+            assert!(!is_bench_schema(bad), "{bad}");
+        }
+    }
+}
