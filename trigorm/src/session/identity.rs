@@ -17,6 +17,7 @@ use rustc_hash::FxHashMap;
 
 use crate::error::Error;
 use crate::model::{ColumnSet, Model};
+use crate::schema::{OnDelete, TableDef};
 use crate::value::{Key, ValueRef};
 
 /// The most spare rows a session keeps per model between transactions (enough for a batch
@@ -35,6 +36,8 @@ trait AnyTable: Send {
     /// The transaction ended: keep at most the spares it gave back.
     fn trim(&mut self);
     fn len(&self) -> usize;
+    /// The model's table.
+    fn def(&self) -> &'static TableDef;
 }
 
 /// A run shorter than twice this is never compacted (see [`Rows::insert`]).
@@ -240,6 +243,10 @@ impl<M: Model> AnyTable for Table<M> {
     fn len(&self) -> usize {
         self.rows.len()
     }
+
+    fn def(&self) -> &'static TableDef {
+        M::table()
+    }
 }
 
 #[derive(Default)]
@@ -297,6 +304,27 @@ impl IdentityMap {
             t.clear();
         }
         self.epoch += 1;
+    }
+
+    /// A row of `parent` was deleted: forget the remembered rows of every table whose
+    /// foreign key to it has an action (`ON DELETE CASCADE`, `SET NULL`, `SET DEFAULT`),
+    /// which the database may have deleted or changed without the session seeing it.
+    pub(crate) fn forget_children_of(&mut self, parent: &'static TableDef) {
+        let mut forgot = false;
+        for (_, t) in &mut self.tables {
+            let acts = t.def().columns.iter().any(|c| {
+                c.references.is_some_and(|fk| {
+                    std::ptr::eq((fk.table)(), parent) && !matches!(fk.on_delete, OnDelete::NoAction | OnDelete::Restrict)
+                })
+            });
+            if acts && t.len() > 0 {
+                t.clear();
+                forgot = true;
+            }
+        }
+        if forgot {
+            self.epoch += 1;
+        }
     }
 
     /// The transaction ended: forget every remembered row, and keep no more spares than it

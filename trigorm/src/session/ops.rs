@@ -657,5 +657,7 @@ fn run_delete<M: Model>(
         )?;
     }
     cx.identity.table::<M>().recycle(old);
+    // Children the database deleted or changed with this row are not kept as stale rows.
+    cx.identity.forget_children_of(t);
     Ok(true)
 }
