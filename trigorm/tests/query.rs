@@ -504,10 +504,29 @@ on_each_db!(rows_a_query_loads_are_the_old_values_of_a_later_update, |db: Db| {
     s.flush().unwrap();
 
     let sent = log.take();
-    assert!(
-        sent.iter().all(|sql| !sql.starts_with("SELECT")),
-        "the old values come from the query, not from a new read: {sent:#?}"
-    );
+    let selects: Vec<&String> = sent.iter().filter(|sql| sql.starts_with("SELECT")).collect();
+    if db.is_postgres() {
+        // PostgreSQL: the row is locked before it is written (`SELECT … FOR UPDATE` by its
+        // key, right before the UPDATE); the old row is the locked row.
+        assert_eq!(selects.len(), 1, "one locking read: {sent:#?}");
+        let select = selects[0];
+        assert!(
+            select.ends_with("FOR UPDATE") && select.contains("WHERE \"id\" = $1"),
+            "{select}"
+        );
+        let at = sent.iter().position(|sql| sql == select).unwrap();
+        assert!(
+            sent.get(at + 1).is_some_and(|next| next.starts_with("UPDATE")),
+            "the row is locked right before its UPDATE: {sent:#?}"
+        );
+    } else {
+        // SQLite: the transaction holds the write lock since it began, so the row the
+        // query loaded is the row in the database.
+        assert!(
+            selects.is_empty(),
+            "the old values come from the query, not from a new read: {sent:#?}"
+        );
+    }
     let updates: Vec<&String> = sent.iter().filter(|sql| sql.starts_with("UPDATE")).collect();
     assert_eq!(updates.len(), 1, "{sent:#?}");
     let update = updates[0];
@@ -559,8 +578,11 @@ on_each_db!(old_values_are_not_stale_after_raw_sql_in_the_same_session, |db: Db|
         .unwrap()
         .unwrap();
     assert_eq!(fig.qty, 5);
-    s.execute("UPDATE items SET qty = 50 WHERE id = ?", &[Value::from(fig.id)])
-        .unwrap();
+    s.execute(
+        &db.sql("UPDATE items SET qty = 50 WHERE id = ?"),
+        &[Value::from(fig.id)],
+    )
+    .unwrap();
     fig.active = false;
     s.update(&fig).unwrap();
     s.commit().unwrap();

@@ -5,6 +5,7 @@ use common::*;
 
 use std::sync::{Arc, Mutex};
 
+use trigorm::error::DbErrorKind;
 use trigorm::event::{
     AfterDelete, AfterInsert, AfterUpdate, BeforeDelete, BeforeInsert, BeforeUpdate, Operation, RowEvent,
 };
@@ -173,7 +174,7 @@ on_each_db!(old_values_are_read_at_flush_when_the_row_was_never_loaded, |db: Db|
     let mut other = engine.session().unwrap();
     other
         .execute(
-            "UPDATE users SET name = ? WHERE id = ?",
+            &db.sql("UPDATE users SET name = ? WHERE id = ?"),
             &[Value::from("Janet"), Value::from(jane.id)],
         )
         .unwrap();
@@ -212,7 +213,7 @@ on_each_db!(old_values_are_read_at_flush_when_the_row_was_never_loaded, |db: Db|
     let mut other = engine.session().unwrap();
     other
         .execute(
-            "UPDATE users SET name = ? WHERE id = ?",
+            &db.sql("UPDATE users SET name = ? WHERE id = ?"),
             &[Value::from("Jo"), Value::from(jane.id)],
         )
         .unwrap();
@@ -257,7 +258,7 @@ on_each_db!(old_values_after_raw_sql_in_the_same_transaction, |db: Db| {
     let mut u = s.get::<User>(jane.id).unwrap().unwrap();
     // The session itself writes the row with raw SQL after reading it.
     s.execute(
-        "UPDATE users SET name = ? WHERE id = ?",
+        &db.sql("UPDATE users SET name = ? WHERE id = ?"),
         &[Value::from("Janet"), Value::from(jane.id)],
     )
     .unwrap();
@@ -509,13 +510,16 @@ on_each_db!(a_named_listener_is_named_in_its_veto, |db: Db| {
     assert_eq!(fresh_user(&engine, jane.id), Some(jane));
 });
 
-fn raw_audit_engine(url: &str) -> Engine {
-    let engine = Engine::builder(url)
+fn raw_audit_engine(db: &Db) -> Engine {
+    let insert =
+        db.sql("INSERT INTO log (user_id, change_type, old_name, new_name, changed_at) VALUES (?, ?, ?, ?, ?)");
+    let select = db.sql("SELECT name FROM users WHERE id = ?");
+    let engine = Engine::builder(&db.url)
         .model::<Log>()
-        .listen::<User>(AfterUpdate, |ctx, c| {
+        .listen::<User>(AfterUpdate, move |ctx, c| {
             let (old, new) = (c.old().unwrap(), c.new().unwrap());
             let n = ctx.execute(
-                "INSERT INTO log (user_id, change_type, old_name, new_name, changed_at) VALUES (?, ?, ?, ?, ?)",
+                &insert,
                 &[
                     Value::from(new.id),
                     Value::from("raw"),
@@ -526,7 +530,7 @@ fn raw_audit_engine(url: &str) -> Engine {
             )?;
             assert_eq!(n, 1);
             // The listener's connection sees the row as just written: same transaction.
-            let rows = ctx.query("SELECT name FROM users WHERE id = ?", &[Value::from(new.id)])?;
+            let rows = ctx.query(&select, &[Value::from(new.id)])?;
             if rows != vec![vec![Value::from(new.name.as_str())]] {
                 return Err(format!("the listener saw {rows:?}").into());
             }
@@ -539,7 +543,7 @@ fn raw_audit_engine(url: &str) -> Engine {
 }
 
 on_each_db!(listener_raw_sql_is_bound_and_commits_with_the_change, |db: Db| {
-    let engine = raw_audit_engine(&db.url);
+    let engine = raw_audit_engine(&db);
     let jane = committed(&engine, user("Jane"));
     let mut s = engine.session().unwrap();
     let mut u = s.get::<User>(jane.id).unwrap().unwrap();
@@ -557,7 +561,7 @@ on_each_db!(listener_raw_sql_is_bound_and_commits_with_the_change, |db: Db| {
 });
 
 on_each_db!(listener_raw_sql_rolls_back_with_the_change, |db: Db| {
-    let engine = raw_audit_engine(&db.url);
+    let engine = raw_audit_engine(&db);
     let jane = committed(&engine, user("Jane"));
     let mut s = engine.session().unwrap();
     let mut u = s.get::<User>(jane.id).unwrap().unwrap();
@@ -626,15 +630,17 @@ on_each_db!(
 on_each_db!(listeners_update_and_delete_through_their_context, |db: Db| {
     let log_events = Arc::new(Mutex::new(Vec::<(RowEvent, Option<Log>, Option<Log>)>::new()));
     let (l1, l2) = (log_events.clone(), log_events.clone());
+    let of_user = db.sql("SELECT id FROM log WHERE user_id = ?");
+    let of_old_user = of_user.clone();
     let engine = Engine::builder(&db.url)
         .listen::<User>(AfterInsert, |ctx, c| {
             ctx.add(Log::of("insert", None, c.new()));
             Ok(())
         })
         // Keep the user's log rows' new_name in step with the user.
-        .listen::<User>(AfterUpdate, |ctx, c| {
+        .listen::<User>(AfterUpdate, move |ctx, c| {
             let new = c.new().unwrap();
-            for row in ctx.query("SELECT id FROM log WHERE user_id = ?", &[Value::from(new.id)])? {
+            for row in ctx.query(&of_user, &[Value::from(new.id)])? {
                 let mut log = ctx.get::<Log>(row[0].clone())?.ok_or("log row vanished")?;
                 log.new_name = Some(new.name.clone());
                 ctx.update(&log);
@@ -642,9 +648,9 @@ on_each_db!(listeners_update_and_delete_through_their_context, |db: Db| {
             Ok(())
         })
         // Remove them with the user.
-        .listen::<User>(AfterDelete, |ctx, c| {
+        .listen::<User>(AfterDelete, move |ctx, c| {
             let old = c.old().unwrap();
-            let logs = ctx.query("SELECT id FROM log WHERE user_id = ?", &[Value::from(old.id)])?;
+            let logs = ctx.query(&of_old_user, &[Value::from(old.id)])?;
             for row in logs {
                 let log = ctx.get::<Log>(row[0].clone())?.ok_or("log row vanished")?;
                 ctx.delete(&log);
@@ -734,6 +740,11 @@ on_each_db!(
             !sent.iter().any(|q| q.to_uppercase().starts_with("UPDATE")),
             "{sent:#?}"
         );
+        // The read: on PostgreSQL it locks the row it may write (`FOR UPDATE`); SQLite's
+        // transaction holds the write lock already.
+        let reads: Vec<&String> = sent.iter().filter(|q| q.starts_with("SELECT")).collect();
+        assert_eq!(reads.len(), 1, "{sent:#?}");
+        assert_eq!(reads[0].ends_with(" FOR UPDATE"), db.is_postgres(), "{sent:#?}");
         assert!(take(&seen).is_empty(), "no update events");
     }
 );
@@ -819,4 +830,163 @@ on_each_db!(listeners_run_in_registration_order, |db: Db| {
         ]
     );
     assert_eq!(fresh_user(&engine, jane.id).unwrap().name, "J+1+3");
+});
+
+/// A row with a counter that other writers increment.
+#[derive(trigorm::Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "counters")]
+struct Counter {
+    id: i64,
+    name: String,
+    n: i64,
+}
+
+/// What one `Counter` update event saw: old row, new row, changed columns.
+type CounterSeen = Arc<Mutex<Vec<(RowEvent, Counter, Counter, Vec<&'static str>)>>>;
+
+/// Record every `Counter` update event, and audit each update with a `Log` row in the same
+/// transaction (`change_type` says the counter's old and new values).
+fn counter_engine(b: EngineBuilder, seen: &CounterSeen) -> Engine {
+    let mut b = b.model::<Log>();
+    for ev in [BeforeUpdate, AfterUpdate] {
+        let seen = seen.clone();
+        b = b.listen::<Counter>(ev, move |ctx, c| {
+            let (old, new) = (c.old().unwrap().clone(), c.new().unwrap().clone());
+            if c.event() == AfterUpdate {
+                ctx.add(Log {
+                    id: 0,
+                    user_id: new.id,
+                    change_type: format!("n {} -> {}", old.n, new.n),
+                    old_name: Some(old.name.clone()),
+                    new_name: Some(new.name.clone()),
+                    changed_at: t0(),
+                });
+            }
+            seen.lock().unwrap().push((c.event(), old, new, c.changed().collect()));
+            Ok(())
+        });
+    }
+    let engine = b.build().unwrap();
+    engine.create_all().unwrap();
+    engine
+}
+
+/// After a rename of the stale copy of `counter`: the row holds the new name and the
+/// counter `n` as the database had it, and the update's events and audit row show the
+/// row's true old values (`n` as the database had it, not as the copy was read) and
+/// exactly the name as changed.
+fn assert_intent_written(engine: &Engine, seen: &CounterSeen, counter: &Counter, n: i64) {
+    let stored = engine.session().unwrap().get::<Counter>(counter.id).unwrap().unwrap();
+    assert_eq!(
+        stored,
+        Counter {
+            name: "b".into(),
+            n,
+            ..counter.clone()
+        },
+        "the column the caller did not change is not written back"
+    );
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(
+        seen.iter().map(|x| x.0).collect::<Vec<_>>(),
+        [BeforeUpdate, AfterUpdate]
+    );
+    for (event, old, new, changed) in &seen {
+        let true_old = Counter { n, ..counter.clone() };
+        assert_eq!(old, &true_old, "{event:?}: the row as it was when written");
+        assert_eq!(new, &stored, "{event:?}");
+        assert_eq!(changed, &["name"], "{event:?}");
+    }
+    let logs = engine.session().unwrap().query::<Log>().all().unwrap();
+    assert_eq!(logs.len(), 1, "{logs:#?}");
+    assert_eq!(logs[0].change_type, format!("n {n} -> {n}"));
+    assert_eq!(
+        (logs[0].old_name.as_deref(), logs[0].new_name.as_deref()),
+        (Some("a"), Some("b"))
+    );
+}
+
+// Semantics §2, "Updates write intent": the caller renames its copy; meanwhile another
+// session increments the counter and commits. The rename writes the name alone, onto the
+// row as it is now: the increment stays, and the events and the audit row show the true
+// old row.
+on_each_db!(
+    a_stale_copy_never_writes_back_a_column_another_session_changed,
+    |db: Db| {
+        let seen = CounterSeen::default();
+        // Short waits: on SQLite the other session is expected to be refused.
+        let b = Engine::builder(&db.url).busy_timeout(std::time::Duration::from_millis(200));
+        let engine = counter_engine(b, &seen);
+        let mut setup = engine.session().unwrap();
+        let counter = setup
+            .insert(Counter {
+                id: 0,
+                name: "a".into(),
+                n: 1,
+            })
+            .unwrap();
+        setup.commit().unwrap();
+        drop(setup);
+
+        let mut s = engine.session().unwrap();
+        let mut u = s.get::<Counter>(counter.id).unwrap().unwrap();
+        assert_eq!(u, counter);
+
+        // Another session increments the counter and commits.
+        let bumped = engine.session().and_then(|mut other| {
+            let n = other.execute(
+                &db.sql("UPDATE counters SET n = n + 1 WHERE id = ?"),
+                &[Value::from(counter.id)],
+            )?;
+            other.commit()?;
+            Ok(n)
+        });
+        let n = if db.is_postgres() {
+            // READ COMMITTED: reading the row took no lock; the other writer goes ahead.
+            assert_eq!(bumped.unwrap(), 1);
+            2
+        } else {
+            // SQLite: `s`'s transaction took the database's write lock with its first
+            // statement (BEGIN IMMEDIATE), so no other session can change the row until it
+            // ends (in memory, not even open a connection): the copy cannot go stale within
+            // it.
+            let err = bumped.unwrap_err();
+            assert_eq!(err.db_kind(), Some(DbErrorKind::Busy), "{err:?}");
+            1
+        };
+
+        u.name = "b".into();
+        s.update(&u).unwrap();
+        s.commit().unwrap();
+        assert_intent_written(&engine, &seen, &counter, n);
+    }
+);
+
+// The same with the session's own raw SQL as the other writer (which makes the session
+// forget the rows it remembers): the rename still writes the name alone.
+on_each_db!(a_stale_copy_never_writes_back_a_column_raw_sql_changed, |db: Db| {
+    let seen = CounterSeen::default();
+    let engine = counter_engine(Engine::builder(&db.url), &seen);
+    let mut s = engine.session().unwrap();
+    let counter = s
+        .insert(Counter {
+            id: 0,
+            name: "a".into(),
+            n: 1,
+        })
+        .unwrap();
+    s.commit().unwrap();
+
+    let mut u = s.get::<Counter>(counter.id).unwrap().unwrap();
+    let bumped = s
+        .execute(
+            &db.sql("UPDATE counters SET n = n + 1 WHERE id = ?"),
+            &[Value::from(counter.id)],
+        )
+        .unwrap();
+    assert_eq!(bumped, 1);
+    u.name = "b".into();
+    s.update(&u).unwrap();
+    s.commit().unwrap();
+    assert_intent_written(&engine, &seen, &counter, 2);
 });

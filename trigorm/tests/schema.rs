@@ -2,6 +2,8 @@
 //! foreign-key actions) and primary keys (natural, explicit, generated).
 mod common;
 use common::*;
+#[path = "common/catalog.rs"]
+mod catalog;
 
 use std::sync::{Arc, Mutex};
 
@@ -10,7 +12,7 @@ use trigorm::error::DbErrorKind;
 use trigorm::event::AfterInsert;
 use trigorm::query::col;
 use trigorm::schema::IdentKind;
-use trigorm::{Engine, Error, Model, Session, Value};
+use trigorm::{Engine, Error, Model, Value};
 
 #[derive(Model, Clone, Debug, PartialEq)]
 #[trigorm(table = "parent")]
@@ -170,20 +172,6 @@ struct LongNames {
     a_column_name_thirty_chars_xxx: i64,
 }
 
-fn tables(s: &mut Session) -> Vec<String> {
-    s.query_raw(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        &[],
-    )
-    .unwrap()
-    .into_iter()
-    .map(|r| match &r[0] {
-        Value::Text(t) => t.clone(),
-        other => panic!("{other:?}"),
-    })
-    .collect()
-}
-
 /// The tables in the order their CREATE TABLE statements were sent.
 fn created(log: &[String]) -> Vec<String> {
     log.iter()
@@ -212,7 +200,7 @@ on_each_db!(
         let order = created(&log.take());
         assert_eq!(order, vec!["parent", "child"]);
         let mut s = engine.session().unwrap();
-        assert_eq!(tables(&mut s), vec!["child", "parent"]);
+        assert_eq!(catalog::tables(&db, &mut s), vec!["child", "parent"]);
         let p = s
             .insert(Parent {
                 id: 0,
@@ -227,10 +215,16 @@ on_each_db!(
         .unwrap();
         s.commit().unwrap();
 
-        // Registered child first, then parent: still parents first.
+        // Registered child first, then parent: still parents first (in a fresh database of
+        // the same backend).
+        let fresh = if db.is_postgres() {
+            Db::postgres().expect("the server of this test")
+        } else {
+            Db::memory()
+        };
         let log = StatementLog::default();
         let engine = log
-            .attach(Engine::builder(Db::memory().url))
+            .attach(Engine::builder(&fresh.url))
             .model::<Child>()
             .model::<Orphanable>()
             .model::<Parent>()
@@ -272,7 +266,7 @@ on_each_db!(create_all_handles_self_and_mutual_references, |db: Db| {
         .unwrap();
     engine.create_all().unwrap();
     let mut s = engine.session().unwrap();
-    assert_eq!(tables(&mut s), vec!["node", "ping", "pong"]);
+    assert_eq!(catalog::tables(&db, &mut s), vec!["node", "ping", "pong"]);
 });
 
 on_each_db!(create_all_is_idempotent_and_keeps_data, |db: Db| {
@@ -296,22 +290,16 @@ on_each_db!(create_all_is_idempotent_and_keeps_data, |db: Db| {
     engine.create_all().unwrap();
     engine.create_all().unwrap();
     assert_eq!(count::<Account>(&engine), 1);
-    if db.path().is_some() {
-        // A new engine on the same file, too.
+    if db.path().is_some() || db.is_postgres() {
+        // A new engine on the same file (the same server schema), too.
         let again = Engine::builder(&db.url).model::<Account>().build().unwrap();
         again.create_all().unwrap();
         assert_eq!(count::<Account>(&again), 1);
     }
     let mut s = engine.session().unwrap();
-    let indexes = s
-        .query_raw(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'accounts'",
-            &[],
-        )
-        .unwrap();
     assert_eq!(
-        indexes[0][0],
-        Value::Int(4),
+        catalog::index_count(&db, &mut s, "accounts"),
+        4,
         "each index once (2 declared, 2 for UNIQUE)"
     );
 });
@@ -363,7 +351,7 @@ on_each_db!(unique_columns_refuse_duplicates, |db: Db| {
     s.rollback().unwrap();
     let err = s
         .execute(
-            "INSERT INTO accounts (email, city) VALUES (?, ?)",
+            &db.sql("INSERT INTO accounts (email, city) VALUES (?, ?)"),
             &[Value::from("a@example.com"), Value::from("x")],
         )
         .unwrap_err();
@@ -387,59 +375,46 @@ on_each_db!(indexes_are_created_on_their_columns, |db: Db| {
     let engine = Engine::builder(&db.url).model::<Account>().build().unwrap();
     engine.create_all().unwrap();
     let mut s = engine.session().unwrap();
-    let rows = s
-        .query_raw(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name",
-            &[Value::from("accounts")],
-        )
-        .unwrap();
-    let names: Vec<Value> = rows.into_iter().map(|mut r| r.remove(0)).collect();
     assert_eq!(
-        names,
-        vec![Value::from("idx_accounts_age"), Value::from("idx_accounts_city")],
+        catalog::declared_indexes(&db, &mut s, "accounts"),
+        vec!["idx_accounts_age", "idx_accounts_city"],
         "one index per `index` column; a unique column has its own"
     );
     for (index, column) in [("idx_accounts_age", "age"), ("idx_accounts_city", "city")] {
-        let cols = s
-            .query_raw("SELECT name FROM pragma_index_info(?)", &[Value::from(index)])
-            .unwrap();
-        assert_eq!(cols, vec![vec![Value::from(column)]], "{index}");
-        let unique = s
-            .query_raw(
-                "SELECT \"unique\" FROM pragma_index_list('accounts') WHERE name = ?",
-                &[Value::from(index)],
-            )
-            .unwrap();
-        assert_eq!(unique, vec![vec![Value::Int(0)]], "{index} is not unique");
+        assert_eq!(
+            catalog::index_columns(&db, &mut s, "accounts", index),
+            vec![column],
+            "{index}"
+        );
+        assert!(
+            !catalog::index_is_unique(&db, &mut s, "accounts", index),
+            "{index} is not unique"
+        );
     }
     // The unique columns have unique indexes of their own.
-    let unique_cols = s
-        .query_raw(
-            "SELECT ii.name FROM pragma_index_list('accounts') AS il, pragma_index_info(il.name) AS ii \
-             WHERE il.\"unique\" = 1 ORDER BY ii.name",
-            &[],
-        )
-        .unwrap();
     assert_eq!(
-        unique_cols,
-        vec![vec![Value::from("email")], vec![Value::from("handle")]]
+        catalog::unique_columns(&db, &mut s, "accounts"),
+        vec!["email", "handle"]
     );
     // And the planner uses the index.
-    let plan = s
-        .query_raw(
-            "EXPLAIN QUERY PLAN SELECT id FROM accounts WHERE city = ?",
-            &[Value::from("x")],
-        )
-        .unwrap();
-    assert!(format!("{plan:?}").contains("idx_accounts_city"), "{plan:?}");
+    let plan = catalog::plan(
+        &db,
+        &mut s,
+        "SELECT id FROM accounts WHERE city = ?",
+        &[Value::from("x")],
+    );
+    assert!(plan.contains("idx_accounts_city"), "{plan}");
 });
 
 on_each_db!(column_defaults_apply_to_raw_inserts_that_omit_the_column, |db: Db| {
     let engine = Engine::builder(&db.url).model::<Defaults>().build().unwrap();
     engine.create_all().unwrap();
     let mut s = engine.session().unwrap();
-    s.execute("INSERT INTO defaults (label) VALUES (?)", &[Value::from("raw")])
-        .unwrap();
+    s.execute(
+        &db.sql("INSERT INTO defaults (label) VALUES (?)"),
+        &[Value::from("raw")],
+    )
+    .unwrap();
     s.commit().unwrap();
     let mut s = engine.session().unwrap();
     let d = s
@@ -585,10 +560,10 @@ on_each_db!(foreign_key_actions_apply_to_raw_deletes, |db: Db| {
 
     // CASCADE and SET NULL.
     let n = s
-        .execute("DELETE FROM parent WHERE id = ?", &[Value::from(p1.id)])
+        .execute(&db.sql("DELETE FROM parent WHERE id = ?"), &[Value::from(p1.id)])
         .unwrap();
     assert_eq!(n, 1);
-    s.execute("DELETE FROM node WHERE id = ?", &[Value::from(root.id)])
+    s.execute(&db.sql("DELETE FROM node WHERE id = ?"), &[Value::from(root.id)])
         .unwrap();
     s.commit().unwrap();
     let mut s = engine.session().unwrap();
@@ -601,7 +576,7 @@ on_each_db!(foreign_key_actions_apply_to_raw_deletes, |db: Db| {
 
     // NO ACTION: a parent still referenced cannot go.
     let err = s
-        .execute("DELETE FROM parent WHERE id = ?", &[Value::from(p2.id)])
+        .execute(&db.sql("DELETE FROM parent WHERE id = ?"), &[Value::from(p2.id)])
         .unwrap_err();
     assert_eq!(err.db_kind(), Some(DbErrorKind::ForeignKeyViolation), "{err:?}");
     drop(s);
@@ -692,7 +667,19 @@ on_each_db!(an_explicit_nonzero_integer_id_is_kept, |db: Db| {
     u.id = -7;
     assert_eq!(s.insert(u).unwrap().id, -7);
     let next = s.insert(User::new("generated")).unwrap();
-    assert!(next.id > 42, "a generated id does not collide: {}", next.id);
+    assert!(
+        next.id != 42 && next.id != -7,
+        "a generated id does not collide: {}",
+        next.id
+    );
+    if db.is_postgres() {
+        // An identity column's sequence is not advanced by explicit keys: the first
+        // generated key is the sequence's first value.
+        assert_eq!(next.id, 1, "the identity sequence starts at 1");
+    } else {
+        // SQLite generates one past the largest rowid.
+        assert_eq!(next.id, 43, "one past the largest rowid");
+    }
     s.commit().unwrap();
     let mut s = engine.session().unwrap();
     assert_eq!(s.get::<User>(42).unwrap().unwrap().name, "forty-two");
@@ -760,6 +747,6 @@ on_each_db!(
             "{err:?}"
         );
         let mut s = engine.session().unwrap();
-        assert!(tables(&mut s).is_empty(), "no table was created");
+        assert!(catalog::tables(&db, &mut s).is_empty(), "no table was created");
     }
 );
