@@ -93,6 +93,17 @@ pub trait RowParams {
     }
 }
 
+/// The error of a driver asked for array parameters it does not take.
+#[cold]
+fn no_arrays(database: &str) -> DbError {
+    DbError {
+        kind: crate::error::DbErrorKind::Other,
+        code: None,
+        message: "this driver does not take array parameters".into(),
+        database: database.to_string(),
+    }
+}
+
 /// A row's parameters as a list (what the provided `*_row` methods pass on).
 fn collect_row(row: &dyn RowParams) -> Vec<ValueRef<'_>> {
     (0..row.count()).map(|i| row.get(i)).collect()
@@ -189,6 +200,33 @@ pub trait Connection: Send {
         query_refs_copied(|cb| self.query(sql, params, cb), on_row)
     }
 
+    /// Run a statement whose parameters are arrays, one per column, each holding that
+    /// column's value for every row (PostgreSQL's `unnest`): many rows in one round trip.
+    /// How many rows it changed. Called only with the statements a dialect renders for
+    /// many rows ([`crate::sql::Dialect::insert_many`] and friends); the provided method
+    /// refuses.
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
+        let _ = (sql, columns);
+        Err(no_arrays(self.database()))
+    }
+
+    /// As [`Connection::execute_arrays`], for a statement that returns rows (`RETURNING`).
+    ///
+    /// # Errors
+    /// As [`Connection::query`].
+    fn query_arrays(
+        &mut self,
+        sql: &str,
+        columns: &[&[ValueRef<'_>]],
+        on_row: RowCallback<'_>,
+    ) -> Result<(), QueryError> {
+        let _ = (sql, columns, on_row);
+        Err(QueryError::Db(no_arrays(self.database())))
+    }
+
     /// Whether a statement only reads (so that running it cannot change rows the session
     /// remembers).
     ///
@@ -263,6 +301,29 @@ pub trait Statements {
     /// # Errors
     /// The database's error.
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError>;
+
+    /// As [`Connection::execute_arrays`].
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
+        let _ = (sql, columns);
+        Err(no_arrays(self.database()))
+    }
+
+    /// As [`Connection::query_arrays`].
+    ///
+    /// # Errors
+    /// As [`Connection::query`].
+    fn query_arrays(
+        &mut self,
+        sql: &str,
+        columns: &[&[ValueRef<'_>]],
+        on_row: RowCallback<'_>,
+    ) -> Result<(), QueryError> {
+        let _ = (sql, columns, on_row);
+        Err(QueryError::Db(no_arrays(self.database())))
+    }
 
     /// As [`Statements::execute`], for a statement the caller also names by `slot`: a small
     /// number that stands for this one `sql` text on this connection for the connection's

@@ -198,15 +198,30 @@ impl Connection for PgConnection {
 
     fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
         let rows = self.run_query(sql, params).map_err(QueryError::Db)?;
-        let mut buf: Vec<Value> = Vec::new();
-        for row in &rows {
-            buf.clear();
-            for i in 0..row.len() {
-                buf.push(read_value(row, i).map_err(|e| QueryError::Db(self.err(e)))?);
-            }
-            on_row(&mut buf).map_err(QueryError::Row)?;
-        }
-        Ok(())
+        deliver(&rows, on_row, &self.database)
+    }
+
+    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
+        let stmt = self.prepare(sql)?;
+        let arrays = arrays(columns);
+        let refs: Vec<&(dyn ToSql + Sync)> = arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        self.client.execute(&stmt, &refs).map_err(|e| self.err(e))
+    }
+
+    fn query_arrays(
+        &mut self,
+        sql: &str,
+        columns: &[&[ValueRef<'_>]],
+        on_row: RowCallback<'_>,
+    ) -> Result<(), QueryError> {
+        let stmt = self.prepare(sql).map_err(QueryError::Db)?;
+        let arrays = arrays(columns);
+        let refs: Vec<&(dyn ToSql + Sync)> = arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let rows = self
+            .client
+            .query(&stmt, &refs)
+            .map_err(|e| QueryError::Db(self.err(e)))?;
+        deliver(&rows, on_row, &self.database)
     }
 
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
@@ -242,6 +257,38 @@ impl Statements for PgConnection {
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
         Ok(is_read_only(sql))
     }
+
+    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
+        Connection::execute_arrays(self, sql, columns)
+    }
+
+    fn query_arrays(
+        &mut self,
+        sql: &str,
+        columns: &[&[ValueRef<'_>]],
+        on_row: RowCallback<'_>,
+    ) -> Result<(), QueryError> {
+        Connection::query_arrays(self, sql, columns, on_row)
+    }
+}
+
+/// Hand each row to `on_row`, its values read by their types.
+fn deliver(rows: &[Row], on_row: RowCallback<'_>, database: &str) -> Result<(), QueryError> {
+    let mut buf: Vec<Value> = Vec::new();
+    for row in rows {
+        buf.clear();
+        for i in 0..row.len() {
+            buf.push(read_value(row, i).map_err(|e| QueryError::Db(db_error(e, database)))?);
+        }
+        on_row(&mut buf).map_err(QueryError::Row)?;
+    }
+    Ok(())
+}
+
+/// Columns of values as array parameters (each element encoded for the array's element
+/// type).
+fn arrays<'a, 'v>(columns: &'a [&'a [ValueRef<'v>]]) -> Vec<Vec<Param<'a, 'v>>> {
+    columns.iter().map(|c| c.iter().map(Param).collect()).collect()
 }
 
 /// The first word of `sql`, upper-cased, after white space and comments.
