@@ -6,30 +6,50 @@
 //! the same transaction, then reports the median over `--rounds` rounds of each variant.
 //!
 //! ## Variants
-//! - `floor`: the same statements hand-written on rusqlite; the log row inserted by hand.
-//!   It is the physical limit the ORM is held to (see `floor.rs` for its fairness rules:
-//!   trigorm's pragmas, schema, statement texts, `BEGIN IMMEDIATE` batches, statements
-//!   prepared once, the same values, timestamps stored as trigorm stores them).
+//! - `floor`: the same statements hand-written on the bare driver; the log row inserted by
+//!   hand. It is the physical limit the ORM is held to. On SQLite it is rusqlite (see
+//!   `floor.rs` for its fairness rules: trigorm's pragmas, schema, statement texts,
+//!   `BEGIN IMMEDIATE` batches, statements prepared once, the same values, timestamps
+//!   stored as trigorm stores them); on PostgreSQL the sync `postgres` crate (see
+//!   `floor_postgres.rs`: the same URL, the tables trigorm created, trigorm's statement
+//!   texts prepared once per connection, one transaction per batch, one statement per row,
+//!   timestamps bound as `timestamptz`).
 //! - `listeners`: trigorm models and sessions; after-insert/update/delete listeners stage
-//!   the `Log` row with `ctx.add` (see `listeners.rs`).
+//!   the `Log` row with `ctx.add` (see `listeners.rs`). The same code on either database:
+//!   only the engine URL differs.
 //! - `native`: trigorm with database-side triggers. They do not exist yet: reported as
 //!   "not yet available", never as a number (`null` in the JSON).
 //!
+//! ## The database: `--url`
+//! Without `--url` (or with `--url sqlite:`) every run gets a fresh SQLite file in `--dir`.
+//! With `--url postgres://USER@HOST:PORT/DB` (or `postgresql://`), every run gets a fresh
+//! schema `bench_<pid>_<n>` on that server, and its tables `users` and `log` are created
+//! by trigorm (`create_all` of the listeners' models) before the child starts, identically
+//! for both variants and untimed; the child's connections, the bare driver's and trigorm's
+//! engine alike, reach the schema through the URL parameter `options=-csearch_path%3D...`
+//! (`pg.rs`). After the end state is checked the schema is dropped with `CASCADE`, on
+//! failure too. While trigorm cannot open PostgreSQL (its `Unsupported` error), the
+//! tables are created by a stand-in DDL, the one trigorm emits (`floor_postgres.rs`), so
+//! that the floor can run, and the listeners variant is refused with a message.
+//!
 //! ## How it measures
 //! Each run of a variant is a child process of this binary (`--child VARIANT --db FILE`,
-//! hidden) on a fresh database file, so that its peak RSS (`VmHWM`) is its own. Schema
-//! creation is not timed. Every round runs each variant once, back to back, in an order
-//! that alternates from round to round (floor then listeners, then listeners then floor,
-//! ...), so that a machine getting faster or slower during a round favours neither. The
-//! parent verifies the end state of every run on a plain rusqlite connection
-//! (`verify.rs`), and reports per variant the median of each phase, the median total and
-//! the highest peak RSS, and two ratios to the floor: `ratio`, the median over rounds of
-//! the variant's total divided by the floor's total *in the same round* (the two ran
-//! within a second of each other, on the same machine state), and `ratio_of_medians`,
-//! the median total divided by the floor's median total. On a quiet machine they agree;
+//! or `--child VARIANT --url URL --schema NAME`, hidden) on a fresh database file or
+//! schema, so that its peak RSS (`VmHWM`) is its own: on PostgreSQL that is the client's
+//! memory, the server's is not counted. Schema creation is not timed. Every round runs
+//! each variant once, back to back, in an order that alternates from round to round
+//! (floor then listeners, then listeners then floor, ...), so that a machine getting
+//! faster or slower during a round favours neither. The parent verifies the end state of
+//! every run on a plain rusqlite or `postgres` connection (`verify.rs`), and reports per
+//! variant the median of each phase, the median total and the highest peak RSS, and two
+//! ratios to the floor: `ratio`, the median over rounds of the variant's total divided by
+//! the floor's total *in the same round* (the two ran within a second of each other, on
+//! the same machine state), and `ratio_of_medians`, the median total divided by the
+//! floor's median total. On a quiet machine they agree;
 //! on a noisy one (a VM whose speed drifts by 2x over seconds) the paired one is the
 //! steadier reading. The output is a table, then one JSON line (`--json-only`: the JSON
-//! line alone).
+//! line alone); both name the backend (`"backend": "sqlite"` or `"postgres"`, with the
+//! database's version).
 //!
 //! `--memory-check` runs each variant once at N and once at 10 N and fails when the peak
 //! RSS at 10 N exceeds twice the one at N: a session committing every B rows must not
@@ -37,7 +57,8 @@
 //!
 //! ## Exit codes
 //! 0: success. 1: a run's end state is wrong, or the memory bound is exceeded.
-//! 2: bad arguments (a clear message from clap), an unusable `--dir`, or a failed run.
+//! 2: bad arguments (a clear message from clap, or about `--url`), an unusable `--dir` or
+//! server, or a failed run.
 
 mod floor;
 mod floor_postgres;

@@ -195,18 +195,22 @@ fn invalid_urls_are_refused() {
 }
 
 #[test]
-fn postgres_and_mysql_urls_are_unsupported() {
-    for (url, backend) in [
-        ("postgres://user:pw@localhost:5432/app", "PostgreSQL"),
-        ("postgresql://localhost/app", "PostgreSQL"),
-        ("mysql://user:pw@localhost/app", "MariaDB/MySQL"),
-        ("mariadb://localhost/app", "MariaDB/MySQL"),
-    ] {
+fn mysql_and_mariadb_urls_are_unsupported() {
+    // PostgreSQL is supported (its bad input is below); MariaDB and MySQL are not yet.
+    for url in ["mysql://user:pw@localhost/app", "mariadb://localhost/app"] {
         let err = Engine::builder(url).model::<User>().build().unwrap_err();
         assert!(
-            matches!(&err, Error::Unsupported { backend: b, .. } if *b == backend),
+            matches!(
+                &err,
+                Error::Unsupported {
+                    backend: "MariaDB/MySQL",
+                    ..
+                }
+            ),
             "{url:?}: {err:?}"
         );
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains(":pw@"), "the password leaks into the error: {shown}");
     }
 }
 
@@ -330,7 +334,7 @@ on_each_db!(values_with_quotes_are_bound_never_spliced, |db: Db| {
     s.update_where::<User>(col("id").eq(u.id), &[("email", Value::from("o'hara'); --"))])
         .unwrap();
     s.execute(
-        "INSERT INTO users (name, created_at) VALUES (?, ?)",
+        &db.sql("INSERT INTO users (name, created_at) VALUES (?, ?)"),
         &[
             Value::from("'); DELETE FROM users; --"),
             Value::from(chrono::Utc::now()),
@@ -570,6 +574,9 @@ on_each_db!(
         if let Some(path) = db.path() {
             assert!(!path.exists(), "the builder refused before opening the database");
         }
+        if db.is_postgres() {
+            assert_eq!(pg_tables(&db), Vec::<String>::new(), "no table was created");
+        }
     }
 );
 
@@ -752,8 +759,287 @@ on_each_db!(create_all_refuses_an_invalid_model_and_creates_nothing, |db: Db| {
     assert!(is_invalid_identifier(&err, IdentKind::Table, "bad name"), "{err:?}");
     let engine = Engine::connect(&db.url).unwrap();
     let mut s = engine.session().unwrap();
-    let tables = s
-        .query_raw("SELECT name FROM sqlite_master WHERE type = 'table'", &[])
-        .unwrap();
+    let sql = if db.is_postgres() {
+        // The test's own schema: the database's other schemas are other tests'.
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+    };
+    let tables = s.query_raw(sql, &[]).unwrap();
     assert!(tables.is_empty(), "no table was created: {tables:?}");
 });
+
+/// The tables of a PostgreSQL test's schema, read by a connection of its own.
+fn pg_tables(db: &Db) -> Vec<String> {
+    db.pg_client()
+        .query(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() \
+             ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL servers that refuse, and values PostgreSQL cannot store
+
+/// The PostgreSQL server the tests use, or `None` (the test is skipped, and says so) when
+/// no server answers and `TRIGORM_REQUIRE_SERVERS` is not `1` (as `on_each_db!` does).
+fn postgres_server() -> Option<String> {
+    let server = postgres_url();
+    match postgres::Client::connect(&server, postgres::NoTls) {
+        Ok(_) => Some(server),
+        Err(e) if !servers_required() => {
+            eprintln!("skipped: no PostgreSQL at {server}: {e}");
+            None
+        }
+        Err(e) => panic!("no PostgreSQL at {server} (TRIGORM_REQUIRE_SERVERS=1): {e}"),
+    }
+}
+
+/// `server`'s URL with another login (`user` or `user:password`, in place of its own) and
+/// database (or its own), its host, port and parameters kept.
+fn pg_url(server: &str, login: Option<&str>, database: Option<&str>) -> String {
+    let (scheme, rest) = server.split_once("://").expect("a postgres:// URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (own_login, host) = match authority.rsplit_once('@') {
+        Some((l, h)) => (Some(l), h),
+        None => (None, authority),
+    };
+    let (own_database, query) = path.split_at(path.find('?').unwrap_or(path.len()));
+    let own_database = own_database.trim_start_matches('/');
+    let login = login.or(own_login).map_or(String::new(), |l| format!("{l}@"));
+    let database = database.unwrap_or(own_database);
+    format!("{scheme}://{login}{host}/{database}{query}")
+}
+
+/// The user of `server`'s URL (`postgres` when it names none).
+fn pg_user(server: &str) -> String {
+    let rest = server.split_once("://").map_or(server, |(_, r)| r);
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    authority
+        .rsplit_once('@')
+        .map_or("postgres", |(l, _)| l.split(':').next().unwrap_or("postgres"))
+        .to_string()
+}
+
+/// Everything an error shows: its text, its debug form and its sources'.
+fn shown(err: &Error) -> String {
+    let mut out = format!("{err}\n{err:?}");
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        out.push_str(&format!("\n{s}\n{s:?}"));
+        source = s.source();
+    }
+    out
+}
+
+#[test]
+fn a_postgres_server_that_does_not_answer_is_an_unreachable_open_error() {
+    // Nothing listens on port 1: no server is needed to see it refused.
+    let url = "postgres://postgres@127.0.0.1:1/test";
+    let started = std::time::Instant::now();
+    let err = Engine::builder(url).model::<User>().build().unwrap_err();
+    match &err {
+        Error::Open { path, source } => {
+            assert_eq!(path, url);
+            assert_eq!(source.kind, DbErrorKind::Unreachable, "{source}");
+            assert_eq!(source.database, url);
+        }
+        other => panic!("expected Error::Open, got {other:?}"),
+    }
+    assert_eq!(err.db_kind(), Some(DbErrorKind::Unreachable));
+    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "refused at once");
+}
+
+#[test]
+fn a_postgres_role_that_does_not_exist_is_an_authentication_error() {
+    // Trust authentication accepts any password: a missing role is how this server
+    // refuses a login.
+    let Some(server) = postgres_server() else { return };
+    let url = pg_url(&server, Some("trigorm_no_such_role:any"), None);
+    let err = Engine::builder(&url).model::<User>().build().unwrap_err();
+    match &err {
+        Error::Open { source, .. } => {
+            assert_eq!(source.kind, DbErrorKind::AuthenticationFailed, "{source}");
+        }
+        other => panic!("expected Error::Open, got {other:?}"),
+    }
+    assert_eq!(err.db_kind(), Some(DbErrorKind::AuthenticationFailed));
+    assert!(err.to_string().contains("trigorm_no_such_role"), "{err}");
+}
+
+#[test]
+fn a_postgres_database_that_does_not_exist_is_an_unknown_database_error() {
+    let Some(server) = postgres_server() else { return };
+    let url = pg_url(&server, None, Some("trigorm_no_such_database"));
+    let err = Engine::builder(&url).model::<User>().build().unwrap_err();
+    match &err {
+        Error::Open { source, .. } => {
+            assert_eq!(source.kind, DbErrorKind::UnknownDatabase, "{source}");
+        }
+        other => panic!("expected Error::Open, got {other:?}"),
+    }
+    assert_eq!(err.db_kind(), Some(DbErrorKind::UnknownDatabase));
+    assert!(err.to_string().contains("trigorm_no_such_database"), "{err}");
+}
+
+#[test]
+fn a_postgres_pool_size_of_zero_is_an_invalid_url() {
+    // Refused before any connection: no server is needed.
+    for bad in ["0", "-1", "two", ""] {
+        let url = format!("postgres://postgres:hunter2@127.0.0.1:5432/test?pool_size={bad}");
+        let err = Engine::builder(&url).model::<User>().build().unwrap_err();
+        match &err {
+            Error::InvalidUrl { url: u, reason } => {
+                assert!(u.contains("pool_size"), "{u}");
+                assert!(reason.contains("pool_size"), "{reason}");
+            }
+            other => panic!("{url}: expected Error::InvalidUrl, got {other:?}"),
+        }
+        assert!(!shown(&err).contains("hunter2"), "{}", shown(&err));
+    }
+}
+
+#[test]
+fn a_password_in_a_postgres_url_never_appears_in_an_error() {
+    let Some(server) = postgres_server() else { return };
+    let user = pg_user(&server);
+    // Trust authentication accepts any password: with one in the URL, the engine works.
+    let password = "Tr1g0rm-s3cret";
+    let login = format!("{user}:{password}");
+    let cases = [
+        // Unreachable, a refused login, a missing database, URLs refused as invalid.
+        "postgres://postgres:Tr1g0rm-s3cret@127.0.0.1:1/test".to_string(),
+        pg_url(&server, Some("trigorm_no_such_role:Tr1g0rm-s3cret"), None),
+        pg_url(&server, Some(&login), Some("trigorm_no_such_database")),
+        "postgres://postgres:Tr1g0rm-s3cret@127.0.0.1:5432/test?pool_size=0".to_string(),
+        "postgres://postgres:Tr1g0rm-s3cret@127.0.0.1:5432/test?no_such_parameter=1".to_string(),
+        "postgres://postgres:Tr1g0rm-s3cret@[::1/test".to_string(),
+        "postgresql://postgres:Tr1g0rm-s3cret@127.0.0.1:1/test".to_string(),
+    ];
+    for url in &cases {
+        let err = Engine::builder(url).model::<User>().build().unwrap_err();
+        let text = shown(&err);
+        assert!(
+            !text.contains(password),
+            "{url}: the password leaks into the error: {text}"
+        );
+    }
+
+    // An engine that works: its errors and its debug form name the database without it.
+    let db = Db::postgres().expect("the server answered");
+    let url = pg_url(&db.url, Some(&login), None);
+    let engine = audited(&url).build().unwrap();
+    assert!(!format!("{engine:?}").contains(password), "{engine:?}");
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let err = s.execute("SELECT * FROM no_such_table", &[]).unwrap_err();
+    assert!(!shown(&err).contains(password), "{}", shown(&err));
+    s.rollback().unwrap();
+    let jane = s.insert(User::new("Jane")).unwrap();
+    s.commit().unwrap();
+    // The same key again.
+    s.add(jane);
+    let err = s.commit().unwrap_err();
+    assert_eq!(err.db_kind(), Some(DbErrorKind::UniqueViolation), "{err:?}");
+    assert!(!shown(&err).contains(password), "{}", shown(&err));
+}
+
+#[test]
+fn a_password_with_a_slash_or_given_as_a_url_parameter_never_appears_in_an_error() {
+    // The `postgres` crate reads both: a password up to the last `@` (a `/` in it
+    // included), and a `password` parameter.
+    let mut leaks = Vec::new();
+    for (url, password) in [
+        ("postgres://postgres:Tr1g0rm/s3cret@127.0.0.1:1/test", "Tr1g0rm/s3cret"),
+        (
+            "postgres://127.0.0.1:1/test?user=postgres&password=Tr1g0rm-s3cret",
+            "Tr1g0rm-s3cret",
+        ),
+        (
+            "postgres:///test?host=127.0.0.1&port=1&user=postgres&password=Tr1g0rm-s3cret",
+            "Tr1g0rm-s3cret",
+        ),
+    ] {
+        let err = Engine::builder(url).model::<User>().build().unwrap_err();
+        assert_eq!(err.db_kind(), Some(DbErrorKind::Unreachable), "{url}: {err:?}");
+        let text = shown(&err);
+        if text.contains(password) {
+            leaks.push(format!("{url}: {text}"));
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "the password leaks into the error:\n{}",
+        leaks.join("\n")
+    );
+}
+
+#[test]
+fn text_with_a_nul_character_is_refused_by_postgres_before_anything_is_sent() {
+    let Some(db) = Db::postgres() else { return };
+    let log = StatementLog::default();
+    let engine = log.attach(audited(&db.url)).build().unwrap();
+    engine.create_all().unwrap();
+    let is_nul_error = |e: &Error, column: &str| matches!(e, Error::InvalidValue { model: "User", column: c, reason } if *c == column && reason.contains("NUL"));
+    let writes = |sent: Vec<String>| {
+        sent.into_iter()
+            .filter(|sql| {
+                let sql = sql.trim_start().to_ascii_uppercase();
+                sql.starts_with("INSERT") || sql.starts_with("UPDATE") || sql.starts_with("DELETE")
+            })
+            .collect::<Vec<_>>()
+    };
+    log.take();
+
+    // An insert: refused, naming the model and the column; nothing is sent or written.
+    let mut s = engine.session().unwrap();
+    let err = s.insert(User::new("nul \0 in the middle")).unwrap_err();
+    assert!(is_nul_error(&err, "name"), "{err:?}");
+    assert!(
+        err.to_string().contains("User") && err.to_string().contains("name"),
+        "{err}"
+    );
+    assert_eq!(writes(log.take()), Vec::<String>::new(), "nothing is sent");
+    s.rollback().unwrap();
+    assert_eq!((count::<User>(&engine), count::<Log>(&engine)), (0, 0));
+
+    // The session works on: a valid row is written.
+    let jane = s.insert(User::new("Jane")).unwrap();
+    s.commit().unwrap();
+    log.take();
+
+    // An update and a bulk update: refused the same way; the row is as it was.
+    let mut changed = jane.clone();
+    changed.email = Some("jane\0@example.com".into());
+    s.update(&changed).unwrap();
+    let err = s.commit().unwrap_err();
+    assert!(is_nul_error(&err, "email"), "{err:?}");
+    s.rollback().unwrap();
+    let err = s
+        .update_where::<User>(col("id").eq(jane.id), &[("name", Value::from("\0"))])
+        .unwrap_err();
+    assert!(is_nul_error(&err, "name"), "{err:?}");
+    s.rollback().unwrap();
+    assert_eq!(writes(log.take()), Vec::<String>::new(), "nothing is sent");
+
+    // Raw SQL binds the value as given: the server refuses it, as a typed error.
+    let err = s
+        .execute(
+            &db.sql("UPDATE users SET name = ? WHERE id = ?"),
+            &[Value::from("raw \0"), Value::from(jane.id)],
+        )
+        .unwrap_err();
+    assert_eq!(err.db_kind(), Some(DbErrorKind::InvalidValue), "{err:?}");
+    s.rollback().unwrap();
+    drop(s);
+
+    let mut check = engine.session().unwrap();
+    assert_eq!(check.query::<User>().all().unwrap(), vec![jane]);
+    assert_eq!(check.query::<Log>().count().unwrap(), 1, "the insert's audit row alone");
+}

@@ -6,6 +6,7 @@ use common::*;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::json;
+use trigorm::error::DbErrorKind;
 use trigorm::query::col;
 use trigorm::{Engine, Error, Model, Value};
 
@@ -62,6 +63,16 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 /// Text that is easy to mangle: quotes, backslashes, emoji, NUL, SQL, whitespace.
 const TRICKY: &str = "it's \"quoted\" \\back\\slash\\ 😀🇫🇷 nul:\0:end; DROP TABLE all_types; -- \r\n\t";
 
+/// [`TRICKY`] as `db` can store it: PostgreSQL refuses text with a NUL character (a typed
+/// error, asserted by the tests that use it), so there it goes without its NUL.
+fn tricky(db: &Db) -> String {
+    if db.is_postgres() {
+        TRICKY.replace('\0', "")
+    } else {
+        TRICKY.to_string()
+    }
+}
+
 fn minimum() -> AllTypes {
     AllTypes {
         id: 0,
@@ -83,6 +94,7 @@ fn minimum() -> AllTypes {
     }
 }
 
+/// The largest values, with [`TRICKY`] text (in the text column and inside the JSON).
 fn maximum() -> AllTypes {
     AllTypes {
         id: 0,
@@ -101,6 +113,16 @@ fn maximum() -> AllTypes {
         v_ts: ts(9999, 12, 31, 23, 59, 59, 999_999),
         v_date: date(9999, 12, 31),
         v_json: json!({"s": TRICKY, "n": [1, -2.5, 1e300, null, true], "o": {"k": {}}}),
+    }
+}
+
+/// [`maximum`] as `db` can store it (see [`tricky`]).
+fn maximum_on(db: &Db) -> AllTypes {
+    let t = tricky(db);
+    AllTypes {
+        v_json: json!({"s": t, "n": [1, -2.5, 1e300, null, true], "o": {"k": {}}}),
+        v_string: t,
+        ..maximum()
     }
 }
 
@@ -174,10 +196,53 @@ on_each_db!(every_field_type_round_trips, |db: Db| {
         .build()
         .unwrap();
     engine.create_all().unwrap();
-    for v in [minimum(), maximum(), ordinary(), small_floats(), special_floats()] {
+    for v in [minimum(), maximum_on(&db), ordinary(), small_floats(), special_floats()] {
         round_trip(&engine, v);
     }
+    if db.is_postgres() {
+        // PostgreSQL cannot store a NUL character in text: `maximum()` as it is (NUL in
+        // its text, and in a string of its JSON) is refused, as a typed error.
+        nul_is_refused(&engine, maximum(), "v_string");
+        let json_nul = AllTypes {
+            v_json: maximum().v_json,
+            ..maximum_on(&db)
+        };
+        let before = count::<AllTypes>(&engine);
+        let mut s = engine.session().unwrap();
+        let err = s.insert(json_nul).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidValue {
+                    model: "AllTypes",
+                    column: "v_json",
+                    ..
+                }
+            ) || err.db_kind() == Some(DbErrorKind::InvalidValue),
+            "{err:?}"
+        );
+        s.rollback().unwrap();
+        drop(s);
+        assert_eq!(count::<AllTypes>(&engine), before, "nothing of it is written");
+    }
 });
+
+/// On a backend that refuses text with a NUL character (PostgreSQL): writing `value`,
+/// whose `column` holds one, is refused before anything is sent, with an error naming the
+/// model and the column, and nothing of it is written.
+fn nul_is_refused<M: Model + std::fmt::Debug>(engine: &Engine, value: M, column: &str) {
+    let model = M::table().model;
+    let before = count::<M>(engine);
+    let mut s = engine.session().unwrap();
+    let err = s.insert(value).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidValue { model: m, column: c, .. } if *m == model && *c == column),
+        "{err:?}"
+    );
+    s.rollback().unwrap();
+    drop(s);
+    assert_eq!(count::<M>(engine), before, "nothing of it is written");
+}
 
 on_each_db!(every_optional_field_type_round_trips_as_none_and_some, |db: Db| {
     let engine = Engine::builder(&db.url).model::<AllOptions>().build().unwrap();
@@ -201,27 +266,36 @@ on_each_db!(every_optional_field_type_round_trips_as_none_and_some, |db: Db| {
         v_json: None,
     };
     round_trip(&engine, none.clone());
-    for v in [minimum(), maximum(), ordinary()] {
-        round_trip(
+    let some = |v: AllTypes| AllOptions {
+        id: 0,
+        v_i8: Some(v.v_i8),
+        v_i16: Some(v.v_i16),
+        v_i32: Some(v.v_i32),
+        v_i64: Some(v.v_i64),
+        v_u8: Some(v.v_u8),
+        v_u16: Some(v.v_u16),
+        v_u32: Some(v.v_u32),
+        v_f32: Some(v.v_f32),
+        v_f64: Some(v.v_f64),
+        v_bool: Some(v.v_bool),
+        v_string: Some(v.v_string),
+        v_bytes: Some(v.v_bytes),
+        v_ts: Some(v.v_ts),
+        v_date: Some(v.v_date),
+        v_json: Some(v.v_json),
+    };
+    for v in [minimum(), maximum_on(&db), ordinary()] {
+        round_trip(&engine, some(v));
+    }
+    if db.is_postgres() {
+        // PostgreSQL cannot store a NUL character in text (see `tricky`).
+        nul_is_refused(
             &engine,
             AllOptions {
-                id: 0,
-                v_i8: Some(v.v_i8),
-                v_i16: Some(v.v_i16),
-                v_i32: Some(v.v_i32),
-                v_i64: Some(v.v_i64),
-                v_u8: Some(v.v_u8),
-                v_u16: Some(v.v_u16),
-                v_u32: Some(v.v_u32),
-                v_f32: Some(v.v_f32),
-                v_f64: Some(v.v_f64),
-                v_bool: Some(v.v_bool),
-                v_string: Some(v.v_string),
-                v_bytes: Some(v.v_bytes),
-                v_ts: Some(v.v_ts),
-                v_date: Some(v.v_date),
-                v_json: Some(v.v_json),
+                v_json: None,
+                ..some(maximum())
             },
+            "v_string",
         );
     }
     // Empty text, an empty blob and JSON null are values, not NULL.
@@ -265,6 +339,15 @@ on_each_db!(tricky_text_round_trips_and_is_found_by_equality, |db: Db| {
         "%_ wildcards",
         " ",
     ];
+    // PostgreSQL cannot store a NUL character in text: there, those names are refused
+    // (naming the model and the column), and the others round-trip.
+    let (names, refused): (Vec<&str>, Vec<&str>) = names.iter().partition(|n| !(db.is_postgres() && n.contains('\0')));
+    if db.is_postgres() {
+        assert_eq!(refused.len(), 3);
+    }
+    for n in refused {
+        nul_is_refused(&engine, User::new(n), "name");
+    }
     let mut s = engine.session().unwrap();
     let ids: Vec<i64> = names.iter().map(|n| s.insert(User::new(n)).unwrap().id).collect();
     s.commit().unwrap();
@@ -321,15 +404,34 @@ on_each_db!(a_one_mebibyte_blob_round_trips, |db: Db| {
 });
 
 /// Write `value` into `column` of row `id` with raw SQL, then read the row with the ORM:
-/// the error it gives.
-fn decode_error(engine: &Engine, id: i64, column: &str, value: Value) -> Error {
+/// the error it gives. A PostgreSQL column holds only values of its declared type: there,
+/// the column first takes the type of `value` (a table changed behind the model's back),
+/// and gets its own type back once the row is removed.
+fn decode_error(db: &Db, engine: &Engine, id: i64, column: &str, value: Value) -> Error {
     let mut s = engine.session().unwrap();
+    let mut declared = None;
+    if db.is_postgres() {
+        let (ty, nullable) = pg_column_type(&mut s, "all_types", column);
+        let wanted = pg_type_of(&value);
+        if ty != wanted {
+            s.execute(
+                &format!(
+                    "ALTER TABLE all_types ALTER COLUMN {column} DROP NOT NULL, \
+                     ALTER COLUMN {column} TYPE {wanted} USING NULL"
+                ),
+                &[],
+            )
+            .unwrap();
+            declared = Some((ty, nullable));
+        }
+    }
     s.execute(
-        &format!("UPDATE all_types SET {column} = ? WHERE id = ?"),
+        &db.sql(&format!("UPDATE all_types SET {column} = ? WHERE id = ?")),
         &[value, Value::from(id)],
     )
     .unwrap();
     s.commit().unwrap();
+    drop(s);
     let mut s = engine.session().unwrap();
     let by_key = s.get::<AllTypes>(id).unwrap_err();
     let by_query = s.query::<AllTypes>().all().unwrap_err();
@@ -337,10 +439,52 @@ fn decode_error(engine: &Engine, id: i64, column: &str, value: Value) -> Error {
     drop(s);
     // Remove the row, so that the next case's query reads only its own.
     let mut s = engine.session().unwrap();
-    s.execute("DELETE FROM all_types WHERE id = ?", &[Value::from(id)])
+    s.execute(&db.sql("DELETE FROM all_types WHERE id = ?"), &[Value::from(id)])
         .unwrap();
+    if let Some((ty, nullable)) = declared {
+        let not_null = if nullable {
+            String::new()
+        } else {
+            format!(", ALTER COLUMN {column} SET NOT NULL")
+        };
+        s.execute(
+            &format!("ALTER TABLE all_types ALTER COLUMN {column} TYPE {ty} USING NULL{not_null}"),
+            &[],
+        )
+        .unwrap();
+    }
     s.commit().unwrap();
     by_key
+}
+
+/// The PostgreSQL type of a column (as `information_schema` names it) and whether it
+/// takes NULL.
+fn pg_column_type(s: &mut trigorm::Session, table: &str, column: &str) -> (String, bool) {
+    let rows = s
+        .query_raw(
+            "SELECT data_type, is_nullable FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
+            &[Value::from(table), Value::from(column)],
+        )
+        .unwrap();
+    match rows.as_slice() {
+        [row] => match row.as_slice() {
+            [Value::Text(ty), Value::Text(nullable)] => (ty.clone(), nullable == "YES"),
+            other => panic!("{table}.{column}: {other:?}"),
+        },
+        other => panic!("{table}.{column}: {other:?}"),
+    }
+}
+
+/// The PostgreSQL type (as `information_schema` names it) that stores `value` as it is.
+fn pg_type_of(value: &Value) -> &'static str {
+    match value {
+        Value::Int(_) => "bigint",
+        Value::Float(_) => "double precision",
+        Value::Text(_) => "text",
+        Value::Blob(_) => "bytea",
+        other => panic!("no case writes {other:?}"),
+    }
 }
 
 on_each_db!(
@@ -370,7 +514,7 @@ on_each_db!(
             let id = s.insert(ordinary()).unwrap().id;
             s.commit().unwrap();
             drop(s);
-            let err = decode_error(&engine, id, column, value.clone());
+            let err = decode_error(&db, &engine, id, column, value.clone());
             match &err {
                 Error::Decode {
                     model,
@@ -436,7 +580,9 @@ on_each_db!(nan_is_never_silently_stored_as_null, |db: Db| {
         v_date: None,
         v_json: None,
     });
-    if let Ok(written) = written {
+    if db.is_postgres() {
+        // PostgreSQL stores NaN (`Capabilities::stores_nan`): it round-trips.
+        let written = written.unwrap();
         s.commit().unwrap();
         let read = s.get::<AllOptions>(written.id).unwrap().unwrap();
         assert!(
@@ -444,6 +590,23 @@ on_each_db!(nan_is_never_silently_stored_as_null, |db: Db| {
             "Some(NaN) read back as {:?}",
             read.v_f64
         );
+    } else {
+        // SQLite would store NULL: refused, naming the model and the column, and nothing
+        // is written.
+        let err = written.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidValue {
+                    model: "AllOptions",
+                    column: "v_f64",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        s.rollback().unwrap();
+        assert_eq!(count::<AllOptions>(&engine), 0);
     }
 });
 
@@ -461,7 +624,7 @@ on_each_db!(
             .unwrap();
         engine.create_all().unwrap();
         let mut s = engine.session().unwrap();
-        for v in [minimum(), maximum(), ordinary(), small_floats()] {
+        for v in [minimum(), maximum_on(&db), ordinary(), small_floats()] {
             let o = AllOptions {
                 id: 0,
                 v_i8: Some(v.v_i8),
@@ -578,24 +741,34 @@ on_each_db!(
         let engine = Engine::builder(&db.url).model::<Sensor>().build().unwrap();
         engine.create_all().unwrap();
         let mut s = engine.session().unwrap();
-        let err = s
-            .insert(Sensor {
-                id: 0,
-                reading: Some(Reading(f64::NAN)),
-            })
-            .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::InvalidValue {
-                    model: "Sensor",
-                    column: "reading",
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        s.rollback().unwrap();
+        let nan = s.insert(Sensor {
+            id: 0,
+            reading: Some(Reading(f64::NAN)),
+        });
+        if db.is_postgres() {
+            // PostgreSQL stores NaN (`Capabilities::stores_nan`), in a text column too (as
+            // its text): it round-trips.
+            let nan = nan.unwrap();
+            s.commit().unwrap();
+            let mut other = engine.session().unwrap();
+            let read = other.get::<Sensor>(nan.id).unwrap().unwrap().reading;
+            assert!(matches!(read, Some(Reading(f)) if f.is_nan()), "{read:?}");
+        } else {
+            let err = nan.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidValue {
+                        model: "Sensor",
+                        column: "reading",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            s.rollback().unwrap();
+            assert_eq!(count::<Sensor>(&engine), 0);
+        }
         let ok = s
             .insert(Sensor {
                 id: 0,
@@ -755,6 +928,29 @@ on_each_db!(nan_is_refused_in_updates_and_in_rows_listeners_stage, |db: Db| {
     let mut s = engine.session().unwrap();
     let g = s.insert(Gauge { id: 0, level: 1.0 }).unwrap();
     s.commit().unwrap();
+
+    if db.is_postgres() {
+        // PostgreSQL stores NaN (`Capabilities::stores_nan`): the update to NaN and the
+        // audit rows with NaN that its listener stages are written, and read back as NaN.
+        s.update(Gauge {
+            id: g.id,
+            level: f64::NAN,
+        })
+        .unwrap();
+        s.commit().unwrap();
+        let mut other = engine.session().unwrap();
+        let read = other.get::<Gauge>(g.id).unwrap().unwrap();
+        assert!(read.level.is_nan(), "{read:?}");
+        drop(other);
+        s.update(Gauge { id: g.id, level: 1.5 }).unwrap();
+        s.commit().unwrap();
+        let mut other = engine.session().unwrap();
+        assert_eq!(other.get::<Gauge>(g.id).unwrap(), Some(Gauge { id: g.id, level: 1.5 }));
+        let logs = other.query::<GaugeLog>().order_by(col("id").asc()).all().unwrap();
+        assert_eq!(logs.len(), 2, "{logs:?}");
+        assert!(logs.iter().all(|l| l.level.is_nan()), "{logs:?}");
+        return;
+    }
 
     let err = s
         .update(Gauge {
