@@ -104,6 +104,45 @@ fn no_arrays(database: &str) -> DbError {
     }
 }
 
+/// A row's values as its fields bind them ([`RowParams::bind`]), for drivers that take
+/// whole lists of values: a custom field's own binding is used, and a field that binds
+/// none or two parameters is an error (the message says so).
+///
+/// # Errors
+/// The message of a field that did not bind exactly one parameter.
+pub(crate) fn bound_values(row: &dyn RowParams) -> Result<Vec<Value>, String> {
+    let mut c = Collect {
+        values: Vec::with_capacity(row.count()),
+        err: None,
+    };
+    row.bind(&mut c);
+    match c.err {
+        Some(e) => Err(e),
+        None => Ok(c.values),
+    }
+}
+
+/// What [`bound_values`] binds into.
+struct Collect {
+    values: Vec<Value>,
+    err: Option<String>,
+}
+
+impl Binder for Collect {
+    fn value(&mut self, v: &ValueRef<'_>) {
+        self.values.push(v.to_value());
+    }
+
+    fn expect_bound(&mut self, n: usize) {
+        if self.values.len() != n && self.err.is_none() {
+            let bound = (self.values.len() + 1).saturating_sub(n);
+            self.err = Some(format!(
+                "a field bound {bound} parameters where it must bind exactly one (Field::bind)"
+            ));
+        }
+    }
+}
+
 /// A row's parameters as a list (what the provided `*_row` methods pass on).
 fn collect_row(row: &dyn RowParams) -> Vec<ValueRef<'_>> {
     (0..row.count()).map(|i| row.get(i)).collect()

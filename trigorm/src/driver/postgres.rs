@@ -19,9 +19,9 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use postgres::types::{to_sql_checked, IsNull, Json, ToSql, Type};
 use postgres::{Client, Config, NoTls, Row, Statement};
 
-use super::{Backend, Connection, Driver, QueryError, RowCallback, Statements};
+use super::{bound_values, Backend, Connection, Driver, QueryError, RowCallback, RowParams, Statements};
 use crate::error::{DbError, DbErrorKind, Error};
-use crate::value::{parse_timestamp, timestamp_text, Value, ValueRef};
+use crate::value::{parse_timestamp, timestamp_text, value_refs, Value, ValueRef};
 
 /// How many prepared statements each connection keeps.
 const STATEMENT_CACHE: usize = 256;
@@ -121,6 +121,16 @@ impl PgConnection {
         Ok(stmt)
     }
 
+    /// A row's parameters, as its fields bind them ([`bound_values`]).
+    fn collect(&self, row: &dyn RowParams) -> Result<Vec<Value>, DbError> {
+        bound_values(row).map_err(|message| DbError {
+            kind: DbErrorKind::InvalidValue,
+            code: None,
+            message,
+            database: self.database.clone(),
+        })
+    }
+
     fn control(&mut self, sql: &str) -> Result<(), DbError> {
         self.client.batch_execute(sql).map_err(|e| self.err(e))
     }
@@ -186,6 +196,18 @@ impl Connection for PgConnection {
         self.client.execute(&stmt, &refs).map_err(|e| self.err(e))
     }
 
+    /// The row's values as its fields bind them ([`RowParams::bind`]), so that a custom
+    /// field's own binding is used, and checked, as on every backend.
+    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+        let values = self.collect(row)?;
+        Connection::execute(self, sql, &value_refs(&values))
+    }
+
+    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        let values = self.collect(row)?;
+        Connection::insert(self, sql, &value_refs(&values))
+    }
+
     /// The key comes back from the statement (`INSERT … RETURNING`), never from
     /// `lastval()`, which a trigger's insert would change.
     fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError> {
@@ -248,6 +270,14 @@ impl Statements for PgConnection {
 
     fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError> {
         Connection::insert(self, sql, params)
+    }
+
+    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+        Connection::execute_row(self, sql, row)
+    }
+
+    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        Connection::insert_row(self, sql, row)
     }
 
     fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
