@@ -93,6 +93,56 @@ pub trait RowParams {
     }
 }
 
+/// The error of a driver asked for array parameters it does not take.
+#[cold]
+fn no_arrays(database: &str) -> DbError {
+    DbError {
+        kind: crate::error::DbErrorKind::Other,
+        code: None,
+        message: "this driver does not take array parameters".into(),
+        database: database.to_string(),
+    }
+}
+
+/// A row's values as its fields bind them ([`RowParams::bind`]), for drivers that take
+/// whole lists of values: a custom field's own binding is used, and a field that binds
+/// none or two parameters is an error (the message says so).
+///
+/// # Errors
+/// The message of a field that did not bind exactly one parameter.
+pub(crate) fn bound_values(row: &dyn RowParams) -> Result<Vec<Value>, String> {
+    let mut c = Collect {
+        values: Vec::with_capacity(row.count()),
+        err: None,
+    };
+    row.bind(&mut c);
+    match c.err {
+        Some(e) => Err(e),
+        None => Ok(c.values),
+    }
+}
+
+/// What [`bound_values`] binds into.
+struct Collect {
+    values: Vec<Value>,
+    err: Option<String>,
+}
+
+impl Binder for Collect {
+    fn value(&mut self, v: &ValueRef<'_>) {
+        self.values.push(v.to_value());
+    }
+
+    fn expect_bound(&mut self, n: usize) {
+        if self.values.len() != n && self.err.is_none() {
+            let bound = (self.values.len() + 1).saturating_sub(n);
+            self.err = Some(format!(
+                "a field bound {bound} parameters where it must bind exactly one (Field::bind)"
+            ));
+        }
+    }
+}
+
 /// A row's parameters as a list (what the provided `*_row` methods pass on).
 fn collect_row(row: &dyn RowParams) -> Vec<ValueRef<'_>> {
     (0..row.count()).map(|i| row.get(i)).collect()
@@ -189,6 +239,33 @@ pub trait Connection: Send {
         query_refs_copied(|cb| self.query(sql, params, cb), on_row)
     }
 
+    /// Run a statement whose parameters are arrays, one per column, each holding that
+    /// column's value for every row (PostgreSQL's `unnest`): many rows in one round trip.
+    /// How many rows it changed. Called only with the statements a dialect renders for
+    /// many rows ([`crate::sql::Dialect::insert_many`] and friends); the provided method
+    /// refuses.
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
+        let _ = (sql, columns);
+        Err(no_arrays(self.database()))
+    }
+
+    /// As [`Connection::execute_arrays`], for a statement that returns rows (`RETURNING`).
+    ///
+    /// # Errors
+    /// As [`Connection::query`].
+    fn query_arrays(
+        &mut self,
+        sql: &str,
+        columns: &[&[ValueRef<'_>]],
+        on_row: RowCallback<'_>,
+    ) -> Result<(), QueryError> {
+        let _ = (sql, columns, on_row);
+        Err(QueryError::Db(no_arrays(self.database())))
+    }
+
     /// Whether a statement only reads (so that running it cannot change rows the session
     /// remembers).
     ///
@@ -263,6 +340,29 @@ pub trait Statements {
     /// # Errors
     /// The database's error.
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError>;
+
+    /// As [`Connection::execute_arrays`].
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
+        let _ = (sql, columns);
+        Err(no_arrays(self.database()))
+    }
+
+    /// As [`Connection::query_arrays`].
+    ///
+    /// # Errors
+    /// As [`Connection::query`].
+    fn query_arrays(
+        &mut self,
+        sql: &str,
+        columns: &[&[ValueRef<'_>]],
+        on_row: RowCallback<'_>,
+    ) -> Result<(), QueryError> {
+        let _ = (sql, columns, on_row);
+        Err(QueryError::Db(no_arrays(self.database())))
+    }
 
     /// As [`Statements::execute`], for a statement the caller also names by `slot`: a small
     /// number that stands for this one `sql` text on this connection for the connection's

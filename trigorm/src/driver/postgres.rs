@@ -19,9 +19,9 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use postgres::types::{to_sql_checked, IsNull, Json, ToSql, Type};
 use postgres::{Client, Config, NoTls, Row, Statement};
 
-use super::{Backend, Connection, Driver, QueryError, RowCallback, Statements};
+use super::{bound_values, Backend, Connection, Driver, QueryError, RowCallback, RowParams, Statements};
 use crate::error::{DbError, DbErrorKind, Error};
-use crate::value::{parse_timestamp, timestamp_text, Value, ValueRef};
+use crate::value::{parse_timestamp, timestamp_text, value_refs, Value, ValueRef};
 
 /// How many prepared statements each connection keeps.
 const STATEMENT_CACHE: usize = 256;
@@ -121,6 +121,16 @@ impl PgConnection {
         Ok(stmt)
     }
 
+    /// A row's parameters, as its fields bind them ([`bound_values`]).
+    fn collect(&self, row: &dyn RowParams) -> Result<Vec<Value>, DbError> {
+        bound_values(row).map_err(|message| DbError {
+            kind: DbErrorKind::InvalidValue,
+            code: None,
+            message,
+            database: self.database.clone(),
+        })
+    }
+
     fn control(&mut self, sql: &str) -> Result<(), DbError> {
         self.client.batch_execute(sql).map_err(|e| self.err(e))
     }
@@ -186,6 +196,18 @@ impl Connection for PgConnection {
         self.client.execute(&stmt, &refs).map_err(|e| self.err(e))
     }
 
+    /// The row's values as its fields bind them ([`RowParams::bind`]), so that a custom
+    /// field's own binding is used, and checked, as on every backend.
+    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+        let values = self.collect(row)?;
+        Connection::execute(self, sql, &value_refs(&values))
+    }
+
+    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        let values = self.collect(row)?;
+        Connection::insert(self, sql, &value_refs(&values))
+    }
+
     /// The key comes back from the statement (`INSERT … RETURNING`), never from
     /// `lastval()`, which a trigger's insert would change.
     fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError> {
@@ -198,15 +220,30 @@ impl Connection for PgConnection {
 
     fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
         let rows = self.run_query(sql, params).map_err(QueryError::Db)?;
-        let mut buf: Vec<Value> = Vec::new();
-        for row in &rows {
-            buf.clear();
-            for i in 0..row.len() {
-                buf.push(read_value(row, i).map_err(|e| QueryError::Db(self.err(e)))?);
-            }
-            on_row(&mut buf).map_err(QueryError::Row)?;
-        }
-        Ok(())
+        deliver(&rows, on_row, &self.database)
+    }
+
+    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
+        let stmt = self.prepare(sql)?;
+        let arrays = arrays(columns);
+        let refs: Vec<&(dyn ToSql + Sync)> = arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        self.client.execute(&stmt, &refs).map_err(|e| self.err(e))
+    }
+
+    fn query_arrays(
+        &mut self,
+        sql: &str,
+        columns: &[&[ValueRef<'_>]],
+        on_row: RowCallback<'_>,
+    ) -> Result<(), QueryError> {
+        let stmt = self.prepare(sql).map_err(QueryError::Db)?;
+        let arrays = arrays(columns);
+        let refs: Vec<&(dyn ToSql + Sync)> = arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let rows = self
+            .client
+            .query(&stmt, &refs)
+            .map_err(|e| QueryError::Db(self.err(e)))?;
+        deliver(&rows, on_row, &self.database)
     }
 
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
@@ -235,6 +272,14 @@ impl Statements for PgConnection {
         Connection::insert(self, sql, params)
     }
 
+    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+        Connection::execute_row(self, sql, row)
+    }
+
+    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        Connection::insert_row(self, sql, row)
+    }
+
     fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
         Connection::query(self, sql, params, on_row)
     }
@@ -242,6 +287,38 @@ impl Statements for PgConnection {
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
         Ok(is_read_only(sql))
     }
+
+    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
+        Connection::execute_arrays(self, sql, columns)
+    }
+
+    fn query_arrays(
+        &mut self,
+        sql: &str,
+        columns: &[&[ValueRef<'_>]],
+        on_row: RowCallback<'_>,
+    ) -> Result<(), QueryError> {
+        Connection::query_arrays(self, sql, columns, on_row)
+    }
+}
+
+/// Hand each row to `on_row`, its values read by their types.
+fn deliver(rows: &[Row], on_row: RowCallback<'_>, database: &str) -> Result<(), QueryError> {
+    let mut buf: Vec<Value> = Vec::new();
+    for row in rows {
+        buf.clear();
+        for i in 0..row.len() {
+            buf.push(read_value(row, i).map_err(|e| QueryError::Db(db_error(e, database)))?);
+        }
+        on_row(&mut buf).map_err(QueryError::Row)?;
+    }
+    Ok(())
+}
+
+/// Columns of values as array parameters (each element encoded for the array's element
+/// type).
+fn arrays<'a, 'v>(columns: &'a [&'a [ValueRef<'v>]]) -> Vec<Vec<Param<'a, 'v>>> {
+    columns.iter().map(|c| c.iter().map(Param).collect()).collect()
 }
 
 /// The first word of `sql`, upper-cased, after white space and comments.

@@ -29,20 +29,47 @@ fn parse_sqlite(url: &str, rest: &str) -> Result<crate::driver::sqlite::Location
     Ok(Location::File(PathBuf::from(path)))
 }
 
-/// The URL as shown in errors: a password (`user:password@`) is replaced by `***`.
+/// The URL as shown in errors: a password (`user:password@`, read up to the last `@`
+/// before the query, as the drivers read it; or a `password=` parameter) is replaced by
+/// `***`. A connection string that is not a URL (`host=… password=…`) has its
+/// `password=` value hidden likewise.
 pub(crate) fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+        return redact_params(url, ' ');
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rfind('@') {
-        Some(at) => match authority[..at].split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
+    };
+    let mut out = format!("{scheme}://");
+    match before_query.rfind('@') {
+        Some(at) => {
+            let userinfo = &before_query[..at];
+            match userinfo.split_once(':') {
+                Some((user, _password)) => out.push_str(&format!("{user}:***")),
+                None => out.push_str(userinfo),
+            }
+            out.push_str(&before_query[at..]);
+        }
+        None => out.push_str(before_query),
     }
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(&redact_params(q, '&'));
+    }
+    out
+}
+
+/// `password=…` values in `sep`-separated parameters, replaced by `***`.
+fn redact_params(params: &str, sep: char) -> String {
+    params
+        .split(sep)
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if k.trim().eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => p.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(&sep.to_string())
 }
 
 /// What a URL opens: the driver, the dialect, and trigorm's own URL settings.
@@ -146,5 +173,12 @@ mod tests {
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://u:se/c@r@et@h/db?x=1"), "postgres://u:***@h/db?x=1");
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&password=secret&x=1"),
+            "postgres://h/db?user=u&password=***&x=1"
+        );
+        assert_eq!(redact_url("host=h password=secret user=u"), "host=h password=*** user=u");
+        assert_eq!(redact_url("sqlite://dir/x.db"), "sqlite://dir/x.db");
     }
 }

@@ -24,6 +24,12 @@ pub(crate) enum Shape {
     Delete,
     /// `lock`: for a write (`FOR UPDATE` where the backend locks rows).
     SelectByKey { lock: bool },
+    /// Statements of many rows (arrays of values, one per column; see
+    /// [`Dialect::insert_many`]).
+    InsertMany { with_key: bool },
+    UpdateMany(ColumnSet),
+    DeleteMany,
+    LockMany,
 }
 
 /// A statement shape on a table, numbered in the order the connection first used it: the
@@ -170,11 +176,25 @@ impl Conn<'_> {
             return Ok(id);
         }
         table.validate()?;
+        let d = self.dialect;
         let (sql, columns) = match shape {
-            Shape::Insert { with_key } => (self.dialect.insert(table, with_key), Columns::insert(table, !with_key)),
-            Shape::Update(cols) => (self.dialect.update(table, cols), Columns::update(table, cols)),
-            Shape::Delete => (self.dialect.delete(table), Columns::key(table)),
-            Shape::SelectByKey { lock } => (self.dialect.select_by_key(table, lock), Columns::key(table)),
+            Shape::Insert { with_key } => (d.insert(table, with_key), Columns::insert(table, !with_key)),
+            Shape::Update(cols) => (d.update(table, cols), Columns::update(table, cols)),
+            Shape::Delete => (d.delete(table), Columns::key(table)),
+            Shape::SelectByKey { lock } => (d.select_by_key(table, lock), Columns::key(table)),
+            Shape::InsertMany { with_key } => (
+                d.insert_many(table, with_key).ok_or_else(|| no_batch(table))?,
+                Columns::insert(table, !with_key),
+            ),
+            Shape::UpdateMany(cols) => (
+                d.update_many(table, cols).ok_or_else(|| no_batch(table))?,
+                Columns::update(table, cols),
+            ),
+            Shape::DeleteMany => (d.delete_many(table).ok_or_else(|| no_batch(table))?, Columns::key(table)),
+            Shape::LockMany => (
+                d.select_many_locked(table).ok_or_else(|| no_batch(table))?,
+                Columns::key(table),
+            ),
         };
         let id = ShapeId(
             u32::try_from(self.sql.texts.len())
@@ -241,6 +261,30 @@ impl Conn<'_> {
         self.state.track(match &mut self.db {
             Db::Conn(db) => db.execute(sql, params),
             Db::Held(db) => db.execute_at(id.0, sql, params),
+        })
+    }
+
+    /// Whether the statements of many rows exist for `table` (see
+    /// [`Capabilities::batches`](crate::sql::Capabilities::batches)): a model with only a
+    /// generated key inserts `DEFAULT VALUES` row by row.
+    pub(crate) fn batches(&self, table: &TableDef) -> bool {
+        self.dialect.capabilities().batches && table.columns.len() > 1
+    }
+
+    /// Run a statement shape of many rows that returns rows: `columns` holds one array of
+    /// values per parameter.
+    pub(crate) fn query_shape_arrays(
+        &mut self,
+        id: ShapeId,
+        columns: &[&[ValueRef<'_>]],
+        on_row: &mut dyn FnMut(&mut [Value]) -> Result<(), Error>,
+    ) -> Result<(), QueryError> {
+        let (sql, _) = self.sql.at(id);
+        observe(self.observer, sql);
+        self.state.check(self.db.database()).map_err(QueryError::Db)?;
+        self.state.track_query(match &mut self.db {
+            Db::Conn(db) => db.query_arrays(sql, columns, on_row),
+            Db::Held(db) => db.query_arrays(sql, columns, on_row),
         })
     }
 
@@ -409,6 +453,16 @@ impl ConnState {
             self.aborted = true;
         }
         r
+    }
+}
+
+/// A statement of many rows asked of a dialect that has none (the session checks
+/// [`Conn::batches`] first).
+#[cold]
+fn no_batch(table: &TableDef) -> Error {
+    Error::Unsupported {
+        backend: "this dialect",
+        feature: format!("statements of many rows (table {})", table.name),
     }
 }
 

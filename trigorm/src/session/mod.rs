@@ -4,6 +4,7 @@
 //! to the database (the old values of the next update), and writes everything at flush,
 //! inside one transaction, running the listeners around each row.
 
+mod batch;
 mod conn;
 mod identity;
 mod listeners;

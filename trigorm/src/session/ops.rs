@@ -126,7 +126,7 @@ fn key_unset<M: Model>(obj: &M) -> bool {
 }
 
 /// Refuse values the backend cannot store faithfully (see [`Columns::invalid`]).
-fn check_values<M: Model>(obj: &M, conn: &Conn<'_>, columns: &Columns) -> Result<()> {
+pub(crate) fn check_values<M: Model>(obj: &M, conn: &Conn<'_>, columns: &Columns) -> Result<()> {
     let t = M::table();
     match columns.invalid(obj, conn.capabilities()) {
         Some((c, reason)) => Err(Error::InvalidValue {
@@ -223,13 +223,27 @@ pub(crate) fn load_by_key<M: Model>(conn: &mut Conn<'_>, identity: &mut Identity
 
 /// What a write starts from: the row in the database, and the row as this session last
 /// read or wrote it (its base).
-struct ForWrite<M> {
+pub(crate) struct ForWrite<M> {
     /// The row as it is in the database; `None` when it is not there.
     current: Option<M>,
     /// Where the backend locks rows, the row as this session remembered it, if it did.
     base: Option<M>,
     /// Whether the session remembered the row (then it is its own base).
     remembered: bool,
+}
+
+impl<M: Model> ForWrite<M> {
+    /// For a row read (and locked) already, by a statement of many rows: its base is the
+    /// row this session remembers, if any.
+    pub(crate) fn read(cx: &mut FlushCx<'_, '_>, key: &Key, current: Option<M>) -> ForWrite<M> {
+        let base = cx.identity.take::<M>(key);
+        let remembered = base.is_some();
+        ForWrite {
+            current,
+            base,
+            remembered,
+        }
+    }
 }
 
 /// The old row of a write and the base of the caller's copy. Where the backend locks
@@ -290,7 +304,7 @@ fn check_version<M: Model>(v: usize, copy: &M, seen: Option<&M>, current: &M) ->
 }
 
 /// Read a row by key and lock it for the rest of the transaction.
-fn read_locked<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
+pub(crate) fn read_locked<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
     let t = M::table();
     let shape = conn.shape(t, Shape::SelectByKey { lock: true })?;
     let mut found = None;
@@ -317,7 +331,7 @@ fn row_failed<M: Model>(operation: &'static str, row: &M, conn: &Conn<'_>, shape
 
 #[cold]
 #[inline(never)]
-fn not_found<M: Model>(obj: &M) -> Error {
+pub(crate) fn not_found<M: Model>(obj: &M) -> Error {
     Error::NotFound {
         model: M::table().model,
         pk: pk_text(obj),
@@ -350,16 +364,33 @@ pub(crate) fn inserts_unwatched<M: Model>(listeners: Option<&ModelListeners<M>>)
     !listens(listeners, RowEvent::BeforeInsert) && !listens(listeners, RowEvent::AfterInsert)
 }
 
-/// An insert. A kept write is written in place (only its generated key changes) unless
-/// `BeforeInsert` listeners may modify it: then they work on a copy, and a retry starts
-/// again from the row as the user staged it.
-fn run_insert<M: Model>(
+/// An insert whose `BeforeInsert` listeners ran: the row is final.
+pub(crate) struct InsertReady<M> {
+    /// The row to write, when not the staged row itself (listeners work on a copy of a
+    /// kept write, so that a retry starts again from the row as the user staged it).
+    pub(crate) copy: Option<M>,
+    /// Whether the database generates the key.
+    pub(crate) generate: bool,
+}
+
+impl<M> InsertReady<M> {
+    /// The row to write: the copy, or the staged row.
+    #[inline]
+    pub(crate) fn row<'a>(&'a self, item: &'a M) -> &'a M {
+        self.copy.as_ref().unwrap_or(item)
+    }
+}
+
+/// An insert up to its statement: a retried insert takes back the key generated the first
+/// time, `BeforeInsert` listeners run, and the row is brought to what will be stored.
+#[inline]
+pub(crate) fn before_insert<M: Model>(
     item: &mut M,
     slot: Option<&Slot<M>>,
     kept: bool,
     listeners: Option<&ModelListeners<M>>,
     cx: &mut FlushCx<'_, '_>,
-) -> Result<bool> {
+) -> Result<InsertReady<M>> {
     let t = M::table();
     let mut copy: Option<M> = (kept && listens(listeners, RowEvent::BeforeInsert)).then(|| item.clone());
     let obj: &mut M = match copy.as_mut() {
@@ -371,7 +402,6 @@ fn run_insert<M: Model>(
             obj.set_value(t.primary_key, Value::Int(key))?;
         }
     }
-    let all = ColumnSet::all(t.columns.len());
     if listens(listeners, RowEvent::BeforeInsert) {
         fire(
             cx,
@@ -382,19 +412,33 @@ fn run_insert<M: Model>(
                 event: RowEvent::BeforeInsert,
                 old: None,
                 new: Some(NewRow::Mut(obj)),
-                changed: all,
+                changed: ColumnSet::all(t.columns.len()),
             },
         )?;
     }
     // The row handed back is the row as stored (timestamps at microseconds).
     obj.normalize();
     let generate = t.auto_increment() && key_unset(obj);
-    let shape = cx.conn.shape(t, Shape::Insert { with_key: !generate })?;
-    check_values(&*obj, cx.conn, cx.conn.shape_columns(shape))?;
-    let id = cx
-        .conn
-        .insert_shape_obj(shape, &*obj)
-        .map_err(|e| row_failed("insert", &*obj, cx.conn, shape, e))?;
+    Ok(InsertReady { copy, generate })
+}
+
+/// An insert after its statement: the generated key `id` goes into the row, then
+/// `AfterInsert` listeners run and the `Pending` handle gets the row.
+#[inline]
+pub(crate) fn after_insert<M: Model>(
+    item: &mut M,
+    ready: InsertReady<M>,
+    id: Option<i64>,
+    slot: Option<&Slot<M>>,
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<()> {
+    let t = M::table();
+    let InsertReady { mut copy, generate } = ready;
+    let obj: &mut M = match copy.as_mut() {
+        Some(c) => c,
+        None => item,
+    };
     if generate {
         if let Some(id) = id {
             obj.set_value(t.primary_key, Value::Int(id))?;
@@ -413,7 +457,7 @@ fn run_insert<M: Model>(
                 event: RowEvent::AfterInsert,
                 old: None,
                 new: Some(NewRow::Written(obj)),
-                changed: all,
+                changed: ColumnSet::all(t.columns.len()),
             },
         )?;
     }
@@ -425,47 +469,106 @@ fn run_insert<M: Model>(
     }
     // The inserted row is not remembered: few are updated in the transaction that
     // inserts them, and one that is reads its old values at flush.
-    Ok(true)
+    Ok(())
 }
 
-/// An update: only the columns that differ from the old row are written. A kept write is
-/// not modified; `BeforeUpdate` listeners work on a copy. Afterwards the old row, brought
-/// up to date column by column, is remembered as the row's values.
-fn run_update<M: Model>(
+/// An insert, one statement for the row. A kept write is written in place (only its
+/// generated key changes) unless `BeforeInsert` listeners may modify it.
+fn run_insert<M: Model>(
     item: &mut M,
-    bulk: Option<&[(usize, Value)]>,
+    slot: Option<&Slot<M>>,
     kept: bool,
     listeners: Option<&ModelListeners<M>>,
     cx: &mut FlushCx<'_, '_>,
 ) -> Result<bool> {
     let t = M::table();
+    let ready = before_insert(item, slot, kept, listeners, cx)?;
+    let shape = cx.conn.shape(t, Shape::Insert {
+        with_key: !ready.generate,
+    })?;
+    let obj = ready.row(item);
+    check_values(obj, cx.conn, cx.conn.shape_columns(shape))?;
+    let id = cx
+        .conn
+        .insert_shape_obj(shape, obj)
+        .map_err(|e| row_failed("insert", obj, cx.conn, shape, e))?;
+    after_insert(item, ready, id, slot, listeners, cx)?;
+    Ok(true)
+}
+
+/// An update whose `BeforeUpdate` listeners ran: what its statement writes.
+pub(crate) struct UpdateReady<M> {
+    /// The row's key.
+    pub(crate) key: Key,
+    /// The row as it is in the database (the old row events see).
+    pub(crate) old: M,
+    /// The row to write, when not the staged row itself.
+    pub(crate) copy: Option<M>,
+    /// The columns to write.
+    pub(crate) changed: ColumnSet,
+    /// The identity map's epoch when the row was read.
+    epoch: u64,
+}
+
+impl<M> UpdateReady<M> {
+    /// The row to write: the copy, or the staged row.
+    #[inline]
+    pub(crate) fn row<'a>(&'a self, item: &'a M) -> &'a M {
+        self.copy.as_ref().unwrap_or(item)
+    }
+}
+
+/// Where the backend locks rows: whether the staged row is the row as this session last
+/// saw it (nothing to write, and no round trip to lock the row). The row is normalized.
+#[inline]
+pub(crate) fn unchanged_from_base<M: Model>(item: &mut M, cx: &mut FlushCx<'_, '_>) -> bool {
+    item.normalize();
+    let key = item.key();
+    let Some(base) = cx.identity.take::<M>(&key) else {
+        return false;
+    };
+    let mut intent = item.diff(&base);
+    if let Some(v) = M::table().version() {
+        intent.remove(v);
+    }
+    cx.identity.put::<M>(key, base);
+    intent.is_empty()
+}
+
+/// An update up to its statement: the old row (`pre`: read already, by a statement of
+/// many rows), the columns to write (intent, semantics §2), the version check and bump,
+/// `BeforeUpdate` listeners. `None`: nothing to write (no change, or a bulk row that is
+/// gone). A kept write is not modified; listeners work on a copy.
+pub(crate) fn before_update<M: Model>(
+    item: &mut M,
+    bulk: Option<&[(usize, Value)]>,
+    kept: bool,
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+    pre: Option<ForWrite<M>>,
+) -> Result<Option<UpdateReady<M>>> {
+    let t = M::table();
     let key = item.key();
     let version = t.version();
-    // What is compared is what would be stored (timestamps at microseconds).
-    item.normalize();
-    if cx.conn.row_locks() && bulk.is_none() {
-        // Nothing changed from the row as this session last saw it: no write, and no
-        // round trip to lock the row.
-        if let Some(base) = cx.identity.take::<M>(&key) {
-            let mut intent = item.diff(&base);
-            if let Some(v) = version {
-                intent.remove(v);
+    let for_write = match pre {
+        Some(f) => f,
+        None => {
+            if cx.conn.row_locks() && bulk.is_none() && unchanged_from_base(item, cx) {
+                return Ok(None);
             }
-            let unchanged = intent.is_empty();
-            cx.identity.put::<M>(key.clone(), base);
-            if unchanged {
-                return Ok(false);
-            }
+            // What is compared is what would be stored (timestamps at microseconds).
+            item.normalize();
+            rows_for_write::<M>(cx, item, &key)?
         }
-    }
+    };
     let ForWrite {
         current,
         base,
         remembered,
-    } = rows_for_write::<M>(cx, item, &key)?;
-    let mut old = match current {
+    } = for_write;
+    let old = match current {
         Some(old) => old,
-        None if bulk.is_some() => return Ok(false),
+        None if bulk.is_some() => return Ok(None),
         None => return Err(not_found::<M>(item)),
     };
     let mut copy: Option<M> = None;
@@ -495,7 +598,7 @@ fn run_update<M: Model>(
     }
     if changed.is_empty() {
         cx.identity.put::<M>(key, old);
-        return Ok(false);
+        return Ok(None);
     }
     if let Some(v) = version {
         if bulk.is_none() {
@@ -542,29 +645,41 @@ fn run_update<M: Model>(
             if cx.identity.epoch() == epoch {
                 cx.identity.put::<M>(key, old);
             }
-            return Ok(false);
+            return Ok(None);
         }
         if let Some(v) = version {
             changed.insert(v);
         }
     }
-    let new: &M = copy.as_ref().unwrap_or(item);
     if changed.contains(t.primary_key) {
         return Err(key_changed(&old));
     }
-    let shape = cx.conn.shape(t, Shape::Update(changed))?;
-    check_values(new, cx.conn, cx.conn.shape_columns(shape))?;
-    let n = cx
-        .conn
-        .execute_shape_obj(shape, new)
-        .map_err(|e| row_failed("update", new, cx.conn, shape, e))?;
-    if n == 0 {
-        return if bulk.is_some() {
-            Ok(false)
-        } else {
-            Err(not_found::<M>(new))
-        };
-    }
+    Ok(Some(UpdateReady {
+        key,
+        old,
+        copy,
+        changed,
+        epoch,
+    }))
+}
+
+/// An update after its statement: `AfterUpdate` listeners, and the old row, brought up to
+/// date column by column, is remembered as the row's values.
+#[inline]
+pub(crate) fn after_update<M: Model>(
+    item: &M,
+    ready: UpdateReady<M>,
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<()> {
+    let UpdateReady {
+        key,
+        mut old,
+        copy,
+        changed,
+        epoch,
+    } = ready;
+    let new: &M = copy.as_ref().unwrap_or(item);
     if listens(listeners, RowEvent::AfterUpdate) {
         fire(
             cx,
@@ -583,6 +698,37 @@ fn run_update<M: Model>(
         old.copy_columns(new, changed)?;
         cx.identity.put::<M>(key, old);
     }
+    Ok(())
+}
+
+/// An update, one statement for the row: only the columns that differ from the old row
+/// are written.
+fn run_update<M: Model>(
+    item: &mut M,
+    bulk: Option<&[(usize, Value)]>,
+    kept: bool,
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<bool> {
+    let Some(ready) = before_update(item, bulk, kept, listeners, cx, None)? else {
+        return Ok(false);
+    };
+    let t = M::table();
+    let new = ready.row(item);
+    let shape = cx.conn.shape(t, Shape::Update(ready.changed))?;
+    check_values(new, cx.conn, cx.conn.shape_columns(shape))?;
+    let n = cx
+        .conn
+        .execute_shape_obj(shape, new)
+        .map_err(|e| row_failed("update", new, cx.conn, shape, e))?;
+    if n == 0 {
+        return if bulk.is_some() {
+            Ok(false)
+        } else {
+            Err(not_found::<M>(new))
+        };
+    }
+    after_update(item, ready, listeners, cx)?;
     Ok(true)
 }
 
@@ -596,30 +742,33 @@ fn key_changed<M: Model>(old: &M) -> Error {
     ))
 }
 
-/// A delete, of the row with `item`'s primary key.
-fn run_delete<M: Model>(
+/// A delete up to its statement: the old row (`pre`: read already), the version check,
+/// `BeforeDelete` listeners. `None`: a bulk row that is gone.
+pub(crate) fn before_delete<M: Model>(
     item: &M,
     bulk: bool,
     listeners: Option<&ModelListeners<M>>,
     cx: &mut FlushCx<'_, '_>,
-) -> Result<bool> {
+    pre: Option<ForWrite<M>>,
+) -> Result<Option<M>> {
     let t = M::table();
-    let key = item.key();
     let ForWrite {
         current,
         base,
         remembered,
-    } = rows_for_write::<M>(cx, item, &key)?;
+    } = match pre {
+        Some(f) => f,
+        None => rows_for_write::<M>(cx, item, &item.key())?,
+    };
     let old = match current {
         Some(old) => old,
-        None if bulk => return Ok(false),
+        None if bulk => return Ok(None),
         None => return Err(not_found::<M>(item)),
     };
     if let (Some(v), false) = (t.version(), bulk) {
         let seen = if remembered { Some(base.as_ref().unwrap_or(&old)) } else { None };
         check_version(v, item, seen, &old)?;
     }
-    let all = ColumnSet::all(t.columns.len());
     if listens(listeners, RowEvent::BeforeDelete) {
         fire(
             cx,
@@ -630,18 +779,22 @@ fn run_delete<M: Model>(
                 event: RowEvent::BeforeDelete,
                 old: Some(&old),
                 new: None,
-                changed: all,
+                changed: ColumnSet::all(t.columns.len()),
             },
         )?;
     }
-    let shape = cx.conn.shape(t, Shape::Delete)?;
-    let n = cx
-        .conn
-        .execute_shape(shape, &[old.value_ref(t.primary_key)])
-        .map_err(|e| row_failed("delete", &old, cx.conn, shape, e))?;
-    if n == 0 {
-        return if bulk { Ok(false) } else { Err(not_found::<M>(&old)) };
-    }
+    Ok(Some(old))
+}
+
+/// A delete after its statement: `AfterDelete` listeners; the old row is recycled, and
+/// the rows the database changed with it forgotten.
+#[inline]
+pub(crate) fn after_delete<M: Model>(
+    old: M,
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<()> {
+    let t = M::table();
     if listens(listeners, RowEvent::AfterDelete) {
         fire(
             cx,
@@ -652,12 +805,35 @@ fn run_delete<M: Model>(
                 event: RowEvent::AfterDelete,
                 old: Some(&old),
                 new: None,
-                changed: all,
+                changed: ColumnSet::all(t.columns.len()),
             },
         )?;
     }
     cx.identity.table::<M>().recycle(old);
     // Children the database deleted or changed with this row are not kept as stale rows.
     cx.identity.forget_children_of(t);
+    Ok(())
+}
+
+/// A delete, one statement for the row with `item`'s primary key.
+fn run_delete<M: Model>(
+    item: &M,
+    bulk: bool,
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<bool> {
+    let t = M::table();
+    let Some(old) = before_delete(item, bulk, listeners, cx, None)? else {
+        return Ok(false);
+    };
+    let shape = cx.conn.shape(t, Shape::Delete)?;
+    let n = cx
+        .conn
+        .execute_shape(shape, &[old.value_ref(t.primary_key)])
+        .map_err(|e| row_failed("delete", &old, cx.conn, shape, e))?;
+    if n == 0 {
+        return if bulk { Ok(false) } else { Err(not_found::<M>(&old)) };
+    }
+    after_delete(old, listeners, cx)?;
     Ok(true)
 }

@@ -88,6 +88,8 @@ impl Columns {
             let nul = |c: &usize| match obj.value_ref(*c) {
                 ValueRef::Text(t) => t.contains('\0'),
                 ValueRef::Owned(Value::Text(t)) => t.contains('\0'),
+                ValueRef::Json(j) => json_has_nul(j),
+                ValueRef::Owned(Value::Json(j)) => json_has_nul(&j),
                 _ => false,
             };
             if let Some(c) = self.iter().find(nul) {
@@ -95,6 +97,17 @@ impl Columns {
             }
         }
         None
+    }
+}
+
+/// Whether a JSON document has a NUL character in a string or a key (PostgreSQL's
+/// `jsonb` refuses `\u0000`).
+fn json_has_nul(j: &serde_json::Value) -> bool {
+    match j {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(json_has_nul),
+        serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        _ => false,
     }
 }
 

@@ -9,6 +9,7 @@
 use std::any::{Any, TypeId};
 use std::sync::Arc;
 
+use super::batch;
 use super::identity::{IdentityMap, MAX_KEPT_CAPACITY};
 use super::ops::{self, FlushCx, Slot};
 use crate::error::{Error, Result};
@@ -45,13 +46,13 @@ impl<M: Model> Write<M> {
         }
     }
 
-    fn row(&self) -> &M {
+    pub(crate) fn row(&self) -> &M {
         match self {
             Write::Insert { obj, .. } | Write::Update { obj, .. } | Write::Delete { obj, .. } => obj,
         }
     }
 
-    fn operation(&self) -> Operation {
+    pub(crate) fn operation(&self) -> Operation {
         match self {
             Write::Insert { .. } => Operation::Insert,
             Write::Update { .. } => Operation::Update,
@@ -136,6 +137,9 @@ impl<M: Model> AnyQueue for Queue<M> {
         // The listeners are looked up once for the whole run of rows.
         let registry = cx.registry;
         let listeners = registry.model::<M>();
+        if cx.conn.batches(M::table()) {
+            return batch::run(&mut self.writes, entries, listeners, cx);
+        }
         let unwatched = ops::inserts_unwatched(listeners);
         let mut written = 0;
         for e in entries {

@@ -67,6 +67,10 @@ pub struct Capabilities {
     /// rows it is about to change and reads their old values then (semantics §2). Without
     /// it (SQLite), a writing transaction holds the database's write lock from its start.
     pub row_locks: bool,
+    /// Many rows in one statement ([`Dialect::insert_many`] and friends): a flush sends a
+    /// round's writes of one model together, in a few round trips (the events still fire
+    /// per row, in staging order). Without it, each row is its own statement.
+    pub batches: bool,
 }
 
 /// Which of sea-query's builders renders a dialect's SQL.
@@ -198,6 +202,33 @@ pub trait Dialect: Send + Sync + 'static {
             q.and_where(render_filter(table, filter, &mut b)?);
         }
         Ok(b.finish(self.syntax().query(&q)))
+    }
+    /// An INSERT of many rows, its parameters one array per column (see
+    /// [`crate::driver::Connection::execute_arrays`]), in the order of
+    /// [`Dialect::insert`]'s; returning the generated keys when `with_key` is false.
+    /// `None` where the backend does not batch ([`Capabilities::batches`]).
+    fn insert_many(&self, table: &TableDef, with_key: bool) -> Option<String> {
+        let _ = (table, with_key);
+        None
+    }
+    /// An UPDATE of `columns` on many rows (arrays of the columns in index order, then of
+    /// the keys), returning the keys of the rows it changed. `None` where the backend does
+    /// not batch.
+    fn update_many(&self, table: &TableDef, columns: ColumnSet) -> Option<String> {
+        let _ = (table, columns);
+        None
+    }
+    /// A DELETE of many rows (one array of keys), returning the keys of the rows it
+    /// deleted. `None` where the backend does not batch.
+    fn delete_many(&self, table: &TableDef) -> Option<String> {
+        let _ = table;
+        None
+    }
+    /// A SELECT of all columns of many rows by key (one array of keys), locking them for
+    /// the rest of the transaction, in key order. `None` where the backend does not batch.
+    fn select_many_locked(&self, table: &TableDef) -> Option<String> {
+        let _ = table;
+        None
     }
     /// `CREATE TABLE IF NOT EXISTS` and its indexes.
     ///

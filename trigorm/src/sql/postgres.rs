@@ -1,7 +1,10 @@
 //! The PostgreSQL dialect.
 
+use std::fmt::Write as _;
+
 use super::{render_insert, Capabilities, Dialect, SqlSyntax};
 use crate::backend::Backend;
+use crate::model::ColumnSet;
 use crate::schema::{ColumnType, TableDef};
 
 /// PostgreSQL: generated keys are identity columns returned by the INSERT itself,
@@ -19,6 +22,7 @@ static CAPABILITIES: Capabilities = Capabilities {
     max_bound_parameters: 65_535,
     index_if_not_exists: true,
     row_locks: true,
+    batches: true,
 };
 
 impl Dialect for PostgresDialect {
@@ -53,5 +57,112 @@ impl Dialect for PostgresDialect {
     /// statement, never from a session-wide "last value" (semantics §9).
     fn insert(&self, table: &TableDef, with_key: bool) -> String {
         render_insert(self.syntax(), table, with_key, !with_key && table.auto_increment())
+    }
+
+    /// `INSERT INTO t (a, b) SELECT * FROM unnest($1::a_type[], $2::b_type[]) RETURNING id`:
+    /// one statement and one parameter per column, whatever the number of rows. Rows are
+    /// inserted in array order, so the generated keys, sorted, are the rows' keys in order.
+    fn insert_many(&self, table: &TableDef, with_key: bool) -> Option<String> {
+        let cols: Vec<usize> = (0..table.columns.len())
+            .filter(|&i| with_key || i != table.primary_key)
+            .collect();
+        if cols.is_empty() {
+            // A model with only a generated key: DEFAULT VALUES, row by row.
+            return None;
+        }
+        let mut sql = format!("INSERT INTO {} (", quote(table.name));
+        push_list(&mut sql, cols.iter().map(|&i| quote(table.columns[i].name)));
+        sql.push_str(") SELECT * FROM unnest(");
+        push_list(
+            &mut sql,
+            cols.iter().enumerate().map(|(n, &i)| self.array_param(n + 1, table, i)),
+        );
+        sql.push(')');
+        if !with_key && table.auto_increment() {
+            let _ = write!(sql, " RETURNING {}", quote(table.pk().name));
+        }
+        Some(sql)
+    }
+
+    /// `UPDATE t SET a = v.c0 FROM unnest($1::a_type[], $2::key_type[]) AS v(c0, k)
+    /// WHERE t.id = v.k RETURNING t.id`.
+    fn update_many(&self, table: &TableDef, columns: ColumnSet) -> Option<String> {
+        let cols: Vec<usize> = columns.iter().collect();
+        if cols.is_empty() {
+            return None;
+        }
+        let t = quote(table.name);
+        let pk = quote(table.pk().name);
+        let mut sql = format!("UPDATE {t} SET ");
+        push_list(
+            &mut sql,
+            cols.iter()
+                .enumerate()
+                .map(|(n, &i)| format!("{} = \"v\".\"c{n}\"", quote(table.columns[i].name))),
+        );
+        sql.push_str(" FROM unnest(");
+        let params = cols
+            .iter()
+            .chain(std::iter::once(&table.primary_key))
+            .enumerate()
+            .map(|(n, &i)| self.array_param(n + 1, table, i));
+        push_list(&mut sql, params);
+        sql.push_str(") AS \"v\"(");
+        push_list(&mut sql, (0..cols.len()).map(|n| format!("\"c{n}\"")));
+        let _ = write!(sql, ", \"k\") WHERE {t}.{pk} = \"v\".\"k\" RETURNING {t}.{pk}");
+        Some(sql)
+    }
+
+    /// `DELETE FROM t WHERE id = ANY($1::key_type[]) RETURNING id`.
+    fn delete_many(&self, table: &TableDef) -> Option<String> {
+        let pk = quote(table.pk().name);
+        Some(format!(
+            "DELETE FROM {} WHERE {pk} = ANY({}) RETURNING {pk}",
+            quote(table.name),
+            self.array_param(1, table, table.primary_key)
+        ))
+    }
+
+    /// `SELECT columns FROM t WHERE id = ANY($1::key_type[]) ORDER BY id FOR UPDATE`: in key
+    /// order, so that sessions locking overlapping rows take their locks in one order.
+    fn select_many_locked(&self, table: &TableDef) -> Option<String> {
+        let pk = quote(table.pk().name);
+        let mut sql = String::from("SELECT ");
+        push_list(&mut sql, table.columns.iter().map(|c| quote(c.name)));
+        let _ = write!(
+            sql,
+            " FROM {} WHERE {pk} = ANY({}) ORDER BY {pk} FOR UPDATE",
+            quote(table.name),
+            self.array_param(1, table, table.primary_key)
+        );
+        Some(sql)
+    }
+}
+
+impl PostgresDialect {
+    /// `CAST($n AS type[])` for column `i` of `table`.
+    fn array_param(&self, n: usize, table: &TableDef, i: usize) -> String {
+        let c = &table.columns[i];
+        let ty = match c.ty {
+            // The identity clause belongs to the column, not to its type.
+            ColumnType::Integer => "BIGINT",
+            ty => self.column_type(ty, false),
+        };
+        format!("CAST(${n} AS {ty}[])")
+    }
+}
+
+/// A name in double quotes (names are validated before any SQL is rendered: no quote can
+/// be in them).
+fn quote(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+fn push_list(sql: &mut String, items: impl Iterator<Item = String>) {
+    for (n, item) in items.enumerate() {
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&item);
     }
 }

@@ -22,6 +22,9 @@ static CAPABILITIES: Capabilities = Capabilities {
     max_bound_parameters: 32_766,
     index_if_not_exists: true,
     row_locks: false,
+    // A statement costs no round trip in-process: rows go one by one, as hand-written code
+    // would send them.
+    batches: false,
 };
 
 impl Dialect for SqliteDialect {

@@ -1,0 +1,359 @@
+//! Flushing many rows of one model in a few statements, where the backend batches
+//! ([`Capabilities::batches`](crate::sql::Capabilities::batches)). A run of inserts is one
+//! `INSERT … SELECT * FROM unnest(…)`; a run of updates or deletes locks its rows with one
+//! `SELECT … FOR UPDATE` and writes them with one statement per set of changed columns.
+//! The events still fire per row, in staging order: the rows' `Before*` listeners, the
+//! statement, the rows' `After*` listeners (semantics §4: writes may be batched).
+//!
+//! Each row goes through the same halves as a row written alone (`ops::before_*` and
+//! `ops::after_*`); only the statement in between is shared. A row whose `Before*`
+//! listener ran raw SQL may have changed the rows locked ahead of it: the rows after it
+//! are locked and read again one by one.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::conn::{query_error, stmt_error, Conn, Shape, ShapeId};
+use super::listeners::ModelListeners;
+use super::ops::{self, FlushCx, ForWrite, InsertReady, UpdateReady};
+use super::staging::{Entry, Write};
+use super::params::{Columns, RowOf};
+use crate::driver::bound_values;
+use crate::error::{DbError, DbErrorKind, Error, Result};
+use crate::event::Operation;
+use crate::model::Model;
+use crate::value::{Key, Value, ValueRef};
+
+/// The most rows one statement writes.
+const MAX_ROWS: usize = 5000;
+
+/// Run `entries` (writes of one model, in staging order) in statements of many rows; how
+/// many rows were written.
+pub(crate) fn run<M: Model>(
+    writes: &mut [Write<M>],
+    entries: &[Entry],
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<u64> {
+    let mut written = 0;
+    let mut rest = entries;
+    while let Some(first) = rest.first() {
+        let op = write_at(writes, first)?.operation();
+        // A segment: consecutive writes of one operation, each row at most once (a second
+        // write of the same row waits for the first one's statement).
+        let mut keys: FxHashSet<Key> = FxHashSet::default();
+        let len = rest
+            .iter()
+            .take(MAX_ROWS)
+            .take_while(|e| {
+                writes.get(e.index).is_some_and(|w| {
+                    w.operation() == op && (op == Operation::Insert || keys.insert(w.row().key()))
+                })
+            })
+            .count()
+            .max(1);
+        let (segment, after) = rest.split_at(len);
+        written += match op {
+            Operation::Insert => inserts(writes, segment, listeners, cx)?,
+            Operation::Update => updates(writes, segment, listeners, cx)?,
+            Operation::Delete => deletes(writes, segment, listeners, cx)?,
+        };
+        rest = after;
+    }
+    Ok(written)
+}
+
+fn write_at<'w, M>(writes: &'w [Write<M>], e: &Entry) -> Result<&'w Write<M>> {
+    writes.get(e.index).ok_or_else(missing::<M>)
+}
+
+#[cold]
+fn missing<M>() -> Error {
+    Error::Usage("a staged write went missing".into())
+}
+
+/// A statement of many rows failed: the error names the model and the statement; the
+/// database's message says which row where it can (PostgreSQL's detail, e.g.
+/// `Key (email)=(a@x.org) already exists`).
+#[cold]
+#[inline(never)]
+fn many_failed<M: Model>(operation: &'static str, rows: usize, conn: &Conn<'_>, shape: ShapeId, e: DbError) -> Error {
+    stmt_error(
+        operation,
+        Some(M::table().model),
+        Some(format!("<one of {rows} rows>")),
+        conn.shape_text(shape),
+        e,
+    )
+}
+
+/// The values of `columns` of `rows` as their fields bind them (a custom field's own
+/// binding, checked), one array per column.
+fn arrays<M: Model>(rows: &[&M], columns: &Columns) -> std::result::Result<Vec<Vec<Value>>, String> {
+    let mut out: Vec<Vec<Value>> = (0..columns.iter().count()).map(|_| Vec::with_capacity(rows.len())).collect();
+    for row in rows {
+        let values = bound_values(&RowOf { obj: *row, columns })?;
+        for (column, v) in out.iter_mut().zip(values) {
+            column.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// Run a statement of many rows that returns keys (or generated keys); the keys.
+fn returning<M: Model>(
+    cx: &mut FlushCx<'_, '_>,
+    operation: &'static str,
+    shape: ShapeId,
+    rows: &[&M],
+) -> Result<Vec<Value>> {
+    for row in rows {
+        ops::check_values(*row, cx.conn, cx.conn.shape_columns(shape))?;
+    }
+    let arrays = arrays(rows, cx.conn.shape_columns(shape)).map_err(|message| {
+        let e = DbError {
+            kind: DbErrorKind::InvalidValue,
+            code: None,
+            message,
+            database: String::new(),
+        };
+        many_failed::<M>(operation, rows.len(), cx.conn, shape, e)
+    })?;
+    let refs: Vec<Vec<ValueRef<'_>>> = arrays.iter().map(|c| c.iter().map(Value::as_value_ref).collect()).collect();
+    let params: Vec<&[ValueRef<'_>]> = refs.iter().map(Vec::as_slice).collect();
+    let mut keys = Vec::with_capacity(rows.len());
+    let r = cx.conn.query_shape_arrays(shape, &params, &mut |row| {
+        keys.push(row.first_mut().map(std::mem::take).unwrap_or_default());
+        Ok(())
+    });
+    match r {
+        Ok(()) => Ok(keys),
+        Err(crate::driver::QueryError::Db(e)) => Err(many_failed::<M>(operation, rows.len(), cx.conn, shape, e)),
+        Err(e) => Err(query_error(e, Some(M::table().model), cx.conn.shape_text(shape))),
+    }
+}
+
+fn inserts<M: Model>(
+    writes: &mut [Write<M>],
+    segment: &[Entry],
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<u64> {
+    let mut group: Vec<(usize, InsertReady<M>)> = Vec::with_capacity(segment.len());
+    for e in segment {
+        let Some(Write::Insert { obj, slot }) = writes.get_mut(e.index) else {
+            return Err(missing::<M>());
+        };
+        let ready = ops::before_insert(obj, slot.as_ref(), e.kept, listeners, cx)?;
+        // Rows whose key the database generates and rows that bring theirs are two
+        // statements.
+        if group.last().is_some_and(|(_, last)| last.generate != ready.generate) {
+            insert_group(writes, &mut group, listeners, cx)?;
+        }
+        group.push((e.index, ready));
+    }
+    insert_group(writes, &mut group, listeners, cx)?;
+    Ok(segment.len() as u64)
+}
+
+/// One INSERT of `group`'s rows, then their `After*` halves. Generated keys are handed
+/// out in order: the rows are inserted in array order, so the keys, sorted, are theirs.
+fn insert_group<M: Model>(
+    writes: &mut [Write<M>],
+    group: &mut Vec<(usize, InsertReady<M>)>,
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<()> {
+    let Some((_, first)) = group.first() else {
+        return Ok(());
+    };
+    let generate = first.generate;
+    let shape = cx.conn.shape(M::table(), Shape::InsertMany { with_key: !generate })?;
+    let mut ids: Vec<i64> = Vec::new();
+    {
+        let rows: Vec<&M> = group.iter().map(|(w, r)| r.row(writes[*w].row())).collect();
+        let keys = returning(cx, "insert", shape, &rows)?;
+        if generate {
+            ids = keys
+                .iter()
+                .filter_map(|k| match k {
+                    Value::Int(id) => Some(*id),
+                    _ => None,
+                })
+                .collect();
+            if ids.len() != rows.len() {
+                return Err(Error::Usage(format!(
+                    "{}: the insert of {} rows returned {} generated keys",
+                    M::table().model,
+                    rows.len(),
+                    ids.len()
+                )));
+            }
+            ids.sort_unstable();
+        }
+    }
+    for (k, (w, ready)) in group.drain(..).enumerate() {
+        let Some(Write::Insert { obj, slot }) = writes.get_mut(w) else {
+            return Err(missing::<M>());
+        };
+        ops::after_insert(obj, ready, ids.get(k).copied(), slot.as_ref(), listeners, cx)?;
+    }
+    Ok(())
+}
+
+/// Lock and read the rows of `entries` in one statement, by key.
+fn lock_rows<'e, M: Model>(
+    writes: &[Write<M>],
+    entries: impl Iterator<Item = &'e Entry>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<FxHashMap<Key, M>> {
+    let t = M::table();
+    let mut rows = FxHashMap::default();
+    let keys: Vec<ValueRef<'_>> = entries
+        .filter_map(|e| writes.get(e.index))
+        .map(|w| w.row().value_ref(t.primary_key))
+        .collect();
+    if keys.is_empty() {
+        return Ok(rows);
+    }
+    let shape = cx.conn.shape(t, Shape::LockMany)?;
+    cx.conn
+        .query_shape_arrays(shape, &[&keys], &mut |row| {
+            let m = M::from_values(row)?;
+            rows.insert(m.key(), m);
+            Ok(())
+        })
+        .map_err(|e| query_error(e, Some(t.model), cx.conn.shape_text(shape)))?;
+    Ok(rows)
+}
+
+/// The row of `key` as locked ahead (`locked`, read at identity-map epoch `epoch`), or
+/// locked and read now when raw SQL ran since.
+fn current<M: Model>(
+    locked: &mut FxHashMap<Key, M>,
+    epoch: u64,
+    obj: &M,
+    key: &Key,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<ForWrite<M>> {
+    let found = if cx.identity.epoch() == epoch {
+        locked.remove(key)
+    } else {
+        ops::read_locked::<M>(cx.conn, obj.primary_key())?
+    };
+    Ok(ForWrite::read(cx, key, found))
+}
+
+fn updates<M: Model>(
+    writes: &mut [Write<M>],
+    segment: &[Entry],
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<u64> {
+    // Rows that are the row as this session last saw it: nothing to write or lock.
+    let mut todo: Vec<&Entry> = Vec::with_capacity(segment.len());
+    for e in segment {
+        let Some(Write::Update { obj, bulk }) = writes.get_mut(e.index) else {
+            return Err(missing::<M>());
+        };
+        if bulk.is_some() || !ops::unchanged_from_base(obj, cx) {
+            todo.push(e);
+        }
+    }
+    let mut locked = lock_rows(writes, todo.iter().copied(), cx)?;
+    let epoch = cx.identity.epoch();
+    let mut group: Vec<(usize, UpdateReady<M>, bool)> = Vec::new();
+    let mut written = 0;
+    for e in todo {
+        let Some(Write::Update { obj, bulk }) = writes.get_mut(e.index) else {
+            return Err(missing::<M>());
+        };
+        let key = obj.key();
+        let pre = current(&mut locked, epoch, obj, &key, cx)?;
+        let is_bulk = bulk.is_some();
+        let Some(ready) = ops::before_update(obj, bulk.as_deref(), e.kept, listeners, cx, Some(pre))? else {
+            continue;
+        };
+        if group.last().is_some_and(|(_, last, _)| last.changed != ready.changed) {
+            written += update_group(writes, &mut group, listeners, cx)?;
+        }
+        group.push((e.index, ready, is_bulk));
+    }
+    written += update_group(writes, &mut group, listeners, cx)?;
+    Ok(written)
+}
+
+/// One UPDATE of `group`'s rows (one set of changed columns), then their `After*` halves.
+/// A row the statement did not change is gone: a bulk row is skipped, any other is not
+/// found.
+fn update_group<M: Model>(
+    writes: &mut [Write<M>],
+    group: &mut Vec<(usize, UpdateReady<M>, bool)>,
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<u64> {
+    let Some((_, first, _)) = group.first() else {
+        return Ok(0);
+    };
+    let shape = cx.conn.shape(M::table(), Shape::UpdateMany(first.changed))?;
+    let done: FxHashSet<Key> = {
+        let rows: Vec<&M> = group.iter().map(|(w, r, _)| r.row(writes[*w].row())).collect();
+        returning(cx, "update", shape, &rows)?
+            .iter()
+            .map(Key::from_value)
+            .collect()
+    };
+    let mut written = 0;
+    for (w, ready, bulk) in group.drain(..) {
+        let obj = writes.get(w).ok_or_else(missing::<M>)?.row();
+        if done.contains(&ready.key) {
+            ops::after_update(obj, ready, listeners, cx)?;
+            written += 1;
+        } else if !bulk {
+            return Err(ops::not_found(obj));
+        }
+    }
+    Ok(written)
+}
+
+fn deletes<M: Model>(
+    writes: &mut [Write<M>],
+    segment: &[Entry],
+    listeners: Option<&ModelListeners<M>>,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<u64> {
+    let t = M::table();
+    let mut locked = lock_rows(writes, segment.iter(), cx)?;
+    let epoch = cx.identity.epoch();
+    let mut olds: Vec<(M, bool)> = Vec::with_capacity(segment.len());
+    for e in segment {
+        let Some(Write::Delete { obj, bulk }) = writes.get(e.index) else {
+            return Err(missing::<M>());
+        };
+        let key = obj.key();
+        let pre = current(&mut locked, epoch, obj, &key, cx)?;
+        if let Some(old) = ops::before_delete(obj, *bulk, listeners, cx, Some(pre))? {
+            olds.push((old, *bulk));
+        }
+    }
+    if olds.is_empty() {
+        return Ok(0);
+    }
+    let shape = cx.conn.shape(t, Shape::DeleteMany)?;
+    let done: FxHashSet<Key> = {
+        let rows: Vec<&M> = olds.iter().map(|(old, _)| old).collect();
+        returning(cx, "delete", shape, &rows)?
+            .iter()
+            .map(Key::from_value)
+            .collect()
+    };
+    let mut written = 0;
+    for (old, bulk) in olds {
+        if done.contains(&old.key()) {
+            ops::after_delete(old, listeners, cx)?;
+            written += 1;
+        } else if !bulk {
+            return Err(ops::not_found(&old));
+        }
+    }
+    Ok(written)
+}
