@@ -506,12 +506,13 @@ on_each_db!(rows_a_query_loads_are_the_old_values_of_a_later_update, |db: Db| {
     let sent = log.take();
     let selects: Vec<&String> = sent.iter().filter(|sql| sql.starts_with("SELECT")).collect();
     if db.is_postgres() {
-        // PostgreSQL: the row is locked before it is written (`SELECT … FOR UPDATE` by its
-        // key, right before the UPDATE); the old row is the locked row.
+        // PostgreSQL: the rows of a flush are locked before they are written (one
+        // `SELECT … WHERE "id" = ANY($1) … FOR UPDATE` for the round's rows, right before
+        // the UPDATE); the old row is the locked row.
         assert_eq!(selects.len(), 1, "one locking read: {sent:#?}");
         let select = selects[0];
         assert!(
-            select.ends_with("FOR UPDATE") && select.contains("WHERE \"id\" = $1"),
+            select.ends_with("FOR UPDATE") && select.contains("WHERE \"id\" = ANY("),
             "{select}"
         );
         let at = sent.iter().position(|sql| sql == select).unwrap();

@@ -107,9 +107,7 @@ impl PgConnection {
             return Err(DbError {
                 kind: DbErrorKind::Other,
                 code: None,
-                message: format!(
-                    "{word} is refused: the session owns the transaction (use commit() / rollback())"
-                ),
+                message: format!("{word} is refused: the session owns the transaction (use commit() / rollback())"),
                 database: self.database.clone(),
             });
         }
@@ -355,7 +353,10 @@ fn transaction_control(sql: &str) -> Option<String> {
 /// Whether a statement only reads: a plain query. A `WITH` may hold a data-modifying
 /// statement, so it counts as writing (the session then forgets its remembered rows).
 fn is_read_only(sql: &str) -> bool {
-    matches!(first_word(sql).as_str(), "SELECT" | "VALUES" | "SHOW" | "TABLE" | "EXPLAIN")
+    matches!(
+        first_word(sql).as_str(),
+        "SELECT" | "VALUES" | "SHOW" | "TABLE" | "EXPLAIN"
+    )
 }
 
 /// A value that cannot be encoded as the type the server expects.

@@ -113,10 +113,7 @@ impl Engine {
         for t in &self.inner.models {
             collect_with_parents(t, &mut tables);
         }
-        let mut statements = Vec::new();
-        for t in &tables {
-            statements.extend(self.inner.dialect.create_table(t)?);
-        }
+        let statements = self.inner.dialect.create_tables(&tables)?;
         let mut pooled = self.inner.acquire()?;
         let r = run_ddl(&self.inner, &mut pooled, &statements);
         self.inner.release(pooled);

@@ -91,10 +91,14 @@ fn take_settings(url: &str) -> Result<(String, Option<usize>)> {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
             Some(("pool_size", v)) => {
-                let n = v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| Error::InvalidUrl {
-                    url: redact_url(url),
-                    reason: format!("pool_size must be a whole number of at least 1, got {v:?}"),
-                })?;
+                let n = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| Error::InvalidUrl {
+                        url: redact_url(url),
+                        reason: format!("pool_size must be a whole number of at least 1, got {v:?}"),
+                    })?;
                 pool_size = Some(n);
             }
             _ => kept.push(pair),
@@ -173,12 +177,18 @@ mod tests {
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact_url("postgres://u:se/c@r@et@h/db?x=1"), "postgres://u:***@h/db?x=1");
+        assert_eq!(
+            redact_url("postgres://u:se/c@r@et@h/db?x=1"),
+            "postgres://u:***@h/db?x=1"
+        );
         assert_eq!(
             redact_url("postgres://h/db?user=u&password=secret&x=1"),
             "postgres://h/db?user=u&password=***&x=1"
         );
-        assert_eq!(redact_url("host=h password=secret user=u"), "host=h password=*** user=u");
+        assert_eq!(
+            redact_url("host=h password=secret user=u"),
+            "host=h password=*** user=u"
+        );
         assert_eq!(redact_url("sqlite://dir/x.db"), "sqlite://dir/x.db");
     }
 }

@@ -15,8 +15,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::conn::{query_error, stmt_error, Conn, Shape, ShapeId};
 use super::listeners::ModelListeners;
 use super::ops::{self, FlushCx, ForWrite, InsertReady, UpdateReady};
-use super::staging::{Entry, Write};
 use super::params::{Columns, RowOf};
+use super::staging::{Entry, Write};
 use crate::driver::bound_values;
 use crate::error::{DbError, DbErrorKind, Error, Result};
 use crate::event::Operation;
@@ -45,9 +45,9 @@ pub(crate) fn run<M: Model>(
             .iter()
             .take(MAX_ROWS)
             .take_while(|e| {
-                writes.get(e.index).is_some_and(|w| {
-                    w.operation() == op && (op == Operation::Insert || keys.insert(w.row().key()))
-                })
+                writes
+                    .get(e.index)
+                    .is_some_and(|w| w.operation() == op && (op == Operation::Insert || keys.insert(w.row().key())))
             })
             .count()
             .max(1);
@@ -76,20 +76,20 @@ fn missing<M>() -> Error {
 /// `Key (email)=(a@x.org) already exists`).
 #[cold]
 #[inline(never)]
-fn many_failed<M: Model>(operation: &'static str, rows: usize, conn: &Conn<'_>, shape: ShapeId, e: DbError) -> Error {
-    stmt_error(
-        operation,
-        Some(M::table().model),
-        Some(format!("<one of {rows} rows>")),
-        conn.shape_text(shape),
-        e,
-    )
+fn many_failed<M: Model>(operation: &'static str, rows: &[&M], conn: &Conn<'_>, shape: ShapeId, e: DbError) -> Error {
+    let pk = match rows {
+        [row] => ops::pk_text(*row),
+        _ => format!("<one of {} rows>", rows.len()),
+    };
+    stmt_error(operation, Some(M::table().model), Some(pk), conn.shape_text(shape), e)
 }
 
 /// The values of `columns` of `rows` as their fields bind them (a custom field's own
 /// binding, checked), one array per column.
 fn arrays<M: Model>(rows: &[&M], columns: &Columns) -> std::result::Result<Vec<Vec<Value>>, String> {
-    let mut out: Vec<Vec<Value>> = (0..columns.iter().count()).map(|_| Vec::with_capacity(rows.len())).collect();
+    let mut out: Vec<Vec<Value>> = (0..columns.iter().count())
+        .map(|_| Vec::with_capacity(rows.len()))
+        .collect();
     for row in rows {
         let values = bound_values(&RowOf { obj: *row, columns })?;
         for (column, v) in out.iter_mut().zip(values) {
@@ -116,9 +116,12 @@ fn returning<M: Model>(
             message,
             database: String::new(),
         };
-        many_failed::<M>(operation, rows.len(), cx.conn, shape, e)
+        many_failed::<M>(operation, rows, cx.conn, shape, e)
     })?;
-    let refs: Vec<Vec<ValueRef<'_>>> = arrays.iter().map(|c| c.iter().map(Value::as_value_ref).collect()).collect();
+    let refs: Vec<Vec<ValueRef<'_>>> = arrays
+        .iter()
+        .map(|c| c.iter().map(Value::as_value_ref).collect())
+        .collect();
     let params: Vec<&[ValueRef<'_>]> = refs.iter().map(Vec::as_slice).collect();
     let mut keys = Vec::with_capacity(rows.len());
     let r = cx.conn.query_shape_arrays(shape, &params, &mut |row| {
@@ -127,7 +130,7 @@ fn returning<M: Model>(
     });
     match r {
         Ok(()) => Ok(keys),
-        Err(crate::driver::QueryError::Db(e)) => Err(many_failed::<M>(operation, rows.len(), cx.conn, shape, e)),
+        Err(crate::driver::QueryError::Db(e)) => Err(many_failed::<M>(operation, rows, cx.conn, shape, e)),
         Err(e) => Err(query_error(e, Some(M::table().model), cx.conn.shape_text(shape))),
     }
 }

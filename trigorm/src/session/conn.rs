@@ -19,14 +19,20 @@ pub type StatementObserver = Arc<dyn Fn(&str) + Send + Sync>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Shape {
-    Insert { with_key: bool },
+    Insert {
+        with_key: bool,
+    },
     Update(ColumnSet),
     Delete,
     /// `lock`: for a write (`FOR UPDATE` where the backend locks rows).
-    SelectByKey { lock: bool },
+    SelectByKey {
+        lock: bool,
+    },
     /// Statements of many rows (arrays of values, one per column; see
     /// [`Dialect::insert_many`]).
-    InsertMany { with_key: bool },
+    InsertMany {
+        with_key: bool,
+    },
     UpdateMany(ColumnSet),
     DeleteMany,
     LockMany,
@@ -190,7 +196,10 @@ impl Conn<'_> {
                 d.update_many(table, cols).ok_or_else(|| no_batch(table))?,
                 Columns::update(table, cols),
             ),
-            Shape::DeleteMany => (d.delete_many(table).ok_or_else(|| no_batch(table))?, Columns::key(table)),
+            Shape::DeleteMany => (
+                d.delete_many(table).ok_or_else(|| no_batch(table))?,
+                Columns::key(table),
+            ),
             Shape::LockMany => (
                 d.select_many_locked(table).ok_or_else(|| no_batch(table))?,
                 Columns::key(table),
@@ -224,7 +233,11 @@ impl Conn<'_> {
     #[inline]
     pub(crate) fn execute_shape_obj<M: Model>(&mut self, id: ShapeId, obj: &M) -> Result<u64, DbError> {
         let Conn {
-            sql, state, db, observer, ..
+            sql,
+            state,
+            db,
+            observer,
+            ..
         } = self;
         let (text, columns) = sql.at(id);
         observe(*observer, text);
@@ -240,7 +253,11 @@ impl Conn<'_> {
     #[inline]
     pub(crate) fn insert_shape_obj<M: Model>(&mut self, id: ShapeId, obj: &M) -> Result<Option<i64>, DbError> {
         let Conn {
-            sql, state, db, observer, ..
+            sql,
+            state,
+            db,
+            observer,
+            ..
         } = self;
         let (text, columns) = sql.at(id);
         observe(*observer, text);

@@ -31,8 +31,11 @@ pub(crate) const MAX_KEPT_CAPACITY: usize = 4096;
 /// The rows of one model, type-erased so that one map holds every model's table.
 trait AnyTable: Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    /// Forget the remembered rows (they become spares).
+    /// Forget the remembered rows, and the expired ones (they become spares).
     fn clear(&mut self);
+    /// Raw SQL ran: the remembered rows are no longer known to be the database's, but stay
+    /// the bases of the caller's copies (see [`Table::stale`]).
+    fn expire(&mut self);
     /// The transaction ended: keep at most the spares it gave back.
     fn trim(&mut self);
     fn len(&self) -> usize;
@@ -153,6 +156,10 @@ impl<M> Rows<M> {
 /// The remembered rows of one model, and its spare rows.
 pub(crate) struct Table<M> {
     rows: Rows<M>,
+    /// Rows remembered before raw SQL ran: perhaps no longer the database's values (a
+    /// write reads the row again), but still the row as this session last read it, the
+    /// base against which an update finds the columns its caller changed (semantics §2).
+    stale: FxHashMap<Key, M>,
     spare: Vec<M>,
     /// How many rows became spares since the last trim.
     released: usize,
@@ -170,6 +177,12 @@ impl<M: Model> Table<M> {
 
     /// Remember `row` as the old values of `key` (a copy remembered before is recycled).
     fn remember(&mut self, key: Key, row: M) {
+        if !self.stale.is_empty() {
+            // Read again: the new row is the base now.
+            if let Some(expired) = self.stale.remove(&key) {
+                self.recycle(expired);
+            }
+        }
         if let Some(replaced) = self.rows.insert(key, row) {
             self.recycle(replaced);
         }
@@ -229,9 +242,22 @@ impl<M: Model> AnyTable for Table<M> {
         self
     }
     fn clear(&mut self) {
-        self.released += self.rows.len();
+        self.released += self.rows.len() + self.stale.len();
         let spare = &mut self.spare;
         self.rows.drain(|row| spare.push(row));
+        spare.extend(self.stale.drain().map(|(_, row)| row));
+    }
+    fn expire(&mut self) {
+        let stale = &mut self.stale;
+        let mut replaced = Vec::new();
+        self.rows.drain(|row| {
+            if let Some(old) = stale.insert(row.key(), row) {
+                replaced.push(old);
+            }
+        });
+        for row in replaced {
+            self.recycle(row);
+        }
     }
     fn trim(&mut self) {
         // Any spare serves as well as another: drop from the end (no moving).
@@ -269,6 +295,7 @@ impl IdentityMap {
             None => {
                 let table = Table::<M> {
                     rows: Rows::default(),
+                    stale: FxHashMap::default(),
                     spare: Vec::new(),
                     released: 0,
                     last_loaded: 0,
@@ -294,14 +321,38 @@ impl IdentityMap {
         self.table::<M>().remember(key, row);
     }
 
+    /// The base of a row that raw SQL expired (see [`Table::stale`]), taken.
+    pub(crate) fn take_stale<M: Model>(&mut self, key: &Key) -> Option<M> {
+        let t = self.table::<M>();
+        if t.stale.is_empty() {
+            return None;
+        }
+        t.stale.remove(key)
+    }
+
+    /// Give back an expired base taken with [`IdentityMap::take_stale`].
+    pub(crate) fn put_stale<M: Model>(&mut self, key: Key, row: M) {
+        self.table::<M>().stale.insert(key, row);
+    }
+
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch
     }
 
-    /// Forget every remembered row (raw SQL may have changed them).
+    /// Forget every remembered row and base.
     pub(crate) fn clear(&mut self) {
         for (_, t) in &mut self.tables {
             t.clear();
+        }
+        self.epoch += 1;
+    }
+
+    /// Raw SQL ran: it may have changed any row, so no remembered row is known to be the
+    /// database's any more (later writes read their rows again); they stay the bases of
+    /// the caller's copies.
+    pub(crate) fn expire(&mut self) {
+        for (_, t) in &mut self.tables {
+            t.expire();
         }
         self.epoch += 1;
     }
@@ -314,7 +365,8 @@ impl IdentityMap {
         for (_, t) in &mut self.tables {
             let acts = t.def().columns.iter().any(|c| {
                 c.references.is_some_and(|fk| {
-                    std::ptr::eq((fk.table)(), parent) && !matches!(fk.on_delete, OnDelete::NoAction | OnDelete::Restrict)
+                    std::ptr::eq((fk.table)(), parent)
+                        && !matches!(fk.on_delete, OnDelete::NoAction | OnDelete::Restrict)
                 })
             });
             if acts && t.len() > 0 {

@@ -193,9 +193,10 @@ impl ListenerCtx<'_, '_> {
 
 /// Raw SQL in the session's transaction, for the session and listener contexts alike. Raw
 /// SQL may change any row: the remembered old values are forgotten, so later updates read
-/// them again.
+/// them again (the rows stay the bases of the caller's copies: an update still writes only
+/// what its caller changed).
 pub(crate) fn raw_execute(conn: &mut Conn<'_>, identity: &mut IdentityMap, sql: &str, params: &[Value]) -> Result<u64> {
-    identity.clear();
+    identity.expire();
     conn.mark_raw();
     conn.execute(sql, &value_refs(params))
         .map_err(|e| stmt_error("execute", None, None, sql, e))
@@ -210,7 +211,7 @@ pub(crate) fn raw_query(
 ) -> Result<Vec<Vec<Value>>> {
     conn.mark_raw();
     if !conn.is_read_only(sql)? {
-        identity.clear();
+        identity.expire();
     }
     let mut rows = Vec::new();
     conn.query(sql, &value_refs(params), &mut |r| {

@@ -667,8 +667,11 @@ impl Session {
     }
 
     fn bulk<M: Model>(&mut self, op: Operation, filter: Filter, set: &[(usize, Value)]) -> Result<u64> {
+        // In key order: the row events of a bulk statement come in that order on every
+        // backend, and sessions locking overlapping rows take their locks in one order.
         let select = Select {
             filter: Some(filter.clone()),
+            order: vec![crate::query::col(M::table().pk().name).asc()],
             ..Select::default()
         };
         // A bad filter is refused before anything runs: it leaves the transaction alone.

@@ -236,7 +236,7 @@ impl<M: Model> ForWrite<M> {
     /// For a row read (and locked) already, by a statement of many rows: its base is the
     /// row this session remembers, if any.
     pub(crate) fn read(cx: &mut FlushCx<'_, '_>, key: &Key, current: Option<M>) -> ForWrite<M> {
-        let base = cx.identity.take::<M>(key);
+        let base = base_of::<M>(cx, key).map(|(b, _)| b);
         let remembered = base.is_some();
         ForWrite {
             current,
@@ -255,7 +255,7 @@ impl<M: Model> ForWrite<M> {
 #[inline]
 fn rows_for_write<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<ForWrite<M>> {
     if cx.conn.row_locks() {
-        let base = cx.identity.take::<M>(key);
+        let base = base_of::<M>(cx, key).map(|(b, _)| b);
         let current = read_locked::<M>(cx.conn, obj.primary_key())?;
         let remembered = base.is_some();
         return Ok(ForWrite {
@@ -271,11 +271,25 @@ fn rows_for_write<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Res
             remembered: true,
         });
     }
+    // Not remembered as current: raw SQL may have changed it since it was read (its base
+    // says what the caller's copy was made from), or it was never read.
+    let base = cx.identity.take_stale::<M>(key);
+    let remembered = base.is_some();
     Ok(ForWrite {
         current: read_by_key::<M>(cx.conn, obj.primary_key())?,
-        base: None,
-        remembered: false,
+        base,
+        remembered,
     })
+}
+
+/// The row as this session last saw it: remembered as current (`false`), or expired by raw
+/// SQL since (`true`).
+#[inline]
+fn base_of<M: Model>(cx: &mut FlushCx<'_, '_>, key: &Key) -> Option<(M, bool)> {
+    if let Some(b) = cx.identity.take::<M>(key) {
+        return Some((b, false));
+    }
+    cx.identity.take_stale::<M>(key).map(|b| (b, true))
 }
 
 /// The integer in column `v` (a version column).
@@ -483,9 +497,12 @@ fn run_insert<M: Model>(
 ) -> Result<bool> {
     let t = M::table();
     let ready = before_insert(item, slot, kept, listeners, cx)?;
-    let shape = cx.conn.shape(t, Shape::Insert {
-        with_key: !ready.generate,
-    })?;
+    let shape = cx.conn.shape(
+        t,
+        Shape::Insert {
+            with_key: !ready.generate,
+        },
+    )?;
     let obj = ready.row(item);
     check_values(obj, cx.conn, cx.conn.shape_columns(shape))?;
     let id = cx
@@ -524,14 +541,18 @@ impl<M> UpdateReady<M> {
 pub(crate) fn unchanged_from_base<M: Model>(item: &mut M, cx: &mut FlushCx<'_, '_>) -> bool {
     item.normalize();
     let key = item.key();
-    let Some(base) = cx.identity.take::<M>(&key) else {
+    let Some((base, stale)) = base_of::<M>(cx, &key) else {
         return false;
     };
     let mut intent = item.diff(&base);
     if let Some(v) = M::table().version() {
         intent.remove(v);
     }
-    cx.identity.put::<M>(key, base);
+    if stale {
+        cx.identity.put_stale::<M>(key, base);
+    } else {
+        cx.identity.put::<M>(key, base);
+    }
     intent.is_empty()
 }
 
@@ -602,7 +623,11 @@ pub(crate) fn before_update<M: Model>(
     }
     if let Some(v) = version {
         if bulk.is_none() {
-            let seen = if remembered { Some(base.as_ref().unwrap_or(&old)) } else { None };
+            let seen = if remembered {
+                Some(base.as_ref().unwrap_or(&old))
+            } else {
+                None
+            };
             check_version(v, item, seen, &old)?;
         }
         // The version goes one up with every update; a kept write is not modified (a
@@ -766,7 +791,11 @@ pub(crate) fn before_delete<M: Model>(
         None => return Err(not_found::<M>(item)),
     };
     if let (Some(v), false) = (t.version(), bulk) {
-        let seen = if remembered { Some(base.as_ref().unwrap_or(&old)) } else { None };
+        let seen = if remembered {
+            Some(base.as_ref().unwrap_or(&old))
+        } else {
+            None
+        };
         check_version(v, item, seen, &old)?;
     }
     if listens(listeners, RowEvent::BeforeDelete) {

@@ -235,7 +235,21 @@ pub trait Dialect: Send + Sync + 'static {
     /// # Errors
     /// [`Error::InvalidIdentifier`] for a generated index name that is too long.
     fn create_table(&self, table: &TableDef) -> Result<Vec<String>, Error> {
-        render_create_table(self, table)
+        render_create_table(self, table, &|_| true)
+    }
+    /// The DDL of `tables`, in their order (parents first, as far as references allow):
+    /// what [`crate::Engine::create_all`] runs. The provided method creates each table with
+    /// all its foreign keys, which suits a backend that accepts a reference to a table not
+    /// created yet (SQLite); others override it.
+    ///
+    /// # Errors
+    /// As [`Dialect::create_table`].
+    fn create_tables(&self, tables: &[&'static TableDef]) -> Result<Vec<String>, Error> {
+        let mut out = Vec::new();
+        for t in tables {
+            out.extend(self.create_table(t)?);
+        }
+        Ok(out)
     }
 }
 
@@ -323,6 +337,17 @@ fn key_eq(table: &TableDef, b: &mut Binder) -> Expr {
     Expr::col(table.pk().name).eq(b.bind(Value::Null))
 }
 
+/// The SQL of an `ON DELETE` action.
+pub(crate) fn on_delete_sql(a: OnDelete) -> &'static str {
+    match a {
+        OnDelete::NoAction => "NO ACTION",
+        OnDelete::Restrict => "RESTRICT",
+        OnDelete::Cascade => "CASCADE",
+        OnDelete::SetNull => "SET NULL",
+        OnDelete::SetDefault => "SET DEFAULT",
+    }
+}
+
 fn on_delete(a: OnDelete) -> ForeignKeyAction {
     match a {
         OnDelete::NoAction => ForeignKeyAction::NoAction,
@@ -367,7 +392,13 @@ pub(crate) fn render_insert(syntax: SqlSyntax, table: &TableDef, with_key: bool,
     syntax.query(&q).0
 }
 
-fn render_create_table<D: Dialect + ?Sized>(d: &D, table: &TableDef) -> Result<Vec<String>, Error> {
+/// `CREATE TABLE IF NOT EXISTS` of `table` and its indexes, with the foreign keys to the
+/// tables `inline` accepts (the others are added by the caller).
+pub(crate) fn render_create_table<D: Dialect + ?Sized>(
+    d: &D,
+    table: &TableDef,
+    inline: &dyn Fn(&TableDef) -> bool,
+) -> Result<Vec<String>, Error> {
     table.validate()?;
     let syntax = d.syntax();
     let mut t = Table::create();
@@ -388,7 +419,7 @@ fn render_create_table<D: Dialect + ?Sized>(d: &D, table: &TableDef) -> Result<V
             def.default(default_value(v));
         }
         t.col(&mut def);
-        if let Some(fk) = c.references {
+        if let Some(fk) = c.references.filter(|fk| inline((fk.table)())) {
             let parent = (fk.table)();
             parent.validate()?;
             t.foreign_key(

@@ -2,10 +2,11 @@
 
 use std::fmt::Write as _;
 
-use super::{render_insert, Capabilities, Dialect, SqlSyntax};
+use super::{on_delete_sql, render_create_table, render_insert, Capabilities, Dialect, SqlSyntax};
 use crate::backend::Backend;
+use crate::error::Error;
 use crate::model::ColumnSet;
-use crate::schema::{ColumnType, TableDef};
+use crate::schema::{validate_identifier, ColumnType, IdentKind, TableDef};
 
 /// PostgreSQL: generated keys are identity columns returned by the INSERT itself,
 /// timestamps `timestamptz` (microseconds), JSON `jsonb`, bytes `bytea`.
@@ -57,6 +58,43 @@ impl Dialect for PostgresDialect {
     /// statement, never from a session-wide "last value" (semantics §9).
     fn insert(&self, table: &TableDef, with_key: bool) -> String {
         render_insert(self.syntax(), table, with_key, !with_key && table.auto_increment())
+    }
+
+    /// A table's foreign key to a table created after it (tables that reference each
+    /// other) is added once every table exists, by name and only if missing, so that
+    /// `create_all` stays idempotent: PostgreSQL refuses a reference to a table that does
+    /// not exist yet.
+    fn create_tables(&self, tables: &[&'static TableDef]) -> Result<Vec<String>, Error> {
+        let mut out = Vec::new();
+        let mut later = Vec::new();
+        for (i, t) in tables.iter().enumerate() {
+            let made = &tables[..=i];
+            let exists = |p: &TableDef| made.iter().any(|m| std::ptr::eq(*m, p));
+            out.extend(render_create_table(self, t, &exists)?);
+            for c in t.columns {
+                let Some(fk) = c.references else { continue };
+                let parent = (fk.table)();
+                if exists(parent) {
+                    continue;
+                }
+                parent.validate()?;
+                let name = format!("fk_{}_{}", t.name, c.name);
+                validate_identifier(IdentKind::Index, &name)?;
+                later.push(format!(
+                    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{name}' \
+                     AND conrelid = '{table}'::regclass) THEN ALTER TABLE {table} ADD CONSTRAINT {qname} \
+                     FOREIGN KEY ({col}) REFERENCES {parent} ({pk}) ON DELETE {action}; END IF; END $$",
+                    table = quote(t.name),
+                    qname = quote(&name),
+                    col = quote(c.name),
+                    parent = quote(parent.name),
+                    pk = quote(parent.pk().name),
+                    action = on_delete_sql(fk.on_delete),
+                ));
+            }
+        }
+        out.extend(later);
+        Ok(out)
     }
 
     /// `INSERT INTO t (a, b) SELECT * FROM unnest($1::a_type[], $2::b_type[]) RETURNING id`:
