@@ -268,9 +268,39 @@ pub enum Error {
         /// What the last round staged, e.g. `Log insert x3`.
         staged: String,
     },
-    /// The API was used in a way it does not allow (named in the message).
-    #[error("{0}")]
-    Usage(String),
+    /// A setting of the engine builder out of its range.
+    #[error("invalid setting {setting}: {reason}")]
+    InvalidSetting {
+        /// The setting, e.g. `pool_size`.
+        setting: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An update that would change a row's primary key (a staged copy whose key differs
+    /// from the row's after a `BeforeUpdate` listener, or `update_where` assigning it):
+    /// keys identify rows and never change.
+    #[error("{model} {pk}: an update cannot change the primary key")]
+    PrimaryKeyChange {
+        /// The model.
+        model: &'static str,
+        /// The row's key (`<bulk>` for `update_where`).
+        pk: String,
+    },
+    /// A listener of `AfterFlush` staged a write: nothing may be staged once the flush
+    /// ended (stage in `BeforeFlush` or a row listener).
+    #[error("listener {listener:?} staged a write in AfterFlush; stage writes in BeforeFlush or a row listener")]
+    StagedAfterFlush {
+        /// The listener's name.
+        listener: String,
+    },
+    /// A panic (in a listener) interrupted a flush or bulk statement of this session: its
+    /// transaction was rolled back at the session's next call, with the staged writes
+    /// pending again.
+    #[error("a write of this session was interrupted by a panic; its transaction was rolled back")]
+    Interrupted,
+    /// Something trigorm itself got wrong (a bug: please report it with this message).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// No connection became free in time.
     #[error("no connection to {database} became free within {waited_ms} ms")]
     PoolTimeout {

@@ -475,7 +475,10 @@ macro_rules! hand_model {
                     0 => self.id = i64::from_value(value).map_err(decode)?,
                     1 => self.name = String::from_value(value).map_err(decode)?,
                     _ => {
-                        return Err(Error::Usage(format!("no column {column}")));
+                        return Err(Error::UnknownColumn {
+                            model: stringify!($ty),
+                            column: column.to_string(),
+                        });
                     }
                 }
                 Ok(())

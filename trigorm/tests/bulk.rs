@@ -551,14 +551,14 @@ on_each_db!(update_where_refuses_to_assign_the_primary_key, |db: Db| {
     let err = s
         .update_where::<User>(col("id").eq(before[0].id), &[("id", Value::from(999))])
         .unwrap_err();
-    assert!(matches!(err, Error::Usage(_)), "{err:?}");
+    assert!(matches!(err, Error::PrimaryKeyChange { model: "User", .. }), "{err:?}");
     let err = s
         .update_where::<User>(
             col("id").eq(before[0].id),
             &[("name", Value::from("x")), ("id", Value::from(999))],
         )
         .unwrap_err();
-    assert!(matches!(err, Error::Usage(_)), "{err:?}");
+    assert!(matches!(err, Error::PrimaryKeyChange { model: "User", .. }), "{err:?}");
     s.commit().unwrap();
     assert!(take(&rec).is_empty(), "nothing fired");
     assert_eq!(users(&engine), before);

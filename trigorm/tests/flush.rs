@@ -513,7 +513,16 @@ on_each_db!(the_round_bound_is_configurable, |db: Db| {
     assert_eq!(count::<Node>(&engine), 3);
 
     let err = Engine::builder(&db.url).max_flush_rounds(0).build().unwrap_err();
-    assert!(matches!(err, Error::Usage(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidSetting {
+                setting: "max_flush_rounds",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 });
 
 /// A tree in one table.

@@ -137,8 +137,8 @@ on_each_db!(staging_in_after_flush_is_a_usage_error_and_rolls_back, |db: Db| {
     s.add(user("Jane"));
     let err = s.commit().unwrap_err();
     match &err {
-        Error::Usage(msg) => assert!(msg.contains("AfterFlush"), "{msg}"),
-        other => panic!("expected Error::Usage, got {other:?}"),
+        Error::StagedAfterFlush { listener } => assert!(listener.contains("AfterFlush"), "{listener}"),
+        other => panic!("expected Error::StagedAfterFlush, got {other:?}"),
     }
     let t = trace.take();
     assert_eq!(t.last().map(String::as_str), Some("AfterRollback"), "{t:?}");

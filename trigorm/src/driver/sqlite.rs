@@ -763,15 +763,15 @@ mod tests {
         conn.with_statements(&mut |held| {
             for i in 0..3 {
                 held.execute_at(0, &a, &[Param::Int(i)])
-                    .map_err(|e| Error::Usage(e.to_string()))?;
+                    .map_err(|e| Error::Internal(e.to_string()))?;
                 // The same slot, another text of the same length.
                 held.execute_at(0, &b, &[Param::Int(10 + i)])
-                    .map_err(|e| Error::Usage(e.to_string()))?;
+                    .map_err(|e| Error::Internal(e.to_string()))?;
             }
             // The same text in another `Arc`: still that statement.
             let again: Arc<str> = (*a).into();
             held.execute_at(0, &again, &[Param::Int(3)])
-                .map_err(|e| Error::Usage(e.to_string()))?;
+                .map_err(|e| Error::Internal(e.to_string()))?;
             Ok(())
         })
         .expect("statements");

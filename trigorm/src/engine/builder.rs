@@ -228,7 +228,10 @@ impl EngineBuilder {
     /// The most connections open at once (default: the URL's `pool_size=N`, else 8).
     pub fn pool_size(mut self, n: usize) -> Self {
         if n == 0 {
-            self.error = Some(Error::Usage("pool_size must be at least 1".into()));
+            self.error = Some(Error::InvalidSetting {
+                setting: "pool_size",
+                reason: "must be at least 1".into(),
+            });
         }
         self.pool_size = Some(n);
         self
@@ -272,7 +275,10 @@ impl EngineBuilder {
     /// The bound on flush rounds (default 16).
     pub fn max_flush_rounds(mut self, n: usize) -> Self {
         if n == 0 {
-            self.error = Some(Error::Usage("max_flush_rounds must be at least 1".into()));
+            self.error = Some(Error::InvalidSetting {
+                setting: "max_flush_rounds",
+                reason: "must be at least 1".into(),
+            });
         }
         self.max_flush_rounds = n;
         self

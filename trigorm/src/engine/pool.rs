@@ -36,7 +36,7 @@ impl Pool {
     /// An idle connection, a new one while fewer than `max` are open, or wait for one.
     pub(crate) fn acquire(&self, driver: &dyn Driver) -> Result<PooledConn> {
         let start = Instant::now();
-        let lock_err = || Error::Usage("the connection pool's lock is poisoned".into());
+        let lock_err = || Error::Internal("the connection pool's lock is poisoned".into());
         let mut st = self.state.lock().map_err(|_| lock_err())?;
         loop {
             while let Some(c) = st.idle.pop() {

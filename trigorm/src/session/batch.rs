@@ -68,7 +68,7 @@ fn write_at<'w, M>(writes: &'w [Write<M>], e: &Entry) -> Result<&'w Write<M>> {
 
 #[cold]
 fn missing<M>() -> Error {
-    Error::Usage("a staged write went missing".into())
+    Error::Internal("a staged write went missing".into())
 }
 
 /// A statement of many rows failed: the error names the model and the statement; the
@@ -184,7 +184,7 @@ fn insert_group<M: Model>(
                 })
                 .collect();
             if ids.len() != rows.len() {
-                return Err(Error::Usage(format!(
+                return Err(Error::Internal(format!(
                     "{}: the insert of {} rows returned {} generated keys",
                     M::table().model,
                     rows.len(),

@@ -160,7 +160,7 @@ impl Conn<'_> {
             }
             Ok(())
         })?;
-        out.ok_or_else(|| Error::Usage("the connection did not run the statements".into()))
+        out.ok_or_else(|| Error::Internal("the connection did not run the statements".into()))
     }
 
     /// The number of a statement shape on a table, its SQL text rendered on first use.
@@ -207,7 +207,7 @@ impl Conn<'_> {
         };
         let id = ShapeId(
             u32::try_from(self.sql.texts.len())
-                .map_err(|_| Error::Usage("too many statement shapes on one connection".into()))?,
+                .map_err(|_| Error::Internal("too many statement shapes on one connection".into()))?,
         );
         self.sql.texts.push(sql.into());
         self.sql.columns.push(columns);
@@ -386,7 +386,9 @@ impl Conn<'_> {
     fn transaction(&mut self) -> Result<&mut dyn Connection, Error> {
         match &mut self.db {
             Db::Conn(db) => Ok(&mut **db),
-            Db::Held(_) => Err(Error::Usage("a transaction cannot begin or end inside a flush".into())),
+            Db::Held(_) => Err(Error::Internal(
+                "a transaction cannot begin or end inside a flush".into(),
+            )),
         }
     }
 

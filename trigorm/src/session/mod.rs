@@ -159,7 +159,7 @@ impl Session {
         let Session { engine, pooled, state } = self;
         let pooled = pooled
             .as_mut()
-            .ok_or_else(|| Error::Usage("the session's connection is gone".into()))?;
+            .ok_or_else(|| Error::Internal("the session's connection is gone".into()))?;
         let engine: &EngineInner = engine;
         let conn = Conn::new(pooled, &*engine.dialect, engine.observer.as_ref());
         Ok((conn, state, engine))
@@ -208,7 +208,7 @@ impl Session {
         self.flush()?;
         pending
             .get()
-            .ok_or_else(|| Error::Usage(format!("{} was not written by the flush", M::table().model)))
+            .ok_or_else(|| Error::Internal(format!("{} was not written by the flush", M::table().model)))
     }
 
     /// Stage an update of `obj` (moved, or copied when given by reference: see
@@ -456,9 +456,7 @@ impl Session {
             return Ok(());
         }
         self.state.writing = false;
-        Err(self.fail(Error::Usage(
-            "a write of this session was interrupted by a panic; its transaction was rolled back".into(),
-        )))
+        Err(self.fail(Error::Interrupted))
     }
 
     fn flush_inner(&mut self) -> Result<()> {
@@ -623,7 +621,7 @@ impl Session {
     /// ```
     ///
     /// # Errors
-    /// [`Error::UnknownColumn`], [`Error::Usage`] for an assignment to the primary key,
+    /// [`Error::UnknownColumn`], [`Error::PrimaryKeyChange`] for an assignment to the primary key,
     /// [`Error::Decode`] for a value that does not fit, or any flush error; errors roll the
     /// transaction back.
     pub fn update_where<M: Model>(&mut self, filter: Filter, set: &[(&str, Value)]) -> Result<u64> {
@@ -632,10 +630,10 @@ impl Session {
         for (name, v) in set {
             let i = t.column_index(name)?;
             if i == t.primary_key {
-                return Err(Error::Usage(format!(
-                    "update_where on {}: the primary key cannot be assigned",
-                    t.model
-                )));
+                return Err(Error::PrimaryKeyChange {
+                    model: t.model,
+                    pk: "<bulk>".into(),
+                });
             }
             assignments.push((i, v.clone()));
         }
@@ -775,10 +773,9 @@ fn run_flush_listeners(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, e
             source,
         })?;
         if refused.is_some() {
-            return Err(Error::Usage(format!(
-                "listener {:?} staged a write in AfterFlush; stage writes in BeforeFlush or a row listener",
-                l.name
-            )));
+            return Err(Error::StagedAfterFlush {
+                listener: l.name.clone(),
+            });
         }
     }
     Ok(())
@@ -822,7 +819,7 @@ fn run_rounds_inner(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, roun
             let e = run[0];
             let staging = if e.kept { &mut st.staged } else { &mut st.derived };
             let Some(queue) = staging.queue_mut(e) else {
-                return Err(Error::Usage("a staged write went missing".into()));
+                return Err(Error::Internal("a staged write went missing".into()));
             };
             let written = queue.run(run, &mut cx)?;
             if rounds == 1 {

@@ -760,11 +760,10 @@ fn run_update<M: Model>(
 #[cold]
 #[inline(never)]
 fn key_changed<M: Model>(old: &M) -> Error {
-    Error::Usage(format!(
-        "{} {}: an update cannot change the primary key",
-        M::table().model,
-        pk_text::<M>(old)
-    ))
+    Error::PrimaryKeyChange {
+        model: M::table().model,
+        pk: pk_text::<M>(old),
+    }
 }
 
 /// A delete up to its statement: the old row (`pre`: read already), the version check,

@@ -144,7 +144,7 @@ impl<M: Model> AnyQueue for Queue<M> {
         let mut written = 0;
         for e in entries {
             let Some(w) = self.writes.get_mut(e.index) else {
-                return Err(Error::Usage(format!(
+                return Err(Error::Internal(format!(
                     "{}: a staged write went missing",
                     M::table().model
                 )));
