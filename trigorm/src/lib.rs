@@ -92,7 +92,10 @@ pub use error::{Error, ListenerResult, Result};
 pub use model::{ColumnSet, IntoRow, Model};
 pub use session::{ListenerCtx, Pending, Query, Session};
 pub use trigorm_derive::{Field, Model};
-pub use value::{Binder, Field, Key, Value, ValueRef};
+pub use value::{Field, Value, ValueRef};
+// Used by derived code and drivers; not part of what a user writes.
+#[doc(hidden)]
+pub use value::{Binder, Key};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

@@ -115,6 +115,7 @@ pub trait Model: Clone + Send + Sync + 'static {
 
     /// The value of one column by index, borrowed (what the session binds). The provided
     /// method copies through [`Model::value`]; `#[derive(Model)]` borrows.
+    #[doc(hidden)]
     fn value_ref(&self, column: usize) -> ValueRef<'_> {
         ValueRef::Owned(self.value(column))
     }
@@ -132,12 +133,14 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// assert!(!Item::MAY_BE_NAN && Gauge::MAY_BE_NAN);
     /// assert!(Item::BINDS_ONE_PER_COLUMN && Gauge::BINDS_ONE_PER_COLUMN);
     /// ```
+    #[doc(hidden)]
     const MAY_BE_NAN: bool = true;
 
     /// Whether [`Model::bind_column`] binds exactly one parameter for every column. `false`
     /// (the provided value) makes the session check after each column
     /// ([`Binder::expect_bound`]); `#[derive(Model)]` says `true` when every field's
     /// [`Field::BINDS_ONE`](crate::Field::BINDS_ONE) does.
+    #[doc(hidden)]
     const BINDS_ONE_PER_COLUMN: bool = false;
 
     /// Bind the value of one column as the next parameter of a statement (how the session
@@ -158,6 +161,7 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// Item { id: 1, name: "a".into() }.bind_column(1, &mut b);
     /// assert_eq!(b.0, ["a"]);
     /// ```
+    #[doc(hidden)]
     fn bind_column(&self, column: usize, b: &mut dyn Binder) {
         b.value(&self.value_ref(column));
     }
@@ -182,6 +186,7 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// item.bind_insert(false, &mut without);
     /// assert_eq!((with.0, without.0), (2, 1));
     /// ```
+    #[doc(hidden)]
     fn bind_insert(&self, with_key: bool, b: &mut dyn Binder) {
         let t = Self::table();
         let mut bound = 0;
@@ -209,6 +214,7 @@ pub trait Model: Clone + Send + Sync + 'static {
     ///
     /// # Errors
     /// As [`Model::from_values`].
+    #[doc(hidden)]
     fn from_row(values: &[ValueRef<'_>]) -> Result<Self, Error> {
         let mut owned: Vec<Value> = values.iter().map(ValueRef::to_value).collect();
         Self::from_values(&mut owned)
@@ -221,6 +227,7 @@ pub trait Model: Clone + Send + Sync + 'static {
     ///
     /// # Errors
     /// As [`Model::from_row`]; `self` is then unspecified.
+    #[doc(hidden)]
     fn read_row(&mut self, values: &[ValueRef<'_>]) -> Result<(), Error> {
         *self = Self::from_row(values)?;
         Ok(())
@@ -232,6 +239,7 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// Bring every field to what the backends store ([`Field::normalize`](crate::Field::normalize): timestamps at
     /// microseconds), so that the row as written is the row as read back. The session calls
     /// it on every row it writes; derived, one call per field.
+    #[doc(hidden)]
     fn normalize(&mut self) {}
 
     /// Set one column from a value (used for generated keys and bulk assignments).
@@ -255,6 +263,7 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// assert!(Item::check_value(1, &ValueRef::Text("a name")).is_ok());
     /// assert!(Item::check_value(1, &ValueRef::Int(7)).is_err());
     /// ```
+    #[doc(hidden)]
     fn check_value(column: usize, value: &ValueRef<'_>) -> Result<(), Error> {
         let _ = (column, value);
         Ok(())
@@ -267,6 +276,7 @@ pub trait Model: Clone + Send + Sync + 'static {
     ///
     /// # Errors
     /// As [`Model::set_value`].
+    #[doc(hidden)]
     fn copy_columns(&mut self, other: &Self, columns: ColumnSet) -> Result<(), Error> {
         for i in columns.iter() {
             self.set_value(i, other.value(i))?;
@@ -280,6 +290,7 @@ pub trait Model: Clone + Send + Sync + 'static {
     }
 
     /// The primary key in hashable form.
+    #[doc(hidden)]
     fn key(&self) -> Key {
         Key::from_value_ref(&self.value_ref(Self::table().primary_key))
     }

@@ -7,6 +7,7 @@
 use crate::error::{DbError, Error};
 use std::sync::Arc;
 
+#[doc(hidden)]
 pub use crate::value::Binder;
 use crate::value::{Value, ValueRef};
 
@@ -58,6 +59,7 @@ fn query_refs_copied(
 /// }
 /// assert_eq!(Pair(1, "a".into()).get(1), ValueRef::Text("a"));
 /// ```
+#[doc(hidden)]
 pub trait RowParams {
     /// How many parameters.
     fn count(&self) -> usize;
@@ -376,6 +378,7 @@ pub trait Statements {
     ///
     /// # Errors
     /// The database's error.
+    #[doc(hidden)]
     fn execute_at(&mut self, slot: u32, sql: &Arc<str>, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
         let _ = slot;
         self.execute(sql, params)
@@ -385,6 +388,7 @@ pub trait Statements {
     ///
     /// # Errors
     /// The database's error.
+    #[doc(hidden)]
     fn execute_row_at(&mut self, slot: u32, sql: &Arc<str>, row: &dyn RowParams) -> Result<u64, DbError> {
         let _ = slot;
         self.execute_row(sql, row)
@@ -394,6 +398,7 @@ pub trait Statements {
     ///
     /// # Errors
     /// The database's error.
+    #[doc(hidden)]
     fn insert_row_at(&mut self, slot: u32, sql: &Arc<str>, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
         let _ = slot;
         self.insert_row(sql, row)
@@ -403,6 +408,7 @@ pub trait Statements {
     ///
     /// # Errors
     /// As [`Connection::query`].
+    #[doc(hidden)]
     fn query_refs_at(
         &mut self,
         slot: u32,

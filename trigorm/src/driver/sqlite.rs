@@ -22,7 +22,7 @@ use crate::error::{DbError, DbErrorKind, Error};
 use crate::value::{timestamp_text, timestamp_text_into, Value, ValueRef as Param, TIMESTAMP_TEXT_LEN};
 
 /// How many prepared statements each connection keeps (rusqlite's default is 16).
-pub const STATEMENT_CACHE_CAPACITY: usize = 256;
+const STATEMENT_CACHE_CAPACITY: usize = 256;
 
 /// Where the database lives.
 #[derive(Debug, Clone)]

@@ -1,6 +1,5 @@
 //! Engine URLs: which driver and dialect a URL names.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::driver::{Backend, Driver};
@@ -8,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::sql::Dialect;
 
 /// Where a `sqlite:` URL points.
+#[cfg(feature = "sqlite")]
 fn parse_sqlite(url: &str, rest: &str) -> Result<crate::driver::sqlite::Location> {
     use crate::driver::sqlite::Location;
     let bad = |reason: &str| Error::InvalidUrl {
@@ -26,7 +26,7 @@ fn parse_sqlite(url: &str, rest: &str) -> Result<crate::driver::sqlite::Location
     if path.contains('?') {
         return Err(bad("URL parameters are not supported; use the EngineBuilder settings"));
     }
-    Ok(Location::File(PathBuf::from(path)))
+    Ok(Location::File(std::path::PathBuf::from(path)))
 }
 
 /// The URL as shown in errors: a password (`user:password@`, read up to the last `@`
@@ -82,6 +82,7 @@ pub(super) struct Opened {
 
 /// Take trigorm's own parameters (`pool_size`) out of a server URL's query; the rest is
 /// the driver's.
+#[cfg(feature = "postgres")]
 fn take_settings(url: &str) -> Result<(String, Option<usize>)> {
     let Some((base, query)) = url.split_once('?') else {
         return Ok((url.to_string(), None));
@@ -117,6 +118,7 @@ pub(super) fn open_driver(url: &str, busy_timeout: Duration) -> Result<Opened> {
         url: redact_url(url),
         reason: "no scheme (sqlite:, postgres:, mysql:)".into(),
     })?;
+    let _ = (rest, busy_timeout);
     match scheme {
         #[cfg(feature = "sqlite")]
         "sqlite" => {
@@ -129,7 +131,6 @@ pub(super) fn open_driver(url: &str, busy_timeout: Duration) -> Result<Opened> {
         }
         #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => {
-            let _ = busy_timeout;
             let (driver_url, pool_size) = take_settings(url)?;
             Ok(Opened {
                 driver: Box::new(crate::driver::postgres::PostgresDriver::new(
@@ -166,6 +167,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "postgres")]
     fn pool_size_is_taken_out_of_the_query() {
         let (rest, n) = take_settings("postgres://u@h/db?pool_size=3&options=-cx%3Dy").expect("valid");
         assert_eq!((rest.as_str(), n), ("postgres://u@h/db?options=-cx%3Dy", Some(3)));

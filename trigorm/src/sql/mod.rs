@@ -338,6 +338,7 @@ fn key_eq(table: &TableDef, b: &mut Binder) -> Expr {
 }
 
 /// The SQL of an `ON DELETE` action.
+#[cfg(feature = "postgres")]
 pub(crate) fn on_delete_sql(a: OnDelete) -> &'static str {
     match a {
         OnDelete::NoAction => "NO ACTION",
