@@ -67,8 +67,8 @@ fn write_at<'w, M>(writes: &'w [Write<M>], e: &Entry) -> Result<&'w Write<M>> {
 }
 
 #[cold]
-fn missing<M>() -> Error {
-    Error::Internal("a staged write went missing".into())
+fn missing<M: Model>() -> Error {
+    Error::Internal(format!("{}: a staged write went missing", M::table().model))
 }
 
 /// A statement of many rows failed: the error names the model and the statement; the

@@ -5,6 +5,7 @@
 //! inside one transaction, running the listeners around each row.
 
 mod batch;
+mod bulk;
 mod conn;
 mod identity;
 mod listeners;
@@ -12,6 +13,8 @@ mod ops;
 mod order;
 mod params;
 mod query;
+mod rounds;
+mod slot;
 mod staging;
 
 use std::sync::Arc;
@@ -25,17 +28,17 @@ pub(crate) use listeners::{FlushFn, Named, Registry, TxFn};
 
 use crate::engine::EngineInner;
 use crate::error::{Error, Result};
-use crate::event::{BulkChange, FlushEvent, Operation, TxEvent};
+use crate::event::{FlushEvent, TxEvent};
 use crate::model::{IntoRow, Model};
 use crate::query::{Filter, Select};
 use crate::schema::TableDef;
-use crate::sql::Statement;
 use crate::value::{value_refs, Value};
 use conn::{query_error, Conn};
 use identity::IdentityMap;
 use listeners::AfterCommitFn;
-use ops::{FlushCx, Slot};
-use staging::{Entry, Staging, Stagings, Write};
+use ops::Slot;
+use rounds::{run_flush_listeners, run_rounds};
+use staging::{Entry, Staging, Write};
 
 /// An object staged with [`Session::add`]. After the flush that inserts it, [`Pending::get`]
 /// returns it as written, with its generated key.
@@ -598,257 +601,6 @@ impl Session {
         }
         e
     }
-
-    /// Update every row of `M` matching `filter`, setting the given columns, and fire the
-    /// row events for exactly the rows it changes, with their true old and new values, then
-    /// one statement-level event (`on_bulk`) with the filter and the row count. Staged
-    /// writes are flushed first. Rows whose values would not change are not written and
-    /// fire nothing. Returns the number of rows changed.
-    ///
-    /// ```
-    /// # use trigorm::{Engine, Model, Value, query::col};
-    /// # #[derive(Model, Clone, Debug)]
-    /// # struct Item { id: i64, name: String, qty: i64 }
-    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
-    /// # engine.create_all()?;
-    /// let mut s = engine.session()?;
-    /// for i in 0..5 {
-    ///     s.add(Item { id: 0, name: format!("i{i}"), qty: i });
-    /// }
-    /// let n = s.update_where::<Item>(col("qty").ge(3), &[("name", Value::from("big"))])?;
-    /// assert_eq!(n, 2);
-    /// # Ok::<(), trigorm::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::UnknownColumn`], [`Error::PrimaryKeyChange`] for an assignment to the primary key,
-    /// [`Error::Decode`] for a value that does not fit, or any flush error; errors roll the
-    /// transaction back.
-    pub fn update_where<M: Model>(&mut self, filter: Filter, set: &[(&str, Value)]) -> Result<u64> {
-        let t = M::table();
-        let mut assignments = Vec::with_capacity(set.len());
-        for (name, v) in set {
-            let i = t.column_index(name)?;
-            if i == t.primary_key {
-                return Err(Error::PrimaryKeyChange {
-                    model: t.model,
-                    pk: "<bulk>".into(),
-                });
-            }
-            assignments.push((i, v.clone()));
-        }
-        self.bulk::<M>(Operation::Update, filter, &assignments)
-    }
-
-    /// Delete every row of `M` matching `filter`, firing the row events of each deleted
-    /// row with its true old values, then one statement-level event with the filter and
-    /// the row count. Returns the number of rows deleted.
-    ///
-    /// # Errors
-    /// As [`Session::update_where`].
-    ///
-    /// ```
-    /// # use trigorm::{Engine, Model};
-    /// # #[derive(Model, Clone, Debug)]
-    /// # struct Item { id: i64, name: String }
-    /// # let engine = Engine::builder("sqlite::memory:").model::<Item>().build()?;
-    /// # engine.create_all()?;
-    /// use trigorm::query::col;
-    /// let mut s = engine.session()?;
-    /// s.add(Item { id: 0, name: "a".into() });
-    /// s.add(Item { id: 0, name: "b".into() });
-    /// assert_eq!(s.delete_where::<Item>(col("name").eq("a"))?, 1);
-    /// # Ok::<(), trigorm::Error>(())
-    /// ```
-    pub fn delete_where<M: Model>(&mut self, filter: Filter) -> Result<u64> {
-        self.bulk::<M>(Operation::Delete, filter, &[])
-    }
-
-    fn bulk<M: Model>(&mut self, op: Operation, filter: Filter, set: &[(usize, Value)]) -> Result<u64> {
-        // In key order: the row events of a bulk statement come in that order on every
-        // backend, and sessions locking overlapping rows take their locks in one order.
-        let select = Select {
-            filter: Some(filter.clone()),
-            order: vec![crate::query::col(M::table().pk().name).asc()],
-            ..Select::default()
-        };
-        // A bad filter is refused before anything runs: it leaves the transaction alone.
-        // Locked where the backend locks rows: the rows read are the rows written.
-        let stmt = self.engine.dialect.select(M::table(), &select, true)?;
-        self.flush()?;
-        self.state.writing = true;
-        let r = self.bulk_inner::<M>(op, &filter, &stmt, set.into());
-        let r = r.map_err(|e| self.fail(e));
-        self.state.writing = false;
-        r
-    }
-
-    fn bulk_inner<M: Model>(
-        &mut self,
-        op: Operation,
-        filter: &Filter,
-        stmt: &Statement,
-        set: Arc<[(usize, Value)]>,
-    ) -> Result<u64> {
-        let t = M::table();
-        let (mut conn, st, eng) = self.begun()?;
-        // The rows read here are locked (PostgreSQL: FOR UPDATE; SQLite: the transaction
-        // holds the write lock), so they are the rows the statement stands for; each is
-        // written as it is when its turn comes (listeners of earlier rows may have changed
-        // or removed it).
-        let mut olds: Vec<M> = Vec::new();
-        conn.query_refs(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
-            olds.push(M::from_row(row)?);
-            Ok(())
-        })
-        .map_err(|e| query_error(e, Some(t.model), &stmt.sql))?;
-        st.derived.clear();
-        for old in olds {
-            st.identity.put(old.key(), old.clone());
-            match op {
-                Operation::Update => st.derived.push(Write::Update {
-                    obj: old,
-                    bulk: Some(set.clone()),
-                }),
-                _ => st.derived.push(Write::Delete { obj: old, bulk: true }),
-            }
-        }
-        let mut round: Vec<Entry> = st.derived.order().to_vec();
-        // Rows and listener writes run the same few statements: keep them prepared.
-        conn.with_statements(|conn| {
-            let rows = run_rounds(conn, st, eng, &mut round)?;
-            if let Some(ls) = eng.registry.model::<M>() {
-                let change = BulkChange {
-                    model: t.model,
-                    op,
-                    filter,
-                    rows,
-                };
-                for l in &ls.bulk {
-                    let mut ctx = ListenerCtx::new(
-                        &mut *conn,
-                        &mut st.identity,
-                        &mut st.derived,
-                        &mut st.after_commit,
-                        true,
-                    );
-                    (l.f)(&mut ctx, &change).map_err(|source| Error::SessionListener {
-                        listener: l.name.clone(),
-                        event: if op == Operation::Update {
-                            "bulk update"
-                        } else {
-                            "bulk delete"
-                        },
-                        source,
-                    })?;
-                }
-                round.clear();
-                round.extend_from_slice(st.derived.order());
-                run_rounds(conn, st, eng, &mut round)?;
-            }
-            Ok(rows)
-        })
-    }
-}
-
-fn run_flush_listeners(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, event: FlushEvent) -> Result<()> {
-    for l in eng.registry.flush_listeners(event) {
-        let may_stage = event != FlushEvent::AfterFlush;
-        let mut ctx = ListenerCtx::new(
-            &mut *conn,
-            &mut st.identity,
-            &mut st.derived,
-            &mut st.after_commit,
-            may_stage,
-        );
-        let r = (l.f)(&mut ctx);
-        let refused = ctx.staging_refused.filter(|s| !s.is_empty());
-        let name = match event {
-            FlushEvent::BeforeFlush => "BeforeFlush",
-            FlushEvent::AfterFlush => "AfterFlush",
-        };
-        r.map_err(|source| Error::SessionListener {
-            listener: l.name.clone(),
-            event: name,
-            source,
-        })?;
-        if refused.is_some() {
-            return Err(Error::StagedAfterFlush {
-                listener: l.name.clone(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Run `round` (entries of `st.staged` and `st.derived`), then round after round what its
-/// listeners stage, up to the engine's bound; how many rows of the first round were written.
-/// Derived writes are dropped as they are done (their buffers are kept).
-fn run_rounds(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, round: &mut Vec<Entry>) -> Result<u64> {
-    let r = run_rounds_inner(conn, st, eng, round);
-    st.derived.clear();
-    st.next.clear();
-    r
-}
-
-fn run_rounds_inner(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, round: &mut Vec<Entry>) -> Result<u64> {
-    let mut rounds = 0;
-    let mut first_round_written = 0;
-    while !round.is_empty() {
-        let stagings = Stagings {
-            kept: &st.staged,
-            derived: &st.derived,
-        };
-        if rounds == eng.max_flush_rounds {
-            return Err(Error::FlushLoop {
-                rounds,
-                staged: describe(round, &stagings),
-            });
-        }
-        rounds += 1;
-        order::order_round(round, &stagings);
-        let mut cx = FlushCx {
-            conn: &mut *conn,
-            registry: &eng.registry,
-            identity: &mut st.identity,
-            next: &mut st.next,
-            after_commit: &mut st.after_commit,
-        };
-        // Consecutive writes of one queue run together (one lookup of their listeners).
-        for run in round.chunk_by(|a, b| a.kept == b.kept && a.queue == b.queue) {
-            let e = run[0];
-            let staging = if e.kept { &mut st.staged } else { &mut st.derived };
-            let Some(queue) = staging.queue_mut(e) else {
-                return Err(Error::Internal("a staged write went missing".into()));
-            };
-            let written = queue.run(run, &mut cx)?;
-            if rounds == 1 {
-                first_round_written += written;
-            }
-        }
-        // The next round: what this round's listeners staged.
-        st.derived.clear();
-        std::mem::swap(&mut st.derived, &mut st.next);
-        round.clear();
-        round.extend_from_slice(st.derived.order());
-    }
-    Ok(first_round_written)
-}
-
-fn describe(round: &[Entry], s: &Stagings<'_>) -> String {
-    let mut counts: Vec<(&'static str, Operation, usize)> = Vec::new();
-    for &e in round {
-        let k = (s.table(e).map_or("?", |t| t.model), s.operation(e));
-        match counts.iter_mut().find(|(m, o, _)| (*m, *o) == k) {
-            Some(c) => c.2 += 1,
-            None => counts.push((k.0, k.1, 1)),
-        }
-    }
-    counts
-        .iter()
-        .map(|(m, o, n)| format!("{m} {} x{n}", o.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Drop for Session {
