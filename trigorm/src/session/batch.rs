@@ -62,7 +62,7 @@ pub(crate) fn run<M: Model>(
     Ok(written)
 }
 
-fn write_at<'w, M>(writes: &'w [Write<M>], e: &Entry) -> Result<&'w Write<M>> {
+fn write_at<'w, M: Model>(writes: &'w [Write<M>], e: &Entry) -> Result<&'w Write<M>> {
     writes.get(e.index).ok_or_else(missing::<M>)
 }
 
