@@ -90,6 +90,12 @@ pub fn run(url: &str, plan: Plan) -> Result<Timings> {
     let engine = audited(url)
         .build()
         .with_context(|| format!("opening {}", crate::pg::redact(url)))?;
+    run_on(&engine, plan)
+}
+
+/// Run the workload through `engine` (built by [`audited`]); its tables are created
+/// first if missing (not timed).
+pub fn run_on(engine: &Engine, plan: Plan) -> Result<Timings> {
     engine.create_all().context("creating the schema")?;
     let b = plan.batch as i64;
 

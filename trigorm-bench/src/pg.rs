@@ -10,11 +10,10 @@
 
 use std::str::FromStr;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
-use crate::floor_postgres;
 use crate::listeners::{Log, User};
 
 /// Whether `url` names a PostgreSQL server (`postgres://` or `postgresql://`).
@@ -75,38 +74,16 @@ pub fn is_bench_schema(name: &str) -> bool {
         && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Who creates the tables of a run's schema.
-#[derive(Debug, Clone)]
-pub enum Tables {
-    /// trigorm's `create_all` on the run's URL (both variants alike).
-    Trigorm,
-    /// trigorm cannot open PostgreSQL in this build (the message says why): the floor's
-    /// stand-in DDL, [`floor_postgres::STAND_IN_SCHEMA`]. The listeners variant cannot run.
-    StandIn(String),
-}
-
-impl Tables {
-    /// How the report names it.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Tables::Trigorm => "trigorm create_all",
-            Tables::StandIn(_) => "stand-in DDL (trigorm has no PostgreSQL backend yet)",
-        }
-    }
-}
-
-/// The server: its URL, one administrative connection (schemas, the end-state check) and
-/// whether trigorm can open it.
+/// The server: its URL and one administrative connection (schemas, the end-state check).
 pub struct Server {
     url: String,
     admin: Client,
     version: String,
-    tables: Tables,
     next: u64,
 }
 
 impl Server {
-    /// Connect, read the server's version, and ask trigorm whether it can open the URL.
+    /// Connect and read the server's version.
     pub fn connect(url: &str) -> Result<Server> {
         let shown = redact(url);
         let mut admin = Client::connect(url, NoTls).with_context(|| format!("connecting to {shown}"))?;
@@ -114,16 +91,10 @@ impl Server {
             .query_one("SHOW server_version", &[])
             .and_then(|r| r.try_get(0))
             .with_context(|| format!("asking {shown} for its version"))?;
-        let tables = match trigorm::Engine::builder(url).build() {
-            Ok(_) => Tables::Trigorm,
-            Err(e @ trigorm::Error::Unsupported { .. }) => Tables::StandIn(e.to_string()),
-            Err(e) => return Err(anyhow!(e).context(format!("trigorm cannot open {shown}"))),
-        };
         Ok(Server {
             url: url.to_string(),
             admin,
             version,
-            tables,
             next: 0,
         })
     }
@@ -134,10 +105,6 @@ impl Server {
 
     pub fn version(&self) -> &str {
         &self.version
-    }
-
-    pub fn tables(&self) -> &Tables {
-        &self.tables
     }
 
     /// The administrative connection (in no schema of the benchmark's).
@@ -191,28 +158,16 @@ impl Schema<'_> {
         &mut self.server.admin
     }
 
-    /// Create the tables `users` and `log` (see [`Tables`]); not timed.
+    /// Create the tables `users` and `log` with trigorm's `create_all` (of the listeners'
+    /// models), for every variant alike; not timed. A failure is a failure of the run.
     pub fn create_tables(&mut self) -> Result<()> {
         let url = self.url();
-        match &self.server.tables {
-            Tables::Trigorm => trigorm::Engine::builder(&url)
-                .model::<User>()
-                .model::<Log>()
-                .build()
-                .and_then(|e| e.create_all())
-                .with_context(|| format!("creating the tables in {} with trigorm", self.name)),
-            Tables::StandIn(_) => self.create_stand_in_tables(),
-        }
-    }
-
-    /// Create the tables with [`floor_postgres::STAND_IN_SCHEMA`].
-    pub fn create_stand_in_tables(&mut self) -> Result<()> {
-        let [a, b] = floor_postgres::STAND_IN_SCHEMA;
-        let sql = format!("BEGIN; SET LOCAL search_path TO {}; {a}; {b}; COMMIT", self.name);
-        self.server
-            .admin
-            .batch_execute(&sql)
-            .with_context(|| format!("creating the tables in {}", self.name))
+        trigorm::Engine::builder(&url)
+            .model::<User>()
+            .model::<Log>()
+            .build()
+            .and_then(|e| e.create_all())
+            .with_context(|| format!("creating the tables in {} with trigorm's create_all", self.name))
     }
 
     /// Drop the schema now, reporting a failure (the guard's drop cannot).
@@ -241,10 +196,23 @@ impl Drop for Schema<'_> {
     }
 }
 
-/// The server of the tests that need one: `TRIGORM_BENCH_POSTGRES_URL`, or the local one.
+/// The server of the tests that need one, as trigorm's own tests find it:
+/// `TRIGORM_POSTGRES_URL`, by default the local one. When none answers the test is
+/// skipped (`None`, and it says so on stderr), unless `TRIGORM_REQUIRE_SERVERS=1`: then it
+/// fails.
 #[cfg(test)]
-pub fn test_server_url() -> String {
-    std::env::var("TRIGORM_BENCH_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+pub fn test_server() -> Option<Server> {
+    let url =
+        std::env::var("TRIGORM_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let required = std::env::var("TRIGORM_REQUIRE_SERVERS").is_ok_and(|v| v == "1");
+    match Client::connect(&url, NoTls).map_err(anyhow::Error::new) {
+        Ok(_) => Some(Server::connect(&url).expect("the PostgreSQL server answers but cannot be used")),
+        Err(e) if !required => {
+            eprintln!("skipped: no PostgreSQL at {}: {e:#}", redact(&url));
+            None
+        }
+        Err(e) => panic!("no PostgreSQL at {} (TRIGORM_REQUIRE_SERVERS=1): {e:#}", redact(&url)),
+    }
 }
 
 #[cfg(test)]

@@ -100,9 +100,6 @@ pub struct Backend {
     /// The server's URL, its password hidden.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub postgres_url: Option<String>,
-    /// Who created each run's tables.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub postgres_tables: Option<&'static str>,
 }
 
 impl Backend {
@@ -112,17 +109,15 @@ impl Backend {
             sqlite_version: Some(rusqlite::version()),
             postgres_version: None,
             postgres_url: None,
-            postgres_tables: None,
         }
     }
 
-    pub fn postgres(version: &str, url: &str, tables: &'static str) -> Backend {
+    pub fn postgres(version: &str, url: &str) -> Backend {
         Backend {
             backend: "postgres",
             sqlite_version: None,
             postgres_version: Some(version.to_string()),
             postgres_url: Some(crate::pg::redact(url)),
-            postgres_tables: Some(tables),
         }
     }
 
@@ -131,10 +126,9 @@ impl Backend {
         match (&self.sqlite_version, &self.postgres_version) {
             (Some(v), _) => format!("SQLite {v} (WAL, synchronous=NORMAL)"),
             (None, v) => format!(
-                "PostgreSQL {} at {}, a fresh schema per run, tables by {}",
+                "PostgreSQL {} at {}, a fresh schema per run (tables by trigorm's create_all)",
                 v.as_deref().unwrap_or("?"),
                 self.postgres_url.as_deref().unwrap_or("?"),
-                self.postgres_tables.unwrap_or("?")
             ),
         }
     }
@@ -235,7 +229,7 @@ mod tests {
         assert_eq!(v["backend"], "sqlite");
         assert_eq!(v["sqlite_version"], rusqlite::version());
         assert!(v.get("postgres_version").is_none());
-        let b = Backend::postgres("15.20", "postgres://u:pw@h/db", "trigorm create_all");
+        let b = Backend::postgres("15.20", "postgres://u:pw@h/db");
         let v = serde_json::to_value(&b).expect("json");
         assert_eq!(v["backend"], "postgres");
         assert_eq!(v["postgres_url"], "postgres://u:***@h/db");

@@ -52,7 +52,9 @@ fn log_row(user_id: i64, change_type: ChangeType, old: Option<&User>, new: Optio
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::args().nth(1).unwrap_or_else(|| "sqlite://example.db".to_string());
+    let url = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "sqlite://example.db".to_string());
     let engine = Engine::builder(url)
         .model::<Log>()
         .listen::<User>(AfterInsert, |ctx, change| {

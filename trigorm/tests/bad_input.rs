@@ -112,10 +112,13 @@ fn a_locked_database_is_a_busy_error_naming_it_and_nothing_of_the_blocked_sessio
     s.commit().unwrap();
     drop(s);
 
-    // Another engine (another connection) takes the write lock and keeps it.
+    // Another engine (another connection) takes the write lock and keeps it: its session
+    // writes (a session that only reads takes no write lock).
     let other = Engine::builder(&url).model::<User>().build().unwrap();
     let mut holder = other.session().unwrap();
-    holder.get::<User>(jane.id).unwrap().unwrap();
+    holder
+        .execute("UPDATE users SET name = name WHERE id = ?", &[Value::from(jane.id)])
+        .unwrap();
 
     let mut blocked = engine.session().unwrap();
     blocked.add(User::new("blocked"));

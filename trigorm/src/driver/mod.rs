@@ -159,11 +159,27 @@ pub trait Connection: Send {
     /// The database, as shown in errors (a path, or a URL without its password).
     fn database(&self) -> &str;
 
-    /// Start a transaction that will write (on SQLite: `BEGIN IMMEDIATE`).
+    /// Start a transaction: one that will write (`write`; on SQLite `BEGIN IMMEDIATE`,
+    /// which takes the database's write lock), or one that reads, which must take no write
+    /// lock (on SQLite a deferred `BEGIN`).
     ///
     /// # Errors
     /// The database's error, e.g. [`crate::error::DbErrorKind::Busy`].
-    fn begin(&mut self) -> Result<(), DbError>;
+    fn begin(&mut self, write: bool) -> Result<(), DbError>;
+
+    /// Make the open reading transaction one that writes. `Ok(None)`: nothing was sent,
+    /// the transaction goes on (the provided method: a backend that locks the rows it
+    /// writes reads them again then). `Ok(Some(current))`: a new, writing transaction
+    /// began (SQLite, which cannot lock rows, ends the reading transaction, begins a
+    /// writing one and compares `PRAGMA data_version` across); `current` says whether what
+    /// was read is still what is in the database, and when it is not, the caller forgets
+    /// what it remembers of the rows it read.
+    ///
+    /// # Errors
+    /// The database's error, e.g. [`crate::error::DbErrorKind::Busy`].
+    fn upgrade(&mut self) -> Result<Option<bool>, DbError> {
+        Ok(None)
+    }
 
     /// Commit the open transaction.
     ///

@@ -150,7 +150,8 @@ impl Connection for PgConnection {
         &self.database
     }
 
-    fn begin(&mut self) -> Result<(), DbError> {
+    /// READ COMMITTED for both: reads take no lock; a flush locks the rows it writes.
+    fn begin(&mut self, _write: bool) -> Result<(), DbError> {
         self.control("BEGIN")?;
         self.in_tx = true;
         Ok(())
@@ -218,7 +219,7 @@ impl Connection for PgConnection {
 
     fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
         let rows = self.run_query(sql, params).map_err(QueryError::Db)?;
-        deliver(&rows, on_row, &self.database)
+        deliver(&rows, on_row)
     }
 
     fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
@@ -241,7 +242,7 @@ impl Connection for PgConnection {
             .client
             .query(&stmt, &refs)
             .map_err(|e| QueryError::Db(self.err(e)))?;
-        deliver(&rows, on_row, &self.database)
+        deliver(&rows, on_row)
     }
 
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
@@ -301,12 +302,12 @@ impl Statements for PgConnection {
 }
 
 /// Hand each row to `on_row`, its values read by their types.
-fn deliver(rows: &[Row], on_row: RowCallback<'_>, database: &str) -> Result<(), QueryError> {
+fn deliver(rows: &[Row], on_row: RowCallback<'_>) -> Result<(), QueryError> {
     let mut buf: Vec<Value> = Vec::new();
     for row in rows {
         buf.clear();
         for i in 0..row.len() {
-            buf.push(read_value(row, i).map_err(|e| QueryError::Db(db_error(e, database)))?);
+            buf.push(read_value(row, i).map_err(|e| read_error(row, i, e))?);
         }
         on_row(&mut buf).map_err(QueryError::Row)?;
     }
@@ -476,7 +477,7 @@ fn encode(v: &ValueRef<'_>, ty: &Type, out: &mut BytesMut) -> EncodeResult {
 }
 
 /// Column `i` of `row`, by its type.
-fn read_value(row: &Row, i: usize) -> Result<Value, postgres::Error> {
+fn read_value(row: &Row, i: usize) -> Result<Value, ReadError> {
     fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Value) -> Value {
         v.map_or(Value::Null, f)
     }
@@ -496,9 +497,40 @@ fn read_value(row: &Row, i: usize) -> Result<Value, postgres::Error> {
         }),
         Type::DATE => opt(row.try_get::<_, Option<NaiveDate>>(i)?, Value::Date),
         Type::JSON | Type::JSONB => opt(row.try_get::<_, Option<serde_json::Value>>(i)?, Value::Json),
-        // Text and everything read as text (varchar, name, citext, ...); any other type
-        // fails here with the crate's message naming it (cast it to text in the query).
-        _ => opt(row.try_get::<_, Option<String>>(i)?, Value::Text),
+        Type::VOID => Value::Null,
+        // Text and everything read as text (varchar, name, citext, ...).
+        ref t if <String as postgres::types::FromSql>::accepts(t) => {
+            opt(row.try_get::<_, Option<String>>(i)?, Value::Text)
+        }
+        ref t => return Err(ReadError::Type(t.name().to_string())),
+    })
+}
+
+/// Why a column could not be read: its value, or its type, which trigorm does not read.
+enum ReadError {
+    Value(postgres::Error),
+    Type(String),
+}
+
+impl From<postgres::Error> for ReadError {
+    fn from(e: postgres::Error) -> ReadError {
+        ReadError::Value(e)
+    }
+}
+
+/// A column that could not be read: the statement ran (the transaction goes on); what
+/// failed is reading its result, said with the column's name.
+fn read_error(row: &Row, i: usize, e: ReadError) -> QueryError {
+    let column = row.columns()[i].name();
+    let feature = match e {
+        ReadError::Type(ty) => {
+            format!("reading column {column:?} of type {ty} (cast it in the query, e.g. ::text, ::float8 or ::bigint)")
+        }
+        ReadError::Value(e) => format!("reading column {column:?}: {e}"),
+    };
+    QueryError::Row(Error::Unsupported {
+        backend: "PostgreSQL",
+        feature,
     })
 }
 

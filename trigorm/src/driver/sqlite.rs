@@ -40,6 +40,9 @@ pub struct SqliteDriver {
     display: String,
     memory: bool,
     busy_timeout: Duration,
+    /// For an in-memory database: a connection held for the driver's life, so that the
+    /// database lives as long as the engine, whatever the pool closes.
+    keeper: std::sync::Mutex<Option<rusqlite::Connection>>,
 }
 
 static MEMORY_DB_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -53,6 +56,7 @@ impl SqliteDriver {
                 open_path: path.to_string_lossy().into_owned(),
                 memory: false,
                 busy_timeout,
+                keeper: std::sync::Mutex::new(None),
             },
             Location::Memory => {
                 let n = MEMORY_DB_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -61,6 +65,7 @@ impl SqliteDriver {
                     display: ":memory:".to_string(),
                     memory: true,
                     busy_timeout,
+                    keeper: std::sync::Mutex::new(None),
                 }
             }
         }
@@ -92,6 +97,15 @@ impl Driver for SqliteDriver {
             flags |= OpenFlags::SQLITE_OPEN_URI;
         }
         let conn = rusqlite::Connection::open_with_flags(&self.open_path, flags).map_err(|e| self.open_error(e))?;
+        if self.memory {
+            if let Ok(mut keeper) = self.keeper.lock() {
+                if keeper.is_none() {
+                    let held = rusqlite::Connection::open_with_flags(&self.open_path, flags)
+                        .map_err(|e| self.open_error(e))?;
+                    *keeper = Some(held);
+                }
+            }
+        }
         conn.busy_timeout(self.busy_timeout).map_err(|e| self.open_error(e))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         // Reading the schema first makes a file that is not a database fail here, before
@@ -183,6 +197,12 @@ pub struct SqliteConnection {
 impl SqliteConnection {
     fn err(&self, e: rusqlite::Error) -> DbError {
         db_error(e, &self.database)
+    }
+
+    fn data_version(&self) -> Result<i64, DbError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 
     fn control(&mut self, sql: &str) -> Result<(), DbError> {
@@ -407,10 +427,22 @@ impl Connection for SqliteConnection {
         &self.database
     }
 
-    fn begin(&mut self) -> Result<(), DbError> {
+    fn begin(&mut self, write: bool) -> Result<(), DbError> {
         // IMMEDIATE takes the write lock now: a session reads what it will write, and a
-        // deferred transaction could not upgrade its read lock once another writer committed.
-        self.control("BEGIN IMMEDIATE")
+        // deferred transaction could not upgrade its read lock once another writer
+        // committed. A transaction that only reads takes no write lock (WAL: readers block
+        // nobody).
+        self.control(if write { "BEGIN IMMEDIATE" } else { "BEGIN" })
+    }
+
+    /// A deferred transaction cannot take the write lock once another writer committed
+    /// (`SQLITE_BUSY_SNAPSHOT`), so the reading transaction ends and a writing one begins;
+    /// `PRAGMA data_version`, read in each, says whether anyone committed in between.
+    fn upgrade(&mut self) -> Result<Option<bool>, DbError> {
+        let before = self.data_version()?;
+        self.control("COMMIT")?;
+        self.control("BEGIN IMMEDIATE")?;
+        Ok(Some(self.data_version()? == before))
     }
 
     fn commit(&mut self) -> Result<(), DbError> {

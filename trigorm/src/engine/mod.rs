@@ -123,7 +123,7 @@ impl Engine {
 
 fn run_ddl(inner: &EngineInner, pooled: &mut PooledConn, statements: &[String]) -> Result<()> {
     let conn = &mut pooled.conn;
-    conn.begin().map_err(|source| Error::Transaction {
+    conn.begin(true).map_err(|source| Error::Transaction {
         operation: "BEGIN",
         source: Box::new(source),
     })?;

@@ -109,7 +109,7 @@ impl Session {
         set: Arc<[(usize, Value)]>,
     ) -> Result<u64> {
         let t = M::table();
-        let (mut conn, st, eng) = self.begun()?;
+        let (mut conn, st, eng) = self.begun(true)?;
         // The rows read here are locked (PostgreSQL: FOR UPDATE; SQLite: the transaction
         // holds the write lock), so they are the rows the statement stands for; each is
         // written as it is when its turn comes (listeners of earlier rows may have changed

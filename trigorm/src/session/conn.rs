@@ -392,21 +392,43 @@ impl Conn<'_> {
         }
     }
 
+    /// Whether raw SQL only reads. A statement that fails to prepare has failed: it ends
+    /// the transaction like any other (PostgreSQL aborts it on a parse error too).
     pub(crate) fn is_read_only(&mut self, sql: &str) -> Result<bool, Error> {
-        match &mut self.db {
+        self.state
+            .check(self.db.database())
+            .map_err(|e| stmt_error("prepare", None, None, sql, e))?;
+        let r = match &mut self.db {
             Db::Conn(db) => db.is_read_only(sql),
             Db::Held(db) => db.is_read_only(sql),
-        }
-        .map_err(|e| stmt_error("prepare", None, None, sql, e))
+        };
+        self.state
+            .track(r)
+            .map_err(|e| stmt_error("prepare", None, None, sql, e))
     }
 
-    pub(crate) fn begin(&mut self) -> Result<(), Error> {
+    pub(crate) fn begin(&mut self, write: bool) -> Result<(), Error> {
         self.observe("BEGIN");
         self.state.aborted = false;
-        self.transaction()?.begin().map_err(|source| Error::Transaction {
+        self.transaction()?.begin(write).map_err(|source| Error::Transaction {
             operation: "BEGIN",
             source: Box::new(source),
         })
+    }
+
+    /// Make the reading transaction a writing one; `false` when others wrote meanwhile
+    /// (see [`Connection::upgrade`]). A new transaction is reported to the observer as the
+    /// COMMIT and BEGIN it took.
+    pub(crate) fn upgrade(&mut self) -> Result<bool, Error> {
+        let renewed = self.transaction()?.upgrade().map_err(|source| Error::Transaction {
+            operation: "BEGIN",
+            source: Box::new(source),
+        })?;
+        if renewed.is_some() {
+            self.observe("COMMIT");
+            self.observe("BEGIN");
+        }
+        Ok(renewed.unwrap_or(true))
     }
 
     /// COMMIT; refused (the caller rolls back) when a statement of the transaction failed,

@@ -76,6 +76,8 @@ impl<M> Drop for Pending<M> {
 
 struct State {
     in_tx: bool,
+    /// The open transaction writes (else it only read so far, and took no write lock).
+    tx_writes: bool,
     /// Set while a flush or bulk statement runs: still set afterwards means a panic
     /// interrupted it.
     writing: bool,
@@ -101,6 +103,7 @@ impl Default for State {
     fn default() -> State {
         State {
             in_tx: false,
+            tx_writes: false,
             writing: false,
             staged: Staging::new(true),
             flushed: 0,
@@ -168,11 +171,22 @@ impl Session {
         Ok((conn, state, engine))
     }
 
-    fn begun(&mut self) -> Result<Parts<'_>> {
+    /// The connection inside the session's transaction, begun if none is open: one that
+    /// will `write`, or one that reads (no write lock). A reading transaction that is to
+    /// write becomes a writing one; where others wrote meanwhile, the rows it remembers are
+    /// no longer known to be the database's (they stay the bases of the caller's copies,
+    /// and writes read their rows again).
+    fn begun(&mut self, write: bool) -> Result<Parts<'_>> {
         let (mut conn, st, eng) = self.parts()?;
         if !st.in_tx {
-            conn.begin()?;
+            conn.begin(write)?;
             st.in_tx = true;
+            st.tx_writes = write;
+        } else if write && !st.tx_writes {
+            if !conn.upgrade()? {
+                st.identity.expire();
+            }
+            st.tx_writes = true;
         }
         Ok((conn, st, eng))
     }
@@ -302,7 +316,7 @@ impl Session {
     pub fn get<M: Model>(&mut self, key: impl Into<Value>) -> Result<Option<M>> {
         self.flush()?;
         let r = self
-            .begun()
+            .begun(false)
             .and_then(|(mut conn, st, _)| ops::load_by_key::<M>(&mut conn, &mut st.identity, key.into()));
         self.after_read(r)
     }
@@ -323,7 +337,7 @@ impl Session {
 
     pub(crate) fn load_all<M: Model>(&mut self, select: &Select) -> Result<Vec<M>> {
         self.flush()?;
-        let r = self.begun().and_then(|(mut conn, st, eng)| {
+        let r = self.begun(false).and_then(|(mut conn, st, eng)| {
             let t = M::table();
             let stmt = eng.dialect.select(t, select, false)?;
             let table = st.identity.table::<M>();
@@ -340,7 +354,7 @@ impl Session {
 
     pub(crate) fn count_where(&mut self, table: &'static TableDef, filter: &Filter) -> Result<u64> {
         self.flush()?;
-        let r = self.begun().and_then(|(mut conn, _, eng)| {
+        let r = self.begun(false).and_then(|(mut conn, _, eng)| {
             let stmt = eng.dialect.count(table, filter)?;
             let mut n = 0;
             conn.query(&stmt.sql, &value_refs(&stmt.values), &mut |row| {
@@ -379,7 +393,7 @@ impl Session {
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.flush()?;
         let r = self
-            .begun()
+            .begun(true)
             .and_then(|(mut conn, st, _)| listeners::raw_execute(&mut conn, &mut st.identity, sql, params));
         r.map_err(|e| self.fail(e))
     }
@@ -393,7 +407,7 @@ impl Session {
     pub fn query_raw(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
         self.flush()?;
         let r = self
-            .begun()
+            .begun(true)
             .and_then(|(mut conn, st, _)| listeners::raw_query(&mut conn, &mut st.identity, sql, params));
         r.map_err(|e| self.fail(e))
     }
@@ -463,7 +477,7 @@ impl Session {
     }
 
     fn flush_inner(&mut self) -> Result<()> {
-        let (mut conn, st, eng) = self.begun()?;
+        let (mut conn, st, eng) = self.begun(true)?;
         let mut round = std::mem::take(&mut st.round);
         let r = conn.with_statements(|conn| {
             // After a failure, the transaction's earlier flushes run again one by one, as

@@ -514,6 +514,9 @@ pub(crate) fn before_update<M: Model>(
         None => return Err(not_found::<M>(item)),
     };
     let mut copy: Option<M> = None;
+    // Whether the caller changed anything (a bulk statement's rows are checked by its
+    // filter, not by a version).
+    let mut intended = false;
     if let Some(set) = bulk {
         let mut row = old.clone();
         for (i, v) in set {
@@ -529,6 +532,7 @@ pub(crate) fn before_update<M: Model>(
         if let Some(v) = version {
             intent.remove(v);
         }
+        intended = !intent.is_empty();
         let mut row = old.clone();
         row.copy_columns(item, intent)?;
         copy = Some(row);
@@ -537,13 +541,20 @@ pub(crate) fn before_update<M: Model>(
     let mut changed = copy.as_ref().unwrap_or(item).diff(&old);
     if let Some(v) = version {
         changed.remove(v);
-    }
-    if changed.is_empty() {
-        cx.identity.put::<M>(key, old);
-        return Ok(None);
-    }
-    if let Some(v) = version {
-        if bulk.is_none() {
+        // Optimistic locking: a change made from another version than the row's is
+        // refused, even when the row happens to hold the values it would write (two
+        // sessions adding one to the same count). Where the session remembers the row,
+        // that is when the caller changed something from it; where it does not, the copy's
+        // version is all there is to know, and a copy of another version is stale.
+        let check = bulk.is_none()
+            && if base.is_some() {
+                intended
+            } else if remembered {
+                !changed.is_empty()
+            } else {
+                true
+            };
+        if check {
             let seen = if remembered {
                 Some(base.as_ref().unwrap_or(&old))
             } else {
@@ -551,6 +562,12 @@ pub(crate) fn before_update<M: Model>(
             };
             check_version(v, item, seen, &old)?;
         }
+    }
+    if changed.is_empty() {
+        cx.identity.put::<M>(key, old);
+        return Ok(None);
+    }
+    if let Some(v) = version {
         // The version goes one up with every update; a kept write is not modified (a
         // retry starts from the version the user staged).
         let mut row = match copy.take() {
