@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use trigorm::driver::{Backend, Connection, Driver, QueryError, RowCallback, RowParams, RowRefCallback, Statements};
+use trigorm::driver::{
+    Backend, CallbackError, Connection, Driver, QueryError, RowCallback, RowParams, RowRefCallback, Statements,
+};
 use trigorm::error::{DbError, DbErrorKind};
 use trigorm::event::{AfterCommit, AfterInsert, AfterRollback};
 use trigorm::query::col;
@@ -763,7 +765,7 @@ impl Driver for Breaking {
     fn database(&self) -> &str {
         self.inner.database()
     }
-    fn connect(&self) -> trigorm::Result<Box<dyn Connection>> {
+    fn connect(&self) -> Result<Box<dyn Connection>, DbError> {
         let inner = self.inner.connect()?;
         self.opened.fetch_add(1, Ordering::SeqCst);
         Ok(Box::new(BreakingConn {
@@ -798,14 +800,20 @@ impl BreakingConn {
     fn check(&mut self) -> Result<(), DbError> {
         check(&self.cut, &mut self.broken, self.inner.database())
     }
+
+    /// The connection's own statements, breaking as the held ones do.
+    fn statements(&mut self) -> BreakingStatements<'_> {
+        BreakingStatements {
+            inner: &mut *self.inner,
+            cut: &self.cut,
+            broken: &mut self.broken,
+        }
+    }
 }
 
 impl Connection for BreakingConn {
     fn backend(&self) -> Backend {
         self.inner.backend()
-    }
-    fn database(&self) -> &str {
-        self.inner.database()
     }
     fn begin(&mut self, write: bool) -> Result<(), DbError> {
         self.check()?;
@@ -833,52 +841,14 @@ impl Connection for BreakingConn {
         self.check()?;
         self.inner.reset()
     }
-    fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
-        self.check()?;
-        self.inner.execute(sql, params)
-    }
-    fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError> {
-        self.check()?;
-        self.inner.insert(sql, params)
-    }
-    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
-        self.check()?;
-        self.inner.execute_row(sql, row)
-    }
-    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
-        self.check()?;
-        self.inner.insert_row(sql, row)
-    }
-    fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
-        self.check().map_err(QueryError::Db)?;
-        self.inner.query(sql, params, on_row)
-    }
-    fn query_refs(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowRefCallback<'_>) -> Result<(), QueryError> {
-        self.check().map_err(QueryError::Db)?;
-        self.inner.query_refs(sql, params, on_row)
-    }
-    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
-        self.check()?;
-        self.inner.execute_arrays(sql, columns)
-    }
-    fn query_arrays(
-        &mut self,
-        sql: &str,
-        columns: &[&[ValueRef<'_>]],
-        on_row: RowCallback<'_>,
-    ) -> Result<(), QueryError> {
-        self.check().map_err(QueryError::Db)?;
-        self.inner.query_arrays(sql, columns, on_row)
-    }
-    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
-        self.check()?;
-        self.inner.is_read_only(sql)
-    }
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.check()?;
         self.inner.execute_batch(sql)
     }
-    fn with_statements(&mut self, f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), Error>) -> Result<(), Error> {
+    fn with_statements(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), CallbackError>,
+    ) -> Result<(), CallbackError> {
         let BreakingConn { inner, cut, broken } = self;
         inner.with_statements(&mut |held| {
             f(&mut BreakingStatements {
@@ -887,6 +857,45 @@ impl Connection for BreakingConn {
                 broken: &mut *broken,
             })
         })
+    }
+}
+
+/// The connection's statements: as the held ones.
+impl Statements for BreakingConn {
+    fn database(&self) -> &str {
+        self.inner.database()
+    }
+    fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
+        self.statements().execute(sql, params)
+    }
+    fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError> {
+        self.statements().insert(sql, params)
+    }
+    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
+        self.statements().execute_row(sql, row)
+    }
+    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
+        self.statements().insert_row(sql, row)
+    }
+    fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
+        self.statements().query(sql, params, on_row)
+    }
+    fn query_refs(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowRefCallback<'_>) -> Result<(), QueryError> {
+        self.statements().query_refs(sql, params, on_row)
+    }
+    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
+        self.statements().is_read_only(sql)
+    }
+    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
+        self.statements().execute_arrays(sql, columns)
+    }
+    fn query_arrays(
+        &mut self,
+        sql: &str,
+        columns: &[&[ValueRef<'_>]],
+        on_row: RowCallback<'_>,
+    ) -> Result<(), QueryError> {
+        self.statements().query_arrays(sql, columns, on_row)
     }
 }
 

@@ -4,8 +4,11 @@
 //! The engine picks the driver from the URL at run time, so the boundary is `dyn`.
 //! A new backend is one file here plus one dialect in [`crate::sql`].
 
-use crate::error::{DbError, Error};
 use std::sync::Arc;
+
+mod error;
+
+pub use error::{CallbackError, DbError, DbErrorKind};
 
 #[doc(hidden)]
 pub use crate::value::Binder;
@@ -20,13 +23,13 @@ pub use crate::backend::Backend;
 
 /// What a row callback receives: the row's values in select order. Values may be taken
 /// out (`std::mem::take`); the buffer is reused for the next row.
-pub type RowCallback<'a> = &'a mut dyn FnMut(&mut [Value]) -> Result<(), Error>;
+pub type RowCallback<'a> = &'a mut dyn FnMut(&mut [Value]) -> Result<(), CallbackError>;
 
 /// What a borrowed-row callback receives: the row's values in select order, borrowed from
 /// the driver (valid for the call only).
-pub type RowRefCallback<'a> = &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), Error>;
+pub type RowRefCallback<'a> = &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), CallbackError>;
 
-/// [`Connection::query_refs`] through [`Connection::query`], for drivers that do not
+/// [`Statements::query_refs`] through [`Statements::query`], for drivers that do not
 /// lend their rows.
 fn query_refs_copied(
     query: impl FnOnce(RowCallback<'_>) -> Result<(), QueryError>,
@@ -99,7 +102,7 @@ pub trait RowParams {
 #[cold]
 fn no_arrays(database: &str) -> DbError {
     DbError {
-        kind: crate::error::DbErrorKind::Other,
+        kind: DbErrorKind::Other,
         code: None,
         message: "this driver does not take array parameters".into(),
         database: database.to_string(),
@@ -150,14 +153,12 @@ fn collect_row(row: &dyn RowParams) -> Vec<ValueRef<'_>> {
     (0..row.count()).map(|i| row.get(i)).collect()
 }
 
-/// One open connection. Statements are prepared once per connection and cached by their
-/// SQL text, so callers should reuse the same text for the same statement shape.
-pub trait Connection: Send {
+/// One open connection: its statements ([`Statements`], prepared once per connection and
+/// cached by their SQL text, so callers reuse the same text for the same statement shape)
+/// and its transactions.
+pub trait Connection: Statements + Send {
     /// Which backend this is.
     fn backend(&self) -> Backend;
-
-    /// The database, as shown in errors (a path, or a URL without its password).
-    fn database(&self) -> &str;
 
     /// Start a transaction: one that will write (`write`; on SQLite `BEGIN IMMEDIATE`,
     /// which takes the database's write lock), or one that reads, which must take no write
@@ -213,31 +214,59 @@ pub trait Connection: Send {
         Ok(())
     }
 
+    /// Run several statements without parameters (DDL).
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute_batch(&mut self, sql: &str) -> Result<(), DbError>;
+
+    /// Call `f` with this connection's statements kept prepared and at hand until it
+    /// returns (a session flush runs the same few statements for many rows).
+    ///
+    /// # Errors
+    /// What `f` returned.
+    fn with_statements(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), CallbackError>,
+    ) -> Result<(), CallbackError>;
+}
+
+/// The statements of a connection: run with bound parameters, row by row, or many rows
+/// at once (arrays of values, where the dialect renders such statements). A
+/// [`Connection`] has them; inside [`Connection::with_statements`] they are the same
+/// statements, kept prepared.
+pub trait Statements {
+    /// The database, as shown in errors (a path, or a URL without its password).
+    fn database(&self) -> &str;
+
     /// Run one statement with bound parameters; the number of rows it changed.
     ///
     /// # Errors
     /// The database's error.
     fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError>;
 
-    /// Run an INSERT; the generated key of the row, where the table has one.
+    /// Run an INSERT; the key the database generated for the row, where the table has one
+    /// (from the statement itself: `RETURNING`, or the statement's own last insert id).
     ///
     /// # Errors
     /// The database's error.
     fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError>;
 
-    /// As [`Connection::execute`], with the parameters read from `row` (drivers bind them
+    /// As [`Statements::execute`], with the parameters read from `row` (drivers bind them
     /// one by one; the provided method collects them first).
     ///
     /// # Errors
-    /// As [`Connection::execute`].
+    /// The database's error.
+    #[doc(hidden)]
     fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
         self.execute(sql, &collect_row(row))
     }
 
-    /// As [`Connection::insert`], with the parameters read from `row`.
+    /// As [`Statements::insert`], with the parameters read from `row`.
     ///
     /// # Errors
-    /// As [`Connection::insert`].
+    /// The database's error.
+    #[doc(hidden)]
     fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
         self.insert(sql, &collect_row(row))
     }
@@ -249,13 +278,20 @@ pub trait Connection: Send {
     fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError>;
 
     /// Run a query, calling `on_row` with each row borrowed. The provided method copies
-    /// each row through [`Connection::query`].
+    /// each row through [`Statements::query`].
     ///
     /// # Errors
-    /// As [`Connection::query`].
+    /// As [`Statements::query`].
     fn query_refs(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowRefCallback<'_>) -> Result<(), QueryError> {
         query_refs_copied(|cb| self.query(sql, params, cb), on_row)
     }
+
+    /// Whether a statement only reads (so that running it cannot change rows the session
+    /// remembers).
+    ///
+    /// # Errors
+    /// The database's error when the statement does not prepare.
+    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError>;
 
     /// Run a statement whose parameters are arrays, one per column, each holding that
     /// column's value for every row (PostgreSQL's `unnest`): many rows in one round trip.
@@ -270,108 +306,10 @@ pub trait Connection: Send {
         Err(no_arrays(self.database()))
     }
 
-    /// As [`Connection::execute_arrays`], for a statement that returns rows (`RETURNING`).
+    /// As [`Statements::execute_arrays`], for a statement that returns rows (`RETURNING`).
     ///
     /// # Errors
-    /// As [`Connection::query`].
-    fn query_arrays(
-        &mut self,
-        sql: &str,
-        columns: &[&[ValueRef<'_>]],
-        on_row: RowCallback<'_>,
-    ) -> Result<(), QueryError> {
-        let _ = (sql, columns, on_row);
-        Err(QueryError::Db(no_arrays(self.database())))
-    }
-
-    /// Whether a statement only reads (so that running it cannot change rows the session
-    /// remembers).
-    ///
-    /// # Errors
-    /// The database's error when the statement does not prepare.
-    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError>;
-
-    /// Run several statements without parameters (DDL).
-    ///
-    /// # Errors
-    /// The database's error.
-    fn execute_batch(&mut self, sql: &str) -> Result<(), DbError>;
-
-    /// Call `f` with this connection's statements kept prepared and at hand until it
-    /// returns (a session flush runs the same few statements for many rows).
-    ///
-    /// # Errors
-    /// What `f` returned.
-    fn with_statements(&mut self, f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), Error>) -> Result<(), Error>;
-}
-
-/// The statements of a connection inside [`Connection::with_statements`]: as the
-/// connection's own methods of the same names.
-pub trait Statements {
-    /// As [`Connection::database`].
-    fn database(&self) -> &str;
-
-    /// As [`Connection::execute`].
-    ///
-    /// # Errors
-    /// The database's error.
-    fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError>;
-
-    /// As [`Connection::insert`].
-    ///
-    /// # Errors
-    /// The database's error.
-    fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError>;
-
-    /// As [`Connection::execute_row`].
-    ///
-    /// # Errors
-    /// The database's error.
-    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
-        self.execute(sql, &collect_row(row))
-    }
-
-    /// As [`Connection::insert_row`].
-    ///
-    /// # Errors
-    /// The database's error.
-    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
-        self.insert(sql, &collect_row(row))
-    }
-
-    /// As [`Connection::query`].
-    ///
-    /// # Errors
-    /// As [`Connection::query`].
-    fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError>;
-
-    /// As [`Connection::query_refs`].
-    ///
-    /// # Errors
-    /// As [`Connection::query`].
-    fn query_refs(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowRefCallback<'_>) -> Result<(), QueryError> {
-        query_refs_copied(|cb| self.query(sql, params, cb), on_row)
-    }
-
-    /// As [`Connection::is_read_only`].
-    ///
-    /// # Errors
-    /// The database's error.
-    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError>;
-
-    /// As [`Connection::execute_arrays`].
-    ///
-    /// # Errors
-    /// The database's error.
-    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
-        let _ = (sql, columns);
-        Err(no_arrays(self.database()))
-    }
-
-    /// As [`Connection::query_arrays`].
-    ///
-    /// # Errors
-    /// As [`Connection::query`].
+    /// As [`Statements::query`].
     fn query_arrays(
         &mut self,
         sql: &str,
@@ -423,7 +361,7 @@ pub trait Statements {
     /// As [`Statements::query_refs`], with a `slot` as in [`Statements::execute_at`].
     ///
     /// # Errors
-    /// As [`Connection::query`].
+    /// As [`Statements::query`].
     #[doc(hidden)]
     fn query_refs_at(
         &mut self,
@@ -442,8 +380,16 @@ pub trait Statements {
 pub enum QueryError {
     /// The database failed.
     Db(DbError),
-    /// The row callback failed.
-    Row(Error),
+    /// The row callback failed (its error, unchanged).
+    Row(CallbackError),
+    /// The statement ran, but a value of its result could not be read (a column of a type
+    /// the driver does not read).
+    Value {
+        /// The backend, for the message.
+        backend: &'static str,
+        /// What could not be read, and what to do about it.
+        reason: String,
+    },
 }
 
 /// Opens connections to one database. Shared by the engine's pool.
@@ -457,6 +403,7 @@ pub trait Driver: Send + Sync {
     /// Open a new connection, configured (pragmas, session settings).
     ///
     /// # Errors
-    /// [`Error::Open`] with the path or URL.
-    fn connect(&self) -> Result<Box<dyn Connection>, Error>;
+    /// The database's error (the engine reports it as [`crate::Error::Open`] with the path
+    /// or URL).
+    fn connect(&self) -> Result<Box<dyn Connection>, DbError>;
 }

@@ -20,7 +20,7 @@ use postgres::types::{to_sql_checked, IsNull, Json, ToSql, Type};
 use postgres::{Client, Config, NoTls, Row, Statement};
 
 use super::{bound_values, Backend, Connection, Driver, QueryError, RowCallback, RowParams, Statements};
-use crate::error::{DbError, DbErrorKind, Error};
+use super::{CallbackError, DbError, DbErrorKind};
 use crate::value::{parse_timestamp, timestamp_text, value_refs, Value, ValueRef};
 
 /// How many prepared statements each connection keeps.
@@ -47,12 +47,9 @@ impl PostgresDriver {
     /// out); `display` is the URL as shown in errors, without its password.
     ///
     /// # Errors
-    /// [`Error::InvalidUrl`] when the `postgres` crate cannot read the URL.
-    pub fn new(url: &str, display: String) -> Result<PostgresDriver, Error> {
-        let mut config = Config::from_str(url).map_err(|e| Error::InvalidUrl {
-            url: display.clone(),
-            reason: e.to_string(),
-        })?;
+    /// Why the `postgres` crate cannot read the URL.
+    pub fn new(url: &str, display: String) -> Result<PostgresDriver, String> {
+        let mut config = Config::from_str(url).map_err(|e| e.to_string())?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -69,11 +66,11 @@ impl Driver for PostgresDriver {
         &self.display
     }
 
-    fn connect(&self) -> Result<Box<dyn Connection>, Error> {
-        let client = self.config.connect(NoTls).map_err(|e| Error::Open {
-            path: self.display.clone(),
-            source: Box::new(connect_error(e, &self.display)),
-        })?;
+    fn connect(&self) -> Result<Box<dyn Connection>, DbError> {
+        let client = self
+            .config
+            .connect(NoTls)
+            .map_err(|e| connect_error(e, &self.display))?;
         Ok(Box::new(PgConnection {
             client,
             database: self.display.clone(),
@@ -141,51 +138,9 @@ impl PgConnection {
     }
 }
 
-impl Connection for PgConnection {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-
+impl Statements for PgConnection {
     fn database(&self) -> &str {
         &self.database
-    }
-
-    /// READ COMMITTED for both: reads take no lock; a flush locks the rows it writes.
-    fn begin(&mut self, _write: bool) -> Result<(), DbError> {
-        self.control("BEGIN")?;
-        self.in_tx = true;
-        Ok(())
-    }
-
-    fn commit(&mut self) -> Result<(), DbError> {
-        let r = self.control("COMMIT");
-        self.in_tx = false;
-        r
-    }
-
-    fn rollback(&mut self) -> Result<(), DbError> {
-        if !self.in_tx {
-            return Ok(());
-        }
-        let r = self.control("ROLLBACK");
-        // A connection that cannot roll back is broken: the server ends the transaction
-        // when the connection goes.
-        self.in_tx = false;
-        r
-    }
-
-    fn in_transaction(&self) -> bool {
-        self.in_tx
-    }
-
-    fn is_broken(&self) -> bool {
-        self.client.is_closed()
-    }
-
-    fn reset(&mut self) -> Result<(), DbError> {
-        // DISCARD ALL drops the prepared statements too.
-        self.statements.clear();
-        self.control("DISCARD ALL")
     }
 
     fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
@@ -199,12 +154,12 @@ impl Connection for PgConnection {
     /// field's own binding is used, and checked, as on every backend.
     fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
         let values = self.collect(row)?;
-        Connection::execute(self, sql, &value_refs(&values))
+        Statements::execute(self, sql, &value_refs(&values))
     }
 
     fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
         let values = self.collect(row)?;
-        Connection::insert(self, sql, &value_refs(&values))
+        Statements::insert(self, sql, &value_refs(&values))
     }
 
     /// The key comes back from the statement (`INSERT … RETURNING`), never from
@@ -248,56 +203,60 @@ impl Connection for PgConnection {
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
         Ok(is_read_only(sql))
     }
+}
+
+impl Connection for PgConnection {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    /// READ COMMITTED for both: reads take no lock; a flush locks the rows it writes.
+    fn begin(&mut self, _write: bool) -> Result<(), DbError> {
+        self.control("BEGIN")?;
+        self.in_tx = true;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        let r = self.control("COMMIT");
+        self.in_tx = false;
+        r
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        if !self.in_tx {
+            return Ok(());
+        }
+        let r = self.control("ROLLBACK");
+        // A connection that cannot roll back is broken: the server ends the transaction
+        // when the connection goes.
+        self.in_tx = false;
+        r
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.in_tx
+    }
+
+    fn is_broken(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    fn reset(&mut self) -> Result<(), DbError> {
+        // DISCARD ALL drops the prepared statements too.
+        self.statements.clear();
+        self.control("DISCARD ALL")
+    }
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.control(sql)
     }
 
-    fn with_statements(&mut self, f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), Error>) -> Result<(), Error> {
-        f(self)
-    }
-}
-
-impl Statements for PgConnection {
-    fn database(&self) -> &str {
-        &self.database
-    }
-
-    fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
-        Connection::execute(self, sql, params)
-    }
-
-    fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError> {
-        Connection::insert(self, sql, params)
-    }
-
-    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
-        Connection::execute_row(self, sql, row)
-    }
-
-    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
-        Connection::insert_row(self, sql, row)
-    }
-
-    fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
-        Connection::query(self, sql, params, on_row)
-    }
-
-    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
-        Ok(is_read_only(sql))
-    }
-
-    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
-        Connection::execute_arrays(self, sql, columns)
-    }
-
-    fn query_arrays(
+    fn with_statements(
         &mut self,
-        sql: &str,
-        columns: &[&[ValueRef<'_>]],
-        on_row: RowCallback<'_>,
-    ) -> Result<(), QueryError> {
-        Connection::query_arrays(self, sql, columns, on_row)
+        f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), CallbackError>,
+    ) -> Result<(), CallbackError> {
+        f(self)
     }
 }
 
@@ -522,16 +481,16 @@ impl From<postgres::Error> for ReadError {
 /// failed is reading its result, said with the column's name.
 fn read_error(row: &Row, i: usize, e: ReadError) -> QueryError {
     let column = row.columns()[i].name();
-    let feature = match e {
+    let reason = match e {
         ReadError::Type(ty) => {
             format!("reading column {column:?} of type {ty} (cast it in the query, e.g. ::text, ::float8 or ::bigint)")
         }
         ReadError::Value(e) => format!("reading column {column:?}: {e}"),
     };
-    QueryError::Row(Error::Unsupported {
+    QueryError::Value {
         backend: "PostgreSQL",
-        feature,
-    })
+        reason,
+    }
 }
 
 /// The class of a PostgreSQL error by its SQLSTATE.

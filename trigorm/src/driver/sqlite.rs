@@ -18,7 +18,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, OpenFlags, ToSql};
 
 use super::{Backend, Binder, Connection, Driver, QueryError, RowCallback, RowParams, RowRefCallback, Statements};
-use crate::error::{DbError, DbErrorKind, Error};
+use super::{CallbackError, DbError, DbErrorKind};
 use crate::value::{timestamp_text, timestamp_text_into, Value, ValueRef as Param, TIMESTAMP_TEXT_LEN};
 
 /// How many prepared statements each connection keeps (rusqlite's default is 16).
@@ -71,11 +71,8 @@ impl SqliteDriver {
         }
     }
 
-    fn open_error(&self, e: rusqlite::Error) -> Error {
-        Error::Open {
-            path: self.display.clone(),
-            source: Box::new(db_error(e, &self.display)),
-        }
+    fn open_error(&self, e: rusqlite::Error) -> DbError {
+        db_error(e, &self.display)
     }
 }
 
@@ -88,7 +85,7 @@ impl Driver for SqliteDriver {
         &self.display
     }
 
-    fn connect(&self) -> Result<Box<dyn Connection>, Error> {
+    fn connect(&self) -> Result<Box<dyn Connection>, DbError> {
         let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -418,46 +415,9 @@ fn borrow_value(v: ValueRef<'_>) -> Param<'_> {
     }
 }
 
-impl Connection for SqliteConnection {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
+impl Statements for SqliteConnection {
     fn database(&self) -> &str {
         &self.database
-    }
-
-    fn begin(&mut self, write: bool) -> Result<(), DbError> {
-        // IMMEDIATE takes the write lock now: a session reads what it will write, and a
-        // deferred transaction could not upgrade its read lock once another writer
-        // committed. A transaction that only reads takes no write lock (WAL: readers block
-        // nobody).
-        self.control(if write { "BEGIN IMMEDIATE" } else { "BEGIN" })
-    }
-
-    /// A deferred transaction cannot take the write lock once another writer committed
-    /// (`SQLITE_BUSY_SNAPSHOT`), so the reading transaction ends and a writing one begins;
-    /// `PRAGMA data_version`, read in each, says whether anyone committed in between.
-    fn upgrade(&mut self) -> Result<Option<bool>, DbError> {
-        let before = self.data_version()?;
-        self.control("COMMIT")?;
-        self.control("BEGIN IMMEDIATE")?;
-        Ok(Some(self.data_version()? == before))
-    }
-
-    fn commit(&mut self) -> Result<(), DbError> {
-        self.control("COMMIT")
-    }
-
-    fn rollback(&mut self) -> Result<(), DbError> {
-        if self.conn.is_autocommit() {
-            return Ok(());
-        }
-        self.control("ROLLBACK")
-    }
-
-    fn in_transaction(&self) -> bool {
-        !self.conn.is_autocommit()
     }
 
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
@@ -499,7 +459,54 @@ impl Connection for SqliteConnection {
         query_refs(&mut stmt, params, on_row, database)
     }
 
-    fn with_statements(&mut self, f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), Error>) -> Result<(), Error> {
+    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
+        let stmt = self.conn.prepare_cached(sql).map_err(|e| db_error(e, &self.database))?;
+        Ok(stmt.readonly())
+    }
+}
+
+impl Connection for SqliteConnection {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn begin(&mut self, write: bool) -> Result<(), DbError> {
+        // IMMEDIATE takes the write lock now: a session reads what it will write, and a
+        // deferred transaction could not upgrade its read lock once another writer
+        // committed. A transaction that only reads takes no write lock (WAL: readers block
+        // nobody).
+        self.control(if write { "BEGIN IMMEDIATE" } else { "BEGIN" })
+    }
+
+    /// A deferred transaction cannot take the write lock once another writer committed
+    /// (`SQLITE_BUSY_SNAPSHOT`), so the reading transaction ends and a writing one begins;
+    /// `PRAGMA data_version`, read in each, says whether anyone committed in between.
+    fn upgrade(&mut self) -> Result<Option<bool>, DbError> {
+        let before = self.data_version()?;
+        self.control("COMMIT")?;
+        self.control("BEGIN IMMEDIATE")?;
+        Ok(Some(self.data_version()? == before))
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.control("COMMIT")
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        self.control("ROLLBACK")
+    }
+
+    fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
+    fn with_statements(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), CallbackError>,
+    ) -> Result<(), CallbackError> {
         f(&mut Held {
             conn: &self.conn,
             database: &self.database,
@@ -507,11 +514,6 @@ impl Connection for SqliteConnection {
             last: 0,
             slots: Vec::new(),
         })
-    }
-
-    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
-        let stmt = self.conn.prepare_cached(sql).map_err(|e| db_error(e, &self.database))?;
-        Ok(stmt.readonly())
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
@@ -794,16 +796,13 @@ mod tests {
         let b: Arc<str> = "INSERT INTO b (x) VALUES (?)".into();
         conn.with_statements(&mut |held| {
             for i in 0..3 {
-                held.execute_at(0, &a, &[Param::Int(i)])
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                held.execute_at(0, &a, &[Param::Int(i)])?;
                 // The same slot, another text of the same length.
-                held.execute_at(0, &b, &[Param::Int(10 + i)])
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                held.execute_at(0, &b, &[Param::Int(10 + i)])?;
             }
             // The same text in another `Arc`: still that statement.
             let again: Arc<str> = (*a).into();
-            held.execute_at(0, &again, &[Param::Int(3)])
-                .map_err(|e| Error::Internal(e.to_string()))?;
+            held.execute_at(0, &again, &[Param::Int(3)])?;
             Ok(())
         })
         .expect("statements");

@@ -242,13 +242,13 @@ impl EngineBuilder {
     /// at its k-th statement).
     ///
     /// ```
-    /// use trigorm::driver::{Backend, Connection, Driver};
+    /// use trigorm::driver::{Backend, Connection, DbError, Driver};
     /// /// Counts the connections opened.
     /// struct Counting(Box<dyn Driver>, std::sync::Arc<std::sync::atomic::AtomicUsize>);
     /// impl Driver for Counting {
     ///     fn backend(&self) -> Backend { self.0.backend() }
     ///     fn database(&self) -> &str { self.0.database() }
-    ///     fn connect(&self) -> trigorm::Result<Box<dyn Connection>> {
+    ///     fn connect(&self) -> Result<Box<dyn Connection>, DbError> {
     ///         self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     ///         self.0.connect()
     ///     }
@@ -323,7 +323,10 @@ impl EngineBuilder {
             None => opened.driver,
         };
         let pool_size = self.pool_size.or(opened.pool_size).unwrap_or(DEFAULT_POOL_SIZE);
-        let first = driver.connect()?;
+        let first = driver.connect().map_err(|source| Error::Open {
+            path: driver.database().to_string(),
+            source: Box::new(source),
+        })?;
         let inner = EngineInner {
             driver,
             dialect,

@@ -49,7 +49,10 @@ impl Pool {
             if st.open < self.max {
                 st.open += 1;
                 drop(st);
-                return match driver.connect() {
+                return match driver.connect().map_err(|source| Error::Open {
+                    path: driver.database().to_string(),
+                    source: Box::new(source),
+                }) {
                     Ok(c) => Ok(PooledConn::new(c)),
                     Err(e) => {
                         if let Ok(mut st) = self.state.lock() {

@@ -133,10 +133,14 @@ pub(super) fn open_driver(url: &str, busy_timeout: Duration) -> Result<Opened> {
         "postgres" | "postgresql" => {
             let (driver_url, pool_size) = take_settings(url)?;
             Ok(Opened {
-                driver: Box::new(crate::driver::postgres::PostgresDriver::new(
-                    &driver_url,
-                    redact_url(url),
-                )?),
+                driver: Box::new(
+                    crate::driver::postgres::PostgresDriver::new(&driver_url, redact_url(url)).map_err(|reason| {
+                        Error::InvalidUrl {
+                            url: redact_url(url),
+                            reason,
+                        }
+                    })?,
+                ),
                 dialect: Box::new(crate::sql::PostgresDialect),
                 pool_size,
             })

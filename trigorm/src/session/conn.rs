@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::driver::{Connection, QueryError, Statements};
+use crate::driver::{CallbackError, Connection, QueryError, Statements};
 use crate::error::{DbError, DbErrorKind, Error};
 use crate::model::{ColumnSet, Model};
 use crate::schema::TableDef;
@@ -159,7 +159,8 @@ impl Conn<'_> {
                 out = Some(f(&mut conn)?);
             }
             Ok(())
-        })?;
+        })
+        .map_err(from_callback)?;
         out.ok_or_else(|| Error::Internal("the connection did not run the statements".into()))
     }
 
@@ -294,7 +295,7 @@ impl Conn<'_> {
         &mut self,
         id: ShapeId,
         columns: &[&[ValueRef<'_>]],
-        on_row: &mut dyn FnMut(&mut [Value]) -> Result<(), Error>,
+        on_row: &mut dyn FnMut(&mut [Value]) -> Result<(), CallbackError>,
     ) -> Result<(), QueryError> {
         let (sql, _) = self.sql.at(id);
         observe(self.observer, sql);
@@ -310,7 +311,7 @@ impl Conn<'_> {
         &mut self,
         id: ShapeId,
         params: &[ValueRef<'_>],
-        on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), Error>,
+        on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), CallbackError>,
     ) -> Result<(), QueryError> {
         let (sql, _) = self.sql.at(id);
         observe(self.observer, sql);
@@ -338,7 +339,7 @@ impl Conn<'_> {
         &mut self,
         sql: &str,
         params: &[ValueRef<'_>],
-        on_row: &mut dyn FnMut(&mut [Value]) -> Result<(), Error>,
+        on_row: &mut dyn FnMut(&mut [Value]) -> Result<(), CallbackError>,
     ) -> Result<(), QueryError> {
         self.observe(sql);
         self.state.check(self.db.database()).map_err(QueryError::Db)?;
@@ -353,7 +354,7 @@ impl Conn<'_> {
         &mut self,
         sql: &str,
         params: &[ValueRef<'_>],
-        on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), Error>,
+        on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), CallbackError>,
     ) -> Result<(), QueryError> {
         self.observe(sql);
         self.state.check(self.db.database()).map_err(QueryError::Db)?;
@@ -552,6 +553,20 @@ pub(crate) fn stmt_error(
 pub(crate) fn query_error(e: QueryError, model: Option<&'static str>, sql: &str) -> Error {
     match e {
         QueryError::Db(source) => stmt_error("select", model, None, sql, source),
-        QueryError::Row(e) => e,
+        QueryError::Row(e) => from_callback(e),
+        QueryError::Value { backend, reason } => Error::Unsupported {
+            backend,
+            feature: reason,
+        },
+    }
+}
+
+/// The session's own error, back from a driver that called the session's code (a row
+/// callback, a flush inside [`Connection::with_statements`]) and handed its error back.
+#[cold]
+pub(crate) fn from_callback(e: CallbackError) -> Error {
+    match e.downcast::<Error>() {
+        Ok(e) => *e,
+        Err(other) => Error::Internal(format!("a driver's callback failed: {other}")),
     }
 }

@@ -8,6 +8,7 @@ use super::listeners::{listener_error, AfterCommitFn, ListenerCtx, ModelListener
 use super::params::Columns;
 pub(crate) use super::slot::{forget_written, new_slot, Slot};
 use super::staging::{Staging, Write};
+use crate::driver::CallbackError;
 use crate::error::{DbError, Error, Result};
 use crate::event::{Change, NewRow, Operation, RowEvent};
 use crate::model::{ColumnSet, Model};
@@ -113,7 +114,7 @@ fn failed_listener<M: Model>(change: &Change<'_, M>, name: &str, event: RowEvent
 fn query_by_key<M: Model>(
     conn: &mut Conn<'_>,
     key: Value,
-    on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<()>,
+    on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), CallbackError>,
 ) -> Result<()> {
     let t = M::table();
     let shape = conn.shape(t, Shape::SelectByKey { lock: false })?;
