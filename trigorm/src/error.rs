@@ -1,7 +1,7 @@
 //! Errors: one enum, every variant saying what failed and where.
 
 pub use crate::driver::{DbError, DbErrorKind};
-use crate::event::RowEvent;
+use crate::event::kind::RowEvent;
 use crate::schema::IdentKind;
 use crate::value::ValueError;
 

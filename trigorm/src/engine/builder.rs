@@ -3,15 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::pool::Pool;
 use super::url::open_driver;
-use super::{Engine, EngineInner, DEFAULT_BUSY_TIMEOUT, DEFAULT_MAX_FLUSH_ROUNDS};
+use super::{Engine, DEFAULT_BUSY_TIMEOUT, DEFAULT_MAX_FLUSH_ROUNDS};
 use crate::driver::Driver;
 use crate::error::{Error, ListenerResult, Result};
 use crate::event::{BulkChange, Change, FlushEvent, RowEvent, TxEvent};
 use crate::model::Model;
 use crate::schema::TableDef;
-use crate::session::{FlushFn, ListenerCtx, Named, PooledConn, Registry, StatementObserver, TxFn};
+use crate::session::{FlushFn, ListenerCtx, Named, Pool, PooledConn, Registry, Shared, StatementObserver, TxFn};
 
 /// The most connections an engine opens at once, unless the builder or the URL says.
 const DEFAULT_POOL_SIZE: usize = 8;
@@ -327,7 +326,7 @@ impl EngineBuilder {
             path: driver.database().to_string(),
             source: Box::new(source),
         })?;
-        let inner = EngineInner {
+        let inner = Shared {
             driver,
             dialect,
             registry: self.registry,

@@ -2,7 +2,6 @@
 //! when it is built and shared by every session (`Send + Sync`).
 
 mod builder;
-mod pool;
 mod url;
 
 use std::sync::Arc;
@@ -10,27 +9,15 @@ use std::time::Duration;
 
 pub use builder::EngineBuilder;
 
-use crate::driver::{Backend, Driver};
+use crate::driver::Backend;
 use crate::error::{Error, Result};
 use crate::schema::TableDef;
-use crate::session::{PooledConn, Registry, Session, StatementObserver};
-use crate::sql::Dialect;
-use pool::Pool;
+use crate::session::{PooledConn, Session, Shared};
 
 /// How long a session waits for the write lock of a busy SQLite database by default.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default bound on flush rounds (semantics §4).
 pub const DEFAULT_MAX_FLUSH_ROUNDS: usize = 16;
-
-pub(crate) struct EngineInner {
-    pub(crate) driver: Box<dyn Driver>,
-    pub(crate) dialect: Box<dyn Dialect>,
-    pub(crate) registry: Registry,
-    pub(crate) observer: Option<StatementObserver>,
-    pub(crate) max_flush_rounds: usize,
-    pub(crate) models: Vec<&'static TableDef>,
-    pub(crate) pool: Pool,
-}
 
 /// The entry point: opened from a URL, it hands out [`Session`]s.
 ///
@@ -54,7 +41,7 @@ pub(crate) struct EngineInner {
 /// ```
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<EngineInner>,
+    inner: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -121,7 +108,7 @@ impl Engine {
     }
 }
 
-fn run_ddl(inner: &EngineInner, pooled: &mut PooledConn, statements: &[String]) -> Result<()> {
+fn run_ddl(inner: &Shared, pooled: &mut PooledConn, statements: &[String]) -> Result<()> {
     let conn = &mut pooled.conn;
     conn.begin(true).map_err(|source| Error::Transaction {
         operation: "BEGIN",
@@ -167,15 +154,4 @@ fn collect_with_parents(t: &'static TableDef, out: &mut Vec<&'static TableDef>) 
         out.push(t);
     }
     visit(t, &mut Vec::new(), out);
-}
-
-impl EngineInner {
-    fn acquire(&self) -> Result<PooledConn> {
-        self.pool.acquire(&*self.driver)
-    }
-
-    /// Return a connection to the pool.
-    pub(crate) fn release(&self, pooled: PooledConn) {
-        self.pool.release(pooled, self.driver.database());
-    }
 }

@@ -12,6 +12,7 @@ mod listeners;
 mod ops;
 mod order;
 mod params;
+mod pool;
 mod query;
 mod rounds;
 mod slot;
@@ -25,13 +26,15 @@ pub use query::Query;
 
 pub(crate) use conn::PooledConn;
 pub(crate) use listeners::{FlushFn, Named, Registry, TxFn};
+pub(crate) use pool::Pool;
 
-use crate::engine::EngineInner;
+use crate::driver::Driver;
 use crate::error::{Error, Result};
 use crate::event::{FlushEvent, TxEvent};
 use crate::model::{IntoRow, Model};
 use crate::query::{Filter, Select};
 use crate::schema::TableDef;
+use crate::sql::Dialect;
 use crate::value::{value_refs, Value};
 use conn::{query_error, Conn};
 use identity::IdentityMap;
@@ -39,6 +42,31 @@ use listeners::AfterCommitFn;
 use ops::Slot;
 use rounds::{run_flush_listeners, run_rounds};
 use staging::{Entry, Staging, Write};
+
+/// What an engine's sessions share: the driver and dialect the URL chose, the listeners,
+/// the settings, the models, and the pool of connections. The engine builds it; sessions
+/// hold it.
+pub(crate) struct Shared {
+    pub(crate) driver: Box<dyn Driver>,
+    pub(crate) dialect: Box<dyn Dialect>,
+    pub(crate) registry: Registry,
+    pub(crate) observer: Option<StatementObserver>,
+    pub(crate) max_flush_rounds: usize,
+    pub(crate) models: Vec<&'static TableDef>,
+    pub(crate) pool: Pool,
+}
+
+impl Shared {
+    /// A connection from the pool.
+    pub(crate) fn acquire(&self) -> Result<PooledConn> {
+        self.pool.acquire(&*self.driver)
+    }
+
+    /// Return a connection to the pool.
+    pub(crate) fn release(&self, pooled: PooledConn) {
+        self.pool.release(pooled, self.driver.database());
+    }
+}
 
 /// An object staged with [`Session::add`]. After the flush that inserts it, [`Pending::get`]
 /// returns it as written, with its generated key.
@@ -145,15 +173,15 @@ impl State {
 /// # Ok::<(), trigorm::Error>(())
 /// ```
 pub struct Session {
-    engine: Arc<EngineInner>,
+    engine: Arc<Shared>,
     pooled: Option<PooledConn>,
     state: State,
 }
 
-type Parts<'a> = (Conn<'a>, &'a mut State, &'a EngineInner);
+type Parts<'a> = (Conn<'a>, &'a mut State, &'a Shared);
 
 impl Session {
-    pub(crate) fn new(engine: Arc<EngineInner>, pooled: PooledConn) -> Session {
+    pub(crate) fn new(engine: Arc<Shared>, pooled: PooledConn) -> Session {
         Session {
             engine,
             pooled: Some(pooled),
@@ -166,7 +194,7 @@ impl Session {
         let pooled = pooled
             .as_mut()
             .ok_or_else(|| Error::Internal("the session's connection is gone".into()))?;
-        let engine: &EngineInner = engine;
+        let engine: &Shared = engine;
         let conn = Conn::new(pooled, &*engine.dialect, engine.observer.as_ref());
         Ok((conn, state, engine))
     }

@@ -4,17 +4,12 @@
 use super::conn::Conn;
 use super::ops::FlushCx;
 use super::staging::{Entry, Stagings};
+use super::Shared;
 use super::{order, ListenerCtx, State};
-use crate::engine::EngineInner;
 use crate::error::{Error, Result};
 use crate::event::{FlushEvent, Operation};
 
-pub(super) fn run_flush_listeners(
-    conn: &mut Conn<'_>,
-    st: &mut State,
-    eng: &EngineInner,
-    event: FlushEvent,
-) -> Result<()> {
+pub(super) fn run_flush_listeners(conn: &mut Conn<'_>, st: &mut State, eng: &Shared, event: FlushEvent) -> Result<()> {
     for l in eng.registry.flush_listeners(event) {
         let may_stage = event != FlushEvent::AfterFlush;
         let mut ctx = ListenerCtx::new(
@@ -47,19 +42,14 @@ pub(super) fn run_flush_listeners(
 /// Run `round` (entries of `st.staged` and `st.derived`), then round after round what its
 /// listeners stage, up to the engine's bound; how many rows of the first round were written.
 /// Derived writes are dropped as they are done (their buffers are kept).
-pub(super) fn run_rounds(
-    conn: &mut Conn<'_>,
-    st: &mut State,
-    eng: &EngineInner,
-    round: &mut Vec<Entry>,
-) -> Result<u64> {
+pub(super) fn run_rounds(conn: &mut Conn<'_>, st: &mut State, eng: &Shared, round: &mut Vec<Entry>) -> Result<u64> {
     let r = run_rounds_inner(conn, st, eng, round);
     st.derived.clear();
     st.next.clear();
     r
 }
 
-fn run_rounds_inner(conn: &mut Conn<'_>, st: &mut State, eng: &EngineInner, round: &mut Vec<Entry>) -> Result<u64> {
+fn run_rounds_inner(conn: &mut Conn<'_>, st: &mut State, eng: &Shared, round: &mut Vec<Entry>) -> Result<u64> {
     let mut rounds = 0;
     let mut first_round_written = 0;
     while !round.is_empty() {

@@ -1,11 +1,11 @@
-//! The engine's pool of connections: sessions take one and give it back when dropped.
+//! The pool of an engine's connections: sessions take one and give it back when dropped.
 
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::PooledConn;
 use crate::driver::Driver;
 use crate::error::{Error, Result};
-use crate::session::PooledConn;
 
 pub(crate) struct Pool {
     state: Mutex<PoolState>,

@@ -3,87 +3,13 @@
 //! Listeners are registered on the [`crate::EngineBuilder`]; this module says what each
 //! event means. Every event is documented with *Fires when · Sees · May · Cannot*.
 
-use crate::model::{ColumnSet, Model};
-use crate::query::Filter;
+pub(crate) mod kind;
 
-/// A row event, registered per model type with [`crate::EngineBuilder::listen`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RowEvent {
-    /// **Fires when** a staged insert is about to be written, at flush.
-    /// **Sees** the new row ([`Change::new`]; its generated key is still 0).
-    /// **May** modify the row with [`Change::new_mut`] (what it sets is written), stage
-    /// writes and run SQL through the context, or veto the insert by returning an error.
-    /// **Cannot** commit or roll back.
-    BeforeInsert,
-    /// **Fires when** the INSERT has run, in the same transaction.
-    /// **Sees** the new row as written, with its generated key.
-    /// **May** stage writes (written in the next round of the same flush) and run SQL.
-    /// **Cannot** change the row (it is written), commit or roll back.
-    AfterInsert,
-    /// **Fires when** a staged update that changes at least one column is about to be
-    /// written; an update that changes nothing fires nothing.
-    /// **Sees** the old row (as last read from or written to the database), the new row
-    /// and the changed columns.
-    /// **May** modify the new row (what it sets is written), stage writes, run SQL, veto.
-    /// **Cannot** commit or roll back.
-    BeforeUpdate,
-    /// **Fires when** the UPDATE has run.
-    /// **Sees** old row, new row, changed columns.
-    /// **May** stage writes and run SQL. **Cannot** change the row, commit or roll back.
-    AfterUpdate,
-    /// **Fires when** a staged delete is about to run.
-    /// **Sees** the old row (as in the database).
-    /// **May** stage writes, run SQL, veto. **Cannot** commit or roll back.
-    BeforeDelete,
-    /// **Fires when** the DELETE has run.
-    /// **Sees** the old row.
-    /// **May** stage writes and run SQL. **Cannot** commit or roll back.
-    AfterDelete,
-}
-
+pub use kind::{Operation, RowEvent};
 pub use RowEvent::{AfterDelete, AfterInsert, AfterUpdate, BeforeDelete, BeforeInsert, BeforeUpdate};
 
-impl RowEvent {
-    /// The write this event surrounds.
-    pub fn operation(self) -> Operation {
-        match self {
-            BeforeInsert | AfterInsert => Operation::Insert,
-            BeforeUpdate | AfterUpdate => Operation::Update,
-            BeforeDelete | AfterDelete => Operation::Delete,
-        }
-    }
-
-    /// Whether this is a `Before*` event.
-    pub fn is_before(self) -> bool {
-        matches!(self, BeforeInsert | BeforeUpdate | BeforeDelete)
-    }
-
-    pub(crate) fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// The kind of write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operation {
-    /// INSERT
-    Insert,
-    /// UPDATE
-    Update,
-    /// DELETE
-    Delete,
-}
-
-impl Operation {
-    /// Lower-case name: `insert`, `update`, `delete`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Insert => "insert",
-            Operation::Update => "update",
-            Operation::Delete => "delete",
-        }
-    }
-}
+use crate::model::{ColumnSet, Model};
+use crate::query::Filter;
 
 /// A session event around a whole flush, registered with [`crate::EngineBuilder::on_flush`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
