@@ -21,7 +21,7 @@ use postgres::{Client, Config, NoTls, Row, Statement};
 
 use super::{bound_values, Backend, Connection, Driver, QueryError, RowCallback, RowParams, Statements};
 use super::{CallbackError, DbError, DbErrorKind};
-use crate::value::{parse_timestamp, timestamp_text, value_refs, Value, ValueRef};
+use crate::value::{parse_timestamp, value_refs, Value, ValueRef};
 
 /// How many prepared statements each connection keeps.
 const STATEMENT_CACHE: usize = 256;
@@ -418,7 +418,7 @@ fn encode(v: &ValueRef<'_>, ty: &Type, out: &mut BytesMut) -> EncodeResult {
         ValueRef::Timestamp(t) => match *ty {
             Type::TIMESTAMPTZ => t.to_sql(ty, out),
             Type::TIMESTAMP => t.naive_utc().to_sql(ty, out),
-            _ if is_text(ty) => timestamp_text(t).to_sql(ty, out),
+            _ if is_text(ty) => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).to_sql(ty, out),
             _ => mismatch(v, ty),
         },
         ValueRef::Date(d) => match *ty {

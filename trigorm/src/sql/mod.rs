@@ -204,7 +204,7 @@ pub trait Dialect: Send + Sync + 'static {
         Ok(b.finish(self.syntax().query(&q)))
     }
     /// An INSERT of many rows, its parameters one array per column (see
-    /// [`crate::driver::Connection::execute_arrays`]), in the order of
+    /// [`crate::driver::Statements::execute_arrays`]), in the order of
     /// [`Dialect::insert`]'s; returning the generated keys when `with_key` is false.
     /// `None` where the backend does not batch ([`Capabilities::batches`]).
     fn insert_many(&self, table: &TableDef, with_key: bool) -> Option<String> {

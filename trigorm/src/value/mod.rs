@@ -11,12 +11,12 @@ mod field;
 mod timestamp;
 
 pub use field::Field;
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "postgres", all(test, feature = "sqlite")))]
 pub(crate) use timestamp::parse_timestamp;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) use timestamp::timestamp_text;
+#[cfg(all(test, feature = "sqlite"))]
+pub(crate) use timestamp::parse_timestamp_fast;
 #[cfg(feature = "sqlite")]
-pub(crate) use timestamp::{timestamp_text_into, TIMESTAMP_TEXT_LEN};
+pub(crate) use timestamp::{FRACTION_AT, TIMESTAMP_TEXT_LEN};
 
 /// A value of one column: what is bound into a statement and what a row is read back as.
 ///
