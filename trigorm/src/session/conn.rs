@@ -243,7 +243,7 @@ impl Conn<'_> {
         let (text, columns) = sql.at(id);
         observe(*observer, text);
         let row = RowOf { obj, columns };
-        state.check(db.database())?;
+        state.check(|| db.database())?;
         state.track(match db {
             Db::Conn(db) => db.execute_row(text, &row),
             Db::Held(db) => db.execute_row_at(id.0, text, &row),
@@ -263,7 +263,7 @@ impl Conn<'_> {
         let (text, columns) = sql.at(id);
         observe(*observer, text);
         let row = RowOf { obj, columns };
-        state.check(db.database())?;
+        state.check(|| db.database())?;
         state.track(match db {
             Db::Conn(db) => db.insert_row(text, &row),
             Db::Held(db) => db.insert_row_at(id.0, text, &row),
@@ -275,7 +275,7 @@ impl Conn<'_> {
     pub(crate) fn execute_shape(&mut self, id: ShapeId, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
         let (sql, _) = self.sql.at(id);
         observe(self.observer, sql);
-        self.state.check(self.db.database())?;
+        self.state.check(|| self.db.database())?;
         self.state.track(match &mut self.db {
             Db::Conn(db) => db.execute(sql, params),
             Db::Held(db) => db.execute_at(id.0, sql, params),
@@ -299,7 +299,7 @@ impl Conn<'_> {
     ) -> Result<(), QueryError> {
         let (sql, _) = self.sql.at(id);
         observe(self.observer, sql);
-        self.state.check(self.db.database()).map_err(QueryError::Db)?;
+        self.state.check(|| self.db.database()).map_err(QueryError::Db)?;
         self.state.track_query(match &mut self.db {
             Db::Conn(db) => db.query_arrays(sql, columns, on_row),
             Db::Held(db) => db.query_arrays(sql, columns, on_row),
@@ -315,7 +315,7 @@ impl Conn<'_> {
     ) -> Result<(), QueryError> {
         let (sql, _) = self.sql.at(id);
         observe(self.observer, sql);
-        self.state.check(self.db.database()).map_err(QueryError::Db)?;
+        self.state.check(|| self.db.database()).map_err(QueryError::Db)?;
         self.state.track_query(match &mut self.db {
             Db::Conn(db) => db.query_refs(sql, params, on_row),
             Db::Held(db) => db.query_refs_at(id.0, sql, params, on_row),
@@ -328,7 +328,7 @@ impl Conn<'_> {
 
     pub(crate) fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
         self.observe(sql);
-        self.state.check(self.db.database())?;
+        self.state.check(|| self.db.database())?;
         self.state.track(match &mut self.db {
             Db::Conn(db) => db.execute(sql, params),
             Db::Held(db) => db.execute(sql, params),
@@ -342,7 +342,7 @@ impl Conn<'_> {
         on_row: &mut dyn FnMut(&mut [Value]) -> Result<(), CallbackError>,
     ) -> Result<(), QueryError> {
         self.observe(sql);
-        self.state.check(self.db.database()).map_err(QueryError::Db)?;
+        self.state.check(|| self.db.database()).map_err(QueryError::Db)?;
         self.state.track_query(match &mut self.db {
             Db::Conn(db) => db.query(sql, params, on_row),
             Db::Held(db) => db.query(sql, params, on_row),
@@ -357,7 +357,7 @@ impl Conn<'_> {
         on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), CallbackError>,
     ) -> Result<(), QueryError> {
         self.observe(sql);
-        self.state.check(self.db.database()).map_err(QueryError::Db)?;
+        self.state.check(|| self.db.database()).map_err(QueryError::Db)?;
         self.state.track_query(match &mut self.db {
             Db::Conn(db) => db.query_refs(sql, params, on_row),
             Db::Held(db) => db.query_refs(sql, params, on_row),
@@ -397,7 +397,7 @@ impl Conn<'_> {
     /// the transaction like any other (PostgreSQL aborts it on a parse error too).
     pub(crate) fn is_read_only(&mut self, sql: &str) -> Result<bool, Error> {
         self.state
-            .check(self.db.database())
+            .check(|| self.db.database())
             .map_err(|e| stmt_error("prepare", None, None, sql, e))?;
         let r = match &mut self.db {
             Db::Conn(db) => db.is_read_only(sql),
@@ -470,11 +470,12 @@ impl Db<'_> {
 }
 
 impl ConnState {
-    /// Refuse a statement in a transaction that a failed statement ended.
+    /// Refuse a statement in a transaction that a failed statement ended (`database`: for
+    /// the error, asked only then).
     #[inline]
-    fn check(&self, database: &str) -> Result<(), DbError> {
+    fn check<'d>(&self, database: impl FnOnce() -> &'d str) -> Result<(), DbError> {
         if self.aborted {
-            return Err(aborted_error(database));
+            return Err(aborted_error(database()));
         }
         Ok(())
     }

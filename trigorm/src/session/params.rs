@@ -78,7 +78,16 @@ impl Columns {
     /// a NUL character in text where the backend refuses it (PostgreSQL). Every value is
     /// looked at, whatever the column's declared type: a custom field may bind a float
     /// anywhere.
+    #[inline]
     pub(crate) fn invalid<M: Model>(&self, obj: &M, caps: &Capabilities) -> Option<(usize, &'static str)> {
+        if (caps.stores_nan || !M::MAY_BE_NAN) && caps.text_nul {
+            return None;
+        }
+        self.invalid_slow(obj, caps)
+    }
+
+    #[inline(never)]
+    fn invalid_slow<M: Model>(&self, obj: &M, caps: &Capabilities) -> Option<(usize, &'static str)> {
         if M::MAY_BE_NAN && !caps.stores_nan {
             if let Some(c) = self.iter().find(|&c| obj.value_ref(c).is_nan()) {
                 return Some((c, "NaN cannot be stored on this backend (SQLite would store NULL)"));
