@@ -65,30 +65,6 @@ fn item(name: &str, qty: i64) -> Item {
     }
 }
 
-/// The trigorm error a listener returned (its `?` on a context call), if it was one.
-fn listener_source(e: &Error) -> Option<&Error> {
-    match e {
-        Error::Listener { source, .. } | Error::SessionListener { source, .. } => source.downcast_ref::<Error>(),
-        _ => None,
-    }
-}
-
-/// `e` is a row listener's error wrapping a failed statement.
-fn assert_listener_statement(e: &Error, what: &str) {
-    assert!(
-        matches!(e, Error::Listener { .. }),
-        "{what}: expected Error::Listener, got {e:?}"
-    );
-    assert!(
-        matches!(listener_source(e), Some(Error::Statement { .. })),
-        "{what}: expected the listener's error to be Error::Statement, got {e:?}"
-    );
-}
-
-fn rows(s: &mut trigorm::Session, sql: &str) -> Vec<Vec<Value>> {
-    s.query_raw(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
 fn text(s: &str) -> Vec<Vec<Value>> {
     vec![vec![Value::from(s)]]
 }

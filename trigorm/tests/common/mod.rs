@@ -302,3 +302,30 @@ pub fn count<M: Model>(engine: &trigorm::Engine) -> u64 {
     let mut s = engine.session().expect("session");
     s.query::<M>().count().expect("count")
 }
+
+/// The trigorm error a listener returned (its `?` on a context call), if it was one.
+pub fn listener_source(e: &trigorm::Error) -> Option<&trigorm::Error> {
+    match e {
+        trigorm::Error::Listener { source, .. } | trigorm::Error::SessionListener { source, .. } => {
+            source.downcast_ref::<trigorm::Error>()
+        }
+        _ => None,
+    }
+}
+
+/// `e` is a row listener's error wrapping a failed statement.
+pub fn assert_listener_statement(e: &trigorm::Error, what: &str) {
+    assert!(
+        matches!(e, trigorm::Error::Listener { .. }),
+        "{what}: expected trigorm::Error::Listener, got {e:?}"
+    );
+    assert!(
+        matches!(listener_source(e), Some(trigorm::Error::Statement { .. })),
+        "{what}: expected the listener's error to be trigorm::Error::Statement, got {e:?}"
+    );
+}
+
+/// The rows of a raw query, or a panic naming it.
+pub fn rows(s: &mut trigorm::Session, sql: &str) -> Vec<Vec<trigorm::Value>> {
+    s.query_raw(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
