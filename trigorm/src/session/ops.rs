@@ -482,6 +482,7 @@ pub(crate) fn unchanged_from_base<M: Model>(item: &mut M, cx: &mut FlushCx<'_, '
 /// many rows), the columns to write (intent, semantics §2), the version check and bump,
 /// `BeforeUpdate` listeners. `None`: nothing to write (no change, or a bulk row that is
 /// gone). A kept write is not modified; listeners work on a copy.
+#[inline]
 pub(crate) fn before_update<M: Model>(
     item: &mut M,
     bulk: Option<&[(usize, Value)]>,
@@ -707,6 +708,7 @@ fn key_changed<M: Model>(old: &M) -> Error {
 
 /// A delete up to its statement: the old row (`pre`: read already), the version check,
 /// `BeforeDelete` listeners. `None`: a bulk row that is gone.
+#[inline]
 pub(crate) fn before_delete<M: Model>(
     item: &M,
     bulk: bool,

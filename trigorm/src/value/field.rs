@@ -302,9 +302,15 @@ impl Field for DateTime<Utc> {
     /// keep alike.
     #[inline]
     fn normalize(&mut self) {
-        let extra = self.timestamp_subsec_nanos() % 1000;
+        use chrono::Timelike;
+        let nanos = self.timestamp_subsec_nanos();
+        let extra = nanos % 1000;
         if extra != 0 {
-            *self -= chrono::Duration::nanoseconds(i64::from(extra));
+            // The same date and second, the fraction cut (no date arithmetic).
+            let naive = self.naive_utc();
+            if let Some(time) = naive.time().with_nanosecond(nanos - extra) {
+                *self = chrono::NaiveDateTime::new(naive.date(), time).and_utc();
+            }
         }
     }
     fn to_value(&self) -> Value {
