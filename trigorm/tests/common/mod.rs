@@ -38,8 +38,16 @@ pub fn servers_required() -> bool {
 static SCHEMA_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Drop for Schema {
+    /// Drop the schema, first ending the test's connections that may still hold locks in it
+    /// (its engine's are named after the schema: `application_name`), so that nothing is
+    /// left behind even by a test that failed with sessions open.
     fn drop(&mut self) {
         if let Ok(mut c) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = c.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                &[&self.name],
+            );
             let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name));
         }
     }
@@ -88,7 +96,7 @@ impl Db {
             .expect("create the test's schema");
         let sep = if server.contains('?') { '&' } else { '?' };
         Some(Db {
-            url: format!("{server}{sep}options=-csearch_path%3D{schema}"),
+            url: format!("{server}{sep}application_name={schema}&options=-csearch_path%3D{schema}"),
             kind: "postgres",
             dir: None,
             schema: Some(Schema { name: schema, server }),
