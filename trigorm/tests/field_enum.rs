@@ -292,7 +292,7 @@ on_each_db!(round_trips_and_stores_the_renamed_text, |db: Db| {
 fn only(db: &Db, column: &str) -> String {
     if db.is_postgres() {
         format!(
-            r#"UPDATE "log" SET "{column}" = "v"."c0" FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS BIGINT[])) AS "v"("c0", "k") WHERE "log"."id" = "v"."k" RETURNING "log"."id""#
+            r#"UPDATE "log" SET "{column}" = "~v"."c0" FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS BIGINT[])) AS "~v"("c0", "k") WHERE "log"."id" = "~v"."k" RETURNING "log"."id""#
         )
     } else {
         format!(r#"UPDATE "log" SET "{column}" = ? WHERE "id" = ?"#)

@@ -1072,3 +1072,50 @@ on_each_db!(
         }
     }
 );
+
+// A pooled connection whose server backend ended while it was idle (a server restart, an
+// administrator): the next session begins on another connection and works (semantics §9:
+// a broken connection loses its transaction and nothing else; here it had none).
+on_postgres!(a_connection_that_died_idle_in_the_pool_is_replaced, |db: Db| {
+    let engine = audited(&db.url)
+        .pool_size(1)
+        .pool_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let pid = match rows(&mut s, "SELECT pg_backend_pid()").as_slice() {
+        [row] => match row.as_slice() {
+            [Value::Int(pid)] => i32::try_from(*pid).unwrap(),
+            other => panic!("a backend pid: {other:?}"),
+        },
+        other => panic!("a backend pid: {other:?}"),
+    };
+    s.commit().unwrap();
+    drop(s); // the connection is idle in the pool
+
+    let mut admin = db.pg_client();
+    let killed: bool = admin
+        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+        .unwrap()
+        .get(0);
+    assert!(killed);
+    let start = Instant::now();
+    while admin
+        .query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", &[&pid])
+        .unwrap()
+        .get::<_, i64>(0)
+        > 0
+    {
+        assert!(start.elapsed() < Duration::from_secs(5), "the backend did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let mut s = engine.session().unwrap();
+    let jane = s
+        .insert(user("jane"))
+        .expect("a session after the idle connection died");
+    s.commit().unwrap();
+    assert_ne!(rows(&mut s, "SELECT pg_backend_pid()"), [[Value::Int(i64::from(pid))]]);
+    assert_eq!(s.get::<User>(jane.id).unwrap().unwrap().name, "jane");
+});

@@ -26,6 +26,10 @@ use crate::value::{parse_timestamp, value_refs, Value, ValueRef};
 /// How many prepared statements each connection keeps.
 const STATEMENT_CACHE: usize = 256;
 
+/// What every connection sets: timestamps are UTC, so that a `timestamptz` value cast to a
+/// column without time zone (a table trigorm did not create) keeps its UTC reading.
+const SESSION_SETTINGS: &str = "SET TIME ZONE 'UTC'";
+
 /// How long opening a connection may take when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -67,15 +71,19 @@ impl Driver for PostgresDriver {
     }
 
     fn connect(&self) -> Result<Box<dyn Connection>, DbError> {
-        let client = self
+        let mut client = self
             .config
             .connect(NoTls)
             .map_err(|e| connect_error(e, &self.display))?;
+        client
+            .batch_execute(SESSION_SETTINGS)
+            .map_err(|e| db_error(e, &self.display))?;
         Ok(Box::new(PgConnection {
             client,
             database: self.display.clone(),
             statements: HashMap::new(),
             in_tx: false,
+            lost: std::cell::Cell::new(false),
         }))
     }
 }
@@ -87,11 +95,17 @@ pub struct PgConnection {
     /// Prepared statements by their text.
     statements: HashMap<String, Statement>,
     in_tx: bool,
+    /// A statement found the connection lost: it is not lent again.
+    lost: std::cell::Cell<bool>,
 }
 
 impl PgConnection {
     fn err(&self, e: postgres::Error) -> DbError {
-        db_error(e, &self.database)
+        let e = db_error(e, &self.database);
+        if e.kind == DbErrorKind::ConnectionLost {
+            self.lost.set(true);
+        }
+        e
     }
 
     /// The prepared statement of `sql`, prepared on first use. Statements that would begin,
@@ -239,13 +253,14 @@ impl Connection for PgConnection {
     }
 
     fn is_broken(&self) -> bool {
-        self.client.is_closed()
+        self.lost.get() || self.client.is_closed()
     }
 
     fn reset(&mut self) -> Result<(), DbError> {
-        // DISCARD ALL drops the prepared statements too.
+        // DISCARD ALL drops the prepared statements too, and the connection's settings.
         self.statements.clear();
-        self.control("DISCARD ALL")
+        self.control("DISCARD ALL")?;
+        self.control(SESSION_SETTINGS)
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
@@ -279,6 +294,29 @@ fn arrays<'a, 'v>(columns: &'a [&'a [ValueRef<'v>]]) -> Vec<Vec<Param<'a, 'v>>> 
     columns.iter().map(|c| c.iter().map(Param).collect()).collect()
 }
 
+/// What follows the block comment `sql` starts with; PostgreSQL's block comments nest.
+fn after_block_comment(sql: &str) -> &str {
+    let b = sql.as_bytes();
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i + 1 < b.len() {
+        match (b[i], b[i + 1]) {
+            (b'/', b'*') => {
+                depth += 1;
+                i += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return &sql[i..];
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    ""
+}
+
 /// The first word of `sql`, upper-cased, after white space and comments.
 fn first_word(sql: &str) -> String {
     let mut rest = sql;
@@ -286,8 +324,8 @@ fn first_word(sql: &str) -> String {
         rest = rest.trim_start();
         if let Some(r) = rest.strip_prefix("--") {
             rest = r.split_once('\n').map_or("", |(_, after)| after);
-        } else if let Some(r) = rest.strip_prefix("/*") {
-            rest = r.split_once("*/").map_or("", |(_, after)| after);
+        } else if rest.starts_with("/*") {
+            rest = after_block_comment(rest);
         } else {
             break;
         }
@@ -565,6 +603,8 @@ mod tests {
             transaction_control("  -- a comment\n /* another */ Rollback TO SAVEPOINT x").as_deref(),
             Some("ROLLBACK")
         );
+        assert_eq!(transaction_control("/* /* */ */ COMMIT").as_deref(), Some("COMMIT"));
+        assert_eq!(transaction_control("/* /* */ COMMIT */ SELECT 1"), None);
         assert_eq!(transaction_control("SELECT 'COMMIT'"), None);
         assert_eq!(transaction_control("UPDATE t SET begin = 1"), None);
     }

@@ -29,47 +29,60 @@ fn parse_sqlite(url: &str, rest: &str) -> Result<crate::driver::sqlite::Location
     Ok(Location::File(std::path::PathBuf::from(path)))
 }
 
-/// The URL as shown in errors: a password (`user:password@`, read up to the last `@`
-/// before the query, as the drivers read it; or a `password=` parameter) is replaced by
-/// `***`. A connection string that is not a URL (`host=… password=…`) has its
-/// `password=` value hidden likewise.
+/// The URL as shown in errors, with every password it may hold replaced by `***`: the
+/// `user:password@` part (everything before the last `@` counts as user and password, as
+/// drivers may read a password holding `/`, `?` or `@`), and `password=` parameters,
+/// quoted or not, with or without spaces around `=` (also in a connection string that is
+/// not a URL, `host=… password=…`). Hiding too much is harmless; showing a password is not.
 pub(crate) fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return redact_params(url, ' ');
+        return redact_params(url);
     };
-    let (before_query, query) = match rest.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (rest, None),
+    let (userinfo, after) = match rest.rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at..]),
+        None => (None, rest),
     };
     let mut out = format!("{scheme}://");
-    match before_query.rfind('@') {
-        Some(at) => {
-            let userinfo = &before_query[..at];
-            match userinfo.split_once(':') {
-                Some((user, _password)) => out.push_str(&format!("{user}:***")),
-                None => out.push_str(userinfo),
-            }
-            out.push_str(&before_query[at..]);
+    if let Some(userinfo) = userinfo {
+        match userinfo.split_once(':') {
+            Some((user, _password)) => out.push_str(&format!("{user}:***")),
+            None => out.push_str(userinfo),
         }
-        None => out.push_str(before_query),
     }
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(&redact_params(q, '&'));
-    }
+    out.push_str(&redact_params(after));
     out
 }
 
-/// `password=…` values in `sep`-separated parameters, replaced by `***`.
-fn redact_params(params: &str, sep: char) -> String {
-    params
-        .split(sep)
-        .map(|p| match p.split_once('=') {
-            Some((k, _)) if k.trim().eq_ignore_ascii_case("password") => format!("{k}=***"),
-            _ => p.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(&sep.to_string())
+/// `password=value` (any case, spaces around `=`, the value quoted with `'` or up to the
+/// next `&`, space or end) with the value replaced by `***`.
+fn redact_params(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(found) = lower[at..].find("password") {
+        let key_end = at + found + "password".len();
+        let rest = &text[key_end..];
+        let eq = rest.len() - rest.trim_start().len();
+        if !rest[eq..].starts_with('=') {
+            out.push_str(&text[at..key_end]);
+            at = key_end;
+            continue;
+        }
+        let value_start = key_end + eq + 1;
+        let value = &text[value_start..];
+        let skip = value.len() - value.trim_start().len();
+        let value = &value[skip..];
+        let len = if let Some(quoted) = value.strip_prefix('\'') {
+            quoted.find('\'').map_or(value.len(), |end| end + 2)
+        } else {
+            value.find(['&', ' ']).unwrap_or(value.len())
+        };
+        out.push_str(&text[at..value_start]);
+        out.push_str("***");
+        at = value_start + skip + len;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 /// What a URL opens: the driver, the dialect, and trigorm's own URL settings.

@@ -311,9 +311,11 @@ fn update_group<M: Model>(
         if done.contains(&ready.key) {
             ops::after_update(obj, ready, listeners, cx)?;
             written += 1;
-        } else if !bulk {
+        } else if !bulk && !ready.raw_sql_since(cx) {
             return Err(ops::not_found(obj));
         }
+        // Else the row is gone: a bulk row, or one that raw SQL of a listener removed
+        // after its turn was prepared (row by row, it would have been written first).
     }
     Ok(written)
 }
@@ -350,13 +352,16 @@ fn deletes<M: Model>(
             .collect()
     };
     let mut written = 0;
+    let raw_sql_ran = cx.identity.epoch() != epoch;
     for (old, bulk) in olds {
         if done.contains(&old.key()) {
             ops::after_delete(old, listeners, cx)?;
             written += 1;
-        } else if !bulk {
+        } else if !bulk && !raw_sql_ran {
             return Err(ops::not_found(&old));
         }
+        // Else the row is gone: a bulk row, or one that raw SQL of a listener deleted
+        // after its turn was prepared (row by row, it would have been deleted first).
     }
     Ok(written)
 }

@@ -160,6 +160,9 @@ pub(crate) struct Table<M> {
     /// write reads the row again), but still the row as this session last read it, the
     /// base against which an update finds the columns its caller changed (semantics §2).
     stale: FxHashMap<Key, M>,
+    /// For models with a version column: the versions this session's updates of a row
+    /// started from in this transaction (a copy of one of them is the session's own).
+    written_from: FxHashMap<Key, Vec<i64>>,
     spare: Vec<M>,
     /// How many rows became spares since the last trim.
     released: usize,
@@ -242,6 +245,7 @@ impl<M: Model> AnyTable for Table<M> {
         self
     }
     fn clear(&mut self) {
+        self.written_from.clear();
         self.released += self.rows.len() + self.stale.len();
         let spare = &mut self.spare;
         self.rows.drain(|row| spare.push(row));
@@ -275,6 +279,34 @@ impl<M: Model> AnyTable for Table<M> {
     }
 }
 
+/// How far down a chain of `ON DELETE CASCADE` a delete is followed (schemas are not that
+/// deep; a cycle stops here).
+const MAX_CASCADE_DEPTH: usize = 16;
+
+/// Whether deleting a row of `parent` may change rows of `t`: `t` has a foreign key with an
+/// action to `parent`, or to a table whose rows such a delete removes (a cascade).
+fn changed_by_delete(t: &TableDef, parent: &TableDef, depth: usize) -> bool {
+    t.columns.iter().any(|c| {
+        c.references.is_some_and(|fk| {
+            !matches!(fk.on_delete, OnDelete::NoAction | OnDelete::Restrict)
+                && (std::ptr::eq((fk.table)(), parent) || deleted_by(fk.table, parent, depth))
+        })
+    })
+}
+
+/// Whether deleting a row of `parent` deletes rows of the table `t` names, down a chain
+/// of `ON DELETE CASCADE`.
+fn deleted_by(t: fn() -> &'static TableDef, parent: &TableDef, depth: usize) -> bool {
+    let t = t();
+    depth > 0
+        && t.columns.iter().any(|c| {
+            c.references.is_some_and(|fk| {
+                fk.on_delete == OnDelete::Cascade
+                    && (std::ptr::eq((fk.table)(), parent) || deleted_by(fk.table, parent, depth - 1))
+            })
+        })
+}
+
 #[derive(Default)]
 pub(crate) struct IdentityMap {
     /// Few models per session: a short list beats a hash.
@@ -296,6 +328,7 @@ impl IdentityMap {
                 let table = Table::<M> {
                     rows: Rows::default(),
                     stale: FxHashMap::default(),
+                    written_from: FxHashMap::default(),
                     spare: Vec::new(),
                     released: 0,
                     last_loaded: 0,
@@ -330,9 +363,17 @@ impl IdentityMap {
         t.stale.remove(key)
     }
 
-    /// Give back an expired base taken with [`IdentityMap::take_stale`].
-    pub(crate) fn put_stale<M: Model>(&mut self, key: Key, row: M) {
-        self.table::<M>().stale.insert(key, row);
+    /// This session updated the row of `key` from `version` (see [`Table::written_from`]).
+    pub(crate) fn record_written_from<M: Model>(&mut self, key: Key, version: i64) {
+        self.table::<M>().written_from.entry(key).or_default().push(version);
+    }
+
+    /// Whether this session updated the row of `key` from `version` in this transaction.
+    pub(crate) fn wrote_from<M: Model>(&mut self, key: &Key, version: i64) -> bool {
+        self.table::<M>()
+            .written_from
+            .get(key)
+            .is_some_and(|versions| versions.contains(&version))
     }
 
     pub(crate) fn epoch(&self) -> u64 {
@@ -357,24 +398,20 @@ impl IdentityMap {
         self.epoch += 1;
     }
 
-    /// A row of `parent` was deleted: forget the remembered rows of every table whose
-    /// foreign key to it has an action (`ON DELETE CASCADE`, `SET NULL`, `SET DEFAULT`),
-    /// which the database may have deleted or changed without the session seeing it.
+    /// A row of `parent` was deleted: the rows the database may have changed with it
+    /// through foreign-key actions (`ON DELETE CASCADE`, `SET NULL`, `SET DEFAULT`, also
+    /// down a chain of cascades) are no longer known to be the database's. They stay the
+    /// bases of the caller's copies (an update still writes only what its caller changed;
+    /// one of a deleted row finds it gone).
     pub(crate) fn forget_children_of(&mut self, parent: &'static TableDef) {
-        let mut forgot = false;
+        let mut expired = false;
         for (_, t) in &mut self.tables {
-            let acts = t.def().columns.iter().any(|c| {
-                c.references.is_some_and(|fk| {
-                    std::ptr::eq((fk.table)(), parent)
-                        && !matches!(fk.on_delete, OnDelete::NoAction | OnDelete::Restrict)
-                })
-            });
-            if acts && t.len() > 0 {
-                t.clear();
-                forgot = true;
+            if t.len() > 0 && changed_by_delete(t.def(), parent, MAX_CASCADE_DEPTH) {
+                t.expire();
+                expired = true;
             }
         }
-        if forgot {
+        if expired {
             self.epoch += 1;
         }
     }

@@ -29,7 +29,7 @@ pub(crate) use listeners::{FlushFn, Named, Registry, TxFn};
 pub(crate) use pool::Pool;
 
 use crate::driver::Driver;
-use crate::error::{Error, Result};
+use crate::error::{DbErrorKind, Error, Result};
 use crate::event::{FlushEvent, TxEvent};
 use crate::model::{IntoRow, Model};
 use crate::query::{Filter, Select};
@@ -42,6 +42,9 @@ use listeners::AfterCommitFn;
 use ops::Slot;
 use rounds::{run_flush_listeners, run_rounds};
 use staging::{Entry, Staging, Write};
+
+/// How many connections a session tries when BEGIN finds the pooled one lost.
+const BEGIN_TRIES: usize = 3;
 
 /// What an engine's sessions share: the driver and dialect the URL chose, the listeners,
 /// the settings, the models, and the pool of connections. The engine builds it; sessions
@@ -205,18 +208,45 @@ impl Session {
     /// no longer known to be the database's (they stay the bases of the caller's copies,
     /// and writes read their rows again).
     fn begun(&mut self, write: bool) -> Result<Parts<'_>> {
+        if !self.state.in_tx {
+            self.begin(write)?;
+        }
         let (mut conn, st, eng) = self.parts()?;
-        if !st.in_tx {
-            conn.begin(write)?;
-            st.in_tx = true;
-            st.tx_writes = write;
-        } else if write && !st.tx_writes {
+        if write && !st.tx_writes {
             if !conn.upgrade()? {
                 st.identity.expire();
             }
             st.tx_writes = true;
         }
         Ok((conn, st, eng))
+    }
+
+    /// Begin the session's transaction. A pooled connection that died while it was idle
+    /// (the server restarted, or ended it) fails its BEGIN as lost: nothing of the session
+    /// was on it, so the pool drops it and the session begins on another one, a few
+    /// times at most.
+    fn begin(&mut self, write: bool) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            let r = self.parts()?.0.begin(write);
+            match r {
+                Err(e) if tries < BEGIN_TRIES && e.db_kind() == Some(DbErrorKind::ConnectionLost) => {
+                    tries += 1;
+                    // Given back first (the pool closes it, which frees its place), then
+                    // another taken.
+                    if let Some(lost) = self.pooled.take() {
+                        self.engine.release(lost);
+                    }
+                    self.pooled = Some(self.engine.acquire()?);
+                }
+                r => {
+                    r?;
+                    self.state.in_tx = true;
+                    self.state.tx_writes = write;
+                    return Ok(());
+                }
+            }
+        }
     }
 
     /// Stage an insert. It is written at the next flush; the returned [`Pending`] then

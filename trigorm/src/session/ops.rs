@@ -223,14 +223,34 @@ fn version_of<M: Model>(row: &M, v: usize) -> i64 {
 }
 
 /// Optimistic locking: a write is refused when the row's version is not the one the
-/// writer's copy was made from. A row this session remembers was last seen by the
-/// session itself (`seen`: its base); otherwise the copy says which version it read.
-fn check_version<M: Model>(v: usize, copy: &M, seen: Option<&M>, current: &M) -> Result<()> {
-    let expected = version_of(seen.unwrap_or(copy), v);
+/// writer's copy was made from. Where the session remembers the row (`seen`: its base),
+/// the base must be the row's version, and the copy must be of the base's version, or of
+/// a version this session's own updates of the row started from in this transaction (a
+/// copy it keeps updating); where it does not, the copy's version must be the row's.
+fn check_version<M: Model>(
+    identity: &mut IdentityMap,
+    v: usize,
+    copy: &M,
+    seen: Option<&M>,
+    current: &M,
+) -> Result<()> {
     let found = version_of(current, v);
-    if expected == found {
-        return Ok(());
-    }
+    let copied = version_of(copy, v);
+    let expected = match seen {
+        Some(seen) => {
+            let base = version_of(seen, v);
+            if base != found {
+                base
+            } else if copied == base || identity.wrote_from::<M>(&copy.key(), copied) {
+                return Ok(());
+            } else {
+                // A copy older than the row the session read since.
+                copied
+            }
+        }
+        None if copied == found => return Ok(()),
+        None => copied,
+    };
     Err(Error::Conflict {
         model: M::table().model,
         pk: pk_text(current),
@@ -450,6 +470,12 @@ pub(crate) struct UpdateReady<M> {
 }
 
 impl<M> UpdateReady<M> {
+    /// Whether raw SQL ran since the row was read for this update (the identity map was
+    /// expired): the row may have been changed or removed by it.
+    pub(crate) fn raw_sql_since(&self, cx: &FlushCx<'_, '_>) -> bool {
+        cx.identity.epoch() != self.epoch
+    }
+
     /// The row to write: the copy, or the staged row.
     #[inline]
     pub(crate) fn row<'a>(&'a self, item: &'a M) -> &'a M {
@@ -458,23 +484,22 @@ impl<M> UpdateReady<M> {
 }
 
 /// Where the backend locks rows: whether the staged row is the row as this session last
-/// saw it (nothing to write, and no round trip to lock the row). The row is normalized.
+/// saw it (nothing to write, and no round trip to lock the row). Only a row remembered as
+/// current counts: one that raw SQL or a foreign-key action may have changed or removed
+/// since is read (and locked) first, so that an update of a row that is gone fails. The
+/// row is normalized.
 #[inline]
 pub(crate) fn unchanged_from_base<M: Model>(item: &mut M, cx: &mut FlushCx<'_, '_>) -> bool {
     item.normalize();
     let key = item.key();
-    let Some((base, stale)) = base_of::<M>(cx, &key) else {
+    let Some(base) = cx.identity.take::<M>(&key) else {
         return false;
     };
     let mut intent = item.diff(&base);
     if let Some(v) = M::table().version() {
         intent.remove(v);
     }
-    if stale {
-        cx.identity.put_stale::<M>(key, base);
-    } else {
-        cx.identity.put::<M>(key, base);
-    }
+    cx.identity.put::<M>(key, base);
     intent.is_empty()
 }
 
@@ -562,7 +587,7 @@ pub(crate) fn before_update<M: Model>(
             } else {
                 None
             };
-            check_version(v, item, seen, &old)?;
+            check_version(cx.identity, v, item, seen, &old)?;
         }
     }
     if changed.is_empty() {
@@ -659,6 +684,9 @@ pub(crate) fn after_update<M: Model>(
             },
         )?;
     }
+    if let Some(v) = M::table().version() {
+        cx.identity.record_written_from::<M>(key.clone(), version_of(&old, v));
+    }
     if cx.identity.epoch() == epoch {
         old.copy_columns(new, changed)?;
         cx.identity.put::<M>(key, old);
@@ -736,7 +764,7 @@ pub(crate) fn before_delete<M: Model>(
         } else {
             None
         };
-        check_version(v, item, seen, &old)?;
+        check_version(cx.identity, v, item, seen, &old)?;
     }
     if listens(listeners, RowEvent::BeforeDelete) {
         fire(

@@ -136,7 +136,7 @@ impl Dialect for PostgresDialect {
             &mut sql,
             cols.iter()
                 .enumerate()
-                .map(|(n, &i)| format!("{} = \"v\".\"c{n}\"", quote(table.columns[i].name))),
+                .map(|(n, &i)| format!("{} = \"~v\".\"c{n}\"", quote(table.columns[i].name))),
         );
         sql.push_str(" FROM unnest(");
         let params = cols
@@ -145,9 +145,9 @@ impl Dialect for PostgresDialect {
             .enumerate()
             .map(|(n, &i)| self.array_param(n + 1, table, i));
         push_list(&mut sql, params);
-        sql.push_str(") AS \"v\"(");
+        sql.push_str(") AS \"~v\"(");
         push_list(&mut sql, (0..cols.len()).map(|n| format!("\"c{n}\"")));
-        let _ = write!(sql, ", \"k\") WHERE {t}.{pk} = \"v\".\"k\" RETURNING {t}.{pk}");
+        let _ = write!(sql, ", \"k\") WHERE {t}.{pk} = \"~v\".\"k\" RETURNING {t}.{pk}");
         Some(sql)
     }
 
