@@ -160,6 +160,13 @@ impl TableDef {
     }
 
     /// The index of the optimistic-locking version column, if the model has one.
+    ///
+    /// ```
+    /// use trigorm::Model;
+    /// #[derive(Model, Clone, Debug)]
+    /// struct Doc { id: i64, title: String, #[trigorm(version)] version: i64 }
+    /// assert_eq!(Doc::table().version(), Some(2));
+    /// ```
     #[inline]
     pub fn version(&self) -> Option<usize> {
         self.columns.iter().position(|c| c.version)

@@ -33,7 +33,17 @@ const SESSION_SETTINGS: &str = "SET TIME ZONE 'UTC'";
 /// How long opening a connection may take when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Opens PostgreSQL connections.
+/// Opens PostgreSQL connections. Engines make one from a `postgres://` URL; an application
+/// that wraps drivers (see [`crate::EngineBuilder::wrap_driver`]) gets it that way too.
+///
+/// ```
+/// use trigorm::driver::postgres::PostgresDriver;
+/// use trigorm::driver::{Backend, Driver};
+/// // Nothing is opened until `connect`.
+/// let d = PostgresDriver::new("postgres://app@db.example.com/app", "postgres://app@db.example.com/app".into())
+///     .expect("a URL the postgres crate reads");
+/// assert_eq!((d.backend(), d.database()), (Backend::Postgres, "postgres://app@db.example.com/app"));
+/// ```
 pub struct PostgresDriver {
     config: Config,
     /// The URL without its password.
@@ -89,7 +99,7 @@ impl Driver for PostgresDriver {
 }
 
 /// One PostgreSQL connection.
-pub struct PgConnection {
+struct PgConnection {
     client: Client,
     database: String,
     /// Prepared statements by their text.

@@ -74,6 +74,11 @@ pub struct Capabilities {
 }
 
 /// Which of sea-query's builders renders a dialect's SQL.
+///
+/// ```
+/// use trigorm::sql::{Dialect, SqlSyntax, SqliteDialect};
+/// assert_eq!(SqliteDialect.syntax(), SqlSyntax::Sqlite);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SqlSyntax {

@@ -9,7 +9,24 @@ use crate::model::ColumnSet;
 use crate::schema::{validate_identifier, ColumnType, IdentKind, TableDef};
 
 /// PostgreSQL: generated keys are identity columns returned by the INSERT itself,
-/// timestamps `timestamptz` (microseconds), JSON `jsonb`, bytes `bytea`.
+/// timestamps `timestamptz` (microseconds), JSON `jsonb`, bytes `bytea`; rows are locked
+/// where they are written, and many rows go in one statement.
+///
+/// ```
+/// use trigorm::sql::{Dialect, PostgresDialect};
+/// use trigorm::Model;
+/// #[derive(Model, Clone, Debug)]
+/// #[trigorm(table = "users")]
+/// struct User { id: i64, name: String }
+///
+/// let d = PostgresDialect;
+/// assert_eq!(
+///     d.insert(User::table(), false),
+///     r#"INSERT INTO "users" ("name") VALUES ($1) RETURNING "id""#
+/// );
+/// assert!(d.select_by_key(User::table(), true).ends_with("FOR UPDATE"));
+/// assert!(d.capabilities().batches);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PostgresDialect;
 

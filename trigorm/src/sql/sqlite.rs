@@ -6,6 +6,19 @@ use crate::schema::ColumnType;
 
 /// SQLite: `INTEGER PRIMARY KEY` is the rowid (generated keys), timestamps and dates are
 /// fixed-width text, JSON is text.
+///
+/// ```
+/// use trigorm::sql::{Dialect, SqliteDialect};
+/// use trigorm::Model;
+/// #[derive(Model, Clone, Debug)]
+/// #[trigorm(table = "users")]
+/// struct User { id: i64, name: String }
+///
+/// assert_eq!(SqliteDialect.delete(User::table()), r#"DELETE FROM "users" WHERE "id" = ?"#);
+/// // One writer at a time: no row locks, and rows go one statement each.
+/// assert!(!SqliteDialect.capabilities().row_locks);
+/// assert!(SqliteDialect.insert_many(User::table(), false).is_none());
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SqliteDialect;
 
