@@ -13,8 +13,7 @@ use std::time::Instant;
 
 use trigorm::error::DbErrorKind;
 use trigorm::event::{
-    AfterCommit, AfterDelete, AfterInsert, AfterRollback, AfterUpdate, BeforeDelete, BeforeFlush, BeforeUpdate,
-    RowEvent,
+    AfterDelete, AfterInsert, AfterRollback, AfterUpdate, BeforeDelete, BeforeFlush, BeforeUpdate, RowEvent,
 };
 use trigorm::query::col;
 use trigorm::{Engine, Error, Model, Value};
@@ -803,9 +802,10 @@ on_each_db!(a_statement_error_a_listener_swallows_fails_the_commit, |db: Db| {
     // after the failure.
     let case = Arc::new(Mutex::new((String::new(), false, false)));
     let failed = Arc::new(AtomicBool::new(false));
-    let (commits, rollbacks) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let (c, f, cm, rb) = (case.clone(), failed.clone(), commits.clone(), rollbacks.clone());
-    let engine = Engine::builder(&db.url)
+    let tx = TxCounts::default();
+    let (c, f) = (case.clone(), failed.clone());
+    let engine = tx
+        .attach(Engine::builder(&db.url))
         .model::<Note>()
         .model::<Member>()
         .listen::<Item>(AfterInsert, move |ctx, _c| {
@@ -823,12 +823,6 @@ on_each_db!(a_statement_error_a_listener_swallows_fails_the_commit, |db: Db| {
                 });
             }
             Ok(()) // the error is swallowed
-        })
-        .on_transaction(AfterCommit, move |_| {
-            cm.fetch_add(1, Ordering::SeqCst);
-        })
-        .on_transaction(AfterRollback, move |_| {
-            rb.fetch_add(1, Ordering::SeqCst);
         })
         .build()
         .unwrap();
@@ -854,17 +848,14 @@ on_each_db!(a_statement_error_a_listener_swallows_fails_the_commit, |db: Db| {
                     if stage { ", then a staged write" } else { "" }
                 );
                 *case.lock().unwrap() = (sql.to_string(), via_query, stage);
-                commits.store(0, Ordering::SeqCst);
-                rollbacks.store(0, Ordering::SeqCst);
+                tx.reset();
                 let mut s = engine.session().unwrap();
                 s.add(Note {
                     id: 0,
                     text: "earlier".into(),
                 });
                 s.add(item("a", 1));
-                let ran = Arc::new(AtomicBool::new(false));
-                let r = ran.clone();
-                s.after_commit(move || r.store(true, Ordering::SeqCst));
+                let ran = after_commit_flag(&mut s);
                 let err = match s.commit() {
                     Ok(()) => panic!("{what}: the commit succeeded though a statement of its transaction failed"),
                     Err(e) => e,
@@ -875,13 +866,7 @@ on_each_db!(a_statement_error_a_listener_swallows_fails_the_commit, |db: Db| {
                     Some(DbErrorKind::TransactionAborted),
                     "{what}: the statement after the failure is refused: {err}"
                 );
-                assert_eq!(commits.load(Ordering::SeqCst), 0, "{what}: no AfterCommit");
-                assert_eq!(rollbacks.load(Ordering::SeqCst), 1, "{what}: AfterRollback, once");
-                assert!(
-                    !ran.load(Ordering::SeqCst),
-                    "{what}: the after-commit callback was dropped"
-                );
-                assert!(s.has_pending(), "{what}: the staged writes are pending again");
+                tx.assert_rolled_back(&what, &s, &ran);
                 drop(s);
                 assert_eq!(count::<Note>(&engine), 0, "{what}: nothing remains");
                 assert_eq!(count::<Item>(&engine), 0, "{what}: nothing remains");

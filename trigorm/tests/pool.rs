@@ -19,7 +19,7 @@ use trigorm::driver::{
     Backend, CallbackError, Connection, Driver, QueryError, RowCallback, RowParams, RowRefCallback, Statements,
 };
 use trigorm::error::{DbError, DbErrorKind};
-use trigorm::event::{AfterCommit, AfterInsert, AfterRollback};
+use trigorm::event::AfterInsert;
 use trigorm::query::col;
 use trigorm::{Engine, Error, Model, Value, ValueRef};
 
@@ -67,6 +67,37 @@ fn item(name: &str, qty: i64) -> Item {
 
 fn text(s: &str) -> Vec<Vec<Value>> {
     vec![vec![Value::from(s)]]
+}
+
+/// The PostgreSQL backend process of `s`'s connection.
+fn backend_pid(s: &mut trigorm::Session) -> i32 {
+    match rows(s, "SELECT pg_backend_pid()").as_slice() {
+        [row] => match row.as_slice() {
+            [Value::Int(pid)] => i32::try_from(*pid).expect("a pid"),
+            other => panic!("a backend pid: {other:?}"),
+        },
+        other => panic!("a backend pid: {other:?}"),
+    }
+}
+
+/// End the PostgreSQL backend `pid` (as an administrator or a server restart would), and
+/// wait until the server has.
+fn terminate_backend(admin: &mut postgres::Client, pid: i32) {
+    let killed: bool = admin
+        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+        .unwrap()
+        .get(0);
+    assert!(killed, "the backend was terminated");
+    let start = Instant::now();
+    while admin
+        .query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", &[&pid])
+        .unwrap()
+        .get::<_, i64>(0)
+        > 0
+    {
+        assert!(start.elapsed() < Duration::from_secs(5), "the backend did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn int(n: i64) -> Vec<Vec<Value>> {
@@ -615,15 +646,9 @@ fn users_and_log(db: &Db) -> (Vec<String>, Vec<String>) {
 on_postgres!(
     a_connection_lost_mid_transaction_loses_that_transaction_only,
     |db: Db| {
-        let (commits, rollbacks) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let (cm, rb) = (commits.clone(), rollbacks.clone());
-        let engine = audited(&db.url)
-            .on_transaction(AfterCommit, move |_| {
-                cm.fetch_add(1, Ordering::SeqCst);
-            })
-            .on_transaction(AfterRollback, move |_| {
-                rb.fetch_add(1, Ordering::SeqCst);
-            })
+        let tx = TxCounts::default();
+        let engine = tx
+            .attach(audited(&db.url))
             // One connection: the session after the loss can only work on a new one.
             .pool_size(1)
             .pool_timeout(Duration::from_secs(5))
@@ -642,13 +667,7 @@ on_postgres!(
             let what = if staged { "the flush" } else { "the commit" };
             let before = users_and_log(&db);
             let mut s = engine.session().unwrap();
-            let pid = match rows(&mut s, "SELECT pg_backend_pid()").as_slice() {
-                [row] => match row.as_slice() {
-                    [Value::Int(pid)] => i32::try_from(*pid).unwrap(),
-                    other => panic!("a backend pid: {other:?}"),
-                },
-                other => panic!("a backend pid: {other:?}"),
-            };
+            let pid = backend_pid(&mut s);
             let mut j = s.get::<User>(jane.id).unwrap().unwrap();
             j.name = "lost".into();
             s.update(&j).unwrap();
@@ -658,28 +677,10 @@ on_postgres!(
                 j.name = "lost again".into();
                 s.update(&j).unwrap();
             }
-            let ran = Arc::new(AtomicBool::new(false));
-            let r = ran.clone();
-            s.after_commit(move || r.store(true, Ordering::SeqCst));
-            commits.store(0, Ordering::SeqCst);
-            rollbacks.store(0, Ordering::SeqCst);
+            let ran = after_commit_flag(&mut s);
+            tx.reset();
 
-            let killed: bool = admin
-                .query_one("SELECT pg_terminate_backend($1)", &[&pid])
-                .unwrap()
-                .get(0);
-            assert!(killed, "the session's backend was terminated");
-            // Wait until the server has ended it.
-            let start = Instant::now();
-            while admin
-                .query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", &[&pid])
-                .unwrap()
-                .get::<_, i64>(0)
-                > 0
-            {
-                assert!(start.elapsed() < Duration::from_secs(5), "the backend did not end");
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            terminate_backend(&mut admin, pid);
 
             let err = s.commit().expect_err(what);
             assert_eq!(
@@ -687,13 +688,7 @@ on_postgres!(
                 Some(DbErrorKind::ConnectionLost),
                 "{what}: a typed error: {err:?}"
             );
-            assert_eq!(commits.load(Ordering::SeqCst), 0, "{what}: no AfterCommit");
-            assert_eq!(rollbacks.load(Ordering::SeqCst), 1, "{what}: AfterRollback, once");
-            assert!(
-                !ran.load(Ordering::SeqCst),
-                "{what}: the after-commit callback was dropped"
-            );
-            assert!(s.has_pending(), "{what}: the staged writes are pending again");
+            tx.assert_rolled_back(what, &s, &ran);
             drop(s);
 
             assert_eq!(
@@ -983,21 +978,15 @@ on_each_db!(
     |db: Db| {
         let (cut, opened) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
         let (c, o) = (cut.clone(), opened.clone());
-        let (commits, rollbacks) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let (cm, rb) = (commits.clone(), rollbacks.clone());
-        let engine = audited(&db.url)
+        let tx = TxCounts::default();
+        let engine = tx
+            .attach(audited(&db.url))
             .wrap_driver(move |inner| {
                 Box::new(Breaking {
                     inner,
                     cut: c,
                     opened: o,
                 })
-            })
-            .on_transaction(AfterCommit, move |_| {
-                cm.fetch_add(1, Ordering::SeqCst);
-            })
-            .on_transaction(AfterRollback, move |_| {
-                rb.fetch_add(1, Ordering::SeqCst);
             })
             .pool_size(1)
             .pool_timeout(Duration::from_secs(5))
@@ -1024,11 +1013,8 @@ on_each_db!(
                 j.name = "lost again".into();
                 s.update(&j).unwrap();
             }
-            let ran = Arc::new(AtomicBool::new(false));
-            let r = ran.clone();
-            s.after_commit(move || r.store(true, Ordering::SeqCst));
-            commits.store(0, Ordering::SeqCst);
-            rollbacks.store(0, Ordering::SeqCst);
+            let ran = after_commit_flag(&mut s);
+            tx.reset();
             let connections = opened.load(Ordering::SeqCst);
 
             cut.store(true, Ordering::SeqCst);
@@ -1039,13 +1025,7 @@ on_each_db!(
                 Some(DbErrorKind::ConnectionLost),
                 "{what}: a typed error: {err:?}"
             );
-            assert_eq!(commits.load(Ordering::SeqCst), 0, "{what}: no AfterCommit");
-            assert_eq!(rollbacks.load(Ordering::SeqCst), 1, "{what}: AfterRollback, once");
-            assert!(
-                !ran.load(Ordering::SeqCst),
-                "{what}: the after-commit callback was dropped"
-            );
-            assert!(s.has_pending(), "{what}: the staged writes are pending again");
+            tx.assert_rolled_back(what, &s, &ran);
             drop(s);
 
             // A new session works, on a new connection, and sees nothing of the lost transaction.
@@ -1084,32 +1064,11 @@ on_postgres!(a_connection_that_died_idle_in_the_pool_is_replaced, |db: Db| {
         .unwrap();
     engine.create_all().unwrap();
     let mut s = engine.session().unwrap();
-    let pid = match rows(&mut s, "SELECT pg_backend_pid()").as_slice() {
-        [row] => match row.as_slice() {
-            [Value::Int(pid)] => i32::try_from(*pid).unwrap(),
-            other => panic!("a backend pid: {other:?}"),
-        },
-        other => panic!("a backend pid: {other:?}"),
-    };
+    let pid = backend_pid(&mut s);
     s.commit().unwrap();
     drop(s); // the connection is idle in the pool
 
-    let mut admin = db.pg_client();
-    let killed: bool = admin
-        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
-        .unwrap()
-        .get(0);
-    assert!(killed);
-    let start = Instant::now();
-    while admin
-        .query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", &[&pid])
-        .unwrap()
-        .get::<_, i64>(0)
-        > 0
-    {
-        assert!(start.elapsed() < Duration::from_secs(5), "the backend did not end");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    terminate_backend(&mut db.pg_client(), pid);
 
     let mut s = engine.session().unwrap();
     let jane = s

@@ -2,6 +2,7 @@
 //! statement log (the instrumented-driver view of what a session sent).
 #![allow(dead_code)]
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -336,4 +337,52 @@ pub fn assert_listener_statement(e: &trigorm::Error, what: &str) {
 /// The rows of a raw query, or a panic naming it.
 pub fn rows(s: &mut trigorm::Session, sql: &str) -> Vec<Vec<trigorm::Value>> {
     s.query_raw(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// An engine's transaction events, counted (see [`TxCounts::attach`]).
+#[derive(Clone, Default)]
+pub struct TxCounts {
+    commits: Arc<AtomicUsize>,
+    rollbacks: Arc<AtomicUsize>,
+}
+
+impl TxCounts {
+    /// Count the `AfterCommit` and `AfterRollback` events of the engine `b` builds.
+    pub fn attach(&self, b: EngineBuilder) -> EngineBuilder {
+        use trigorm::event::{AfterCommit, AfterRollback};
+        let (c, r) = (self.commits.clone(), self.rollbacks.clone());
+        b.on_transaction(AfterCommit, move |_| {
+            c.fetch_add(1, Ordering::SeqCst);
+        })
+        .on_transaction(AfterRollback, move |_| {
+            r.fetch_add(1, Ordering::SeqCst);
+        })
+    }
+
+    /// Count from zero again.
+    pub fn reset(&self) {
+        self.commits.store(0, Ordering::SeqCst);
+        self.rollbacks.store(0, Ordering::SeqCst);
+    }
+
+    /// Since the last reset, `s`'s transaction failed as a failure must end one: no
+    /// `AfterCommit`, one `AfterRollback`, the callback of [`after_commit_flag`] dropped,
+    /// the staged writes pending again.
+    pub fn assert_rolled_back(&self, what: &str, s: &trigorm::Session, callback_ran: &AtomicBool) {
+        assert_eq!(self.commits.load(Ordering::SeqCst), 0, "{what}: no AfterCommit");
+        assert_eq!(self.rollbacks.load(Ordering::SeqCst), 1, "{what}: AfterRollback, once");
+        assert!(
+            !callback_ran.load(Ordering::SeqCst),
+            "{what}: the after-commit callback was dropped"
+        );
+        assert!(s.has_pending(), "{what}: the staged writes are pending again");
+    }
+}
+
+/// Queue an after-commit callback on `s`; the flag says whether it ran.
+pub fn after_commit_flag(s: &mut trigorm::Session) -> Arc<AtomicBool> {
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = ran.clone();
+    s.after_commit(move || r.store(true, Ordering::SeqCst));
+    ran
 }
