@@ -158,7 +158,7 @@ impl<M: Model> ForWrite<M> {
     /// For a row read (and locked) already, by a statement of many rows: its base is the
     /// row this session remembers, if any.
     pub(crate) fn read(cx: &mut FlushCx<'_, '_>, key: &Key, current: Option<M>) -> ForWrite<M> {
-        let base = base_of::<M>(cx, key).map(|(b, _)| b);
+        let base = base_of::<M>(cx, key);
         let remembered = base.is_some();
         ForWrite {
             current,
@@ -177,7 +177,7 @@ impl<M: Model> ForWrite<M> {
 #[inline]
 fn rows_for_write<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<ForWrite<M>> {
     if cx.conn.row_locks() {
-        let base = base_of::<M>(cx, key).map(|(b, _)| b);
+        let base = base_of::<M>(cx, key);
         let current = read_locked::<M>(cx.conn, obj.primary_key())?;
         let remembered = base.is_some();
         return Ok(ForWrite {
@@ -204,14 +204,11 @@ fn rows_for_write<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Res
     })
 }
 
-/// The row as this session last saw it: remembered as current (`false`), or expired by raw
-/// SQL since (`true`).
+/// The row as this session last saw it, taken: remembered as current, or expired (by raw
+/// SQL or a foreign-key action) since.
 #[inline]
-fn base_of<M: Model>(cx: &mut FlushCx<'_, '_>, key: &Key) -> Option<(M, bool)> {
-    if let Some(b) = cx.identity.take::<M>(key) {
-        return Some((b, false));
-    }
-    cx.identity.take_stale::<M>(key).map(|b| (b, true))
+fn base_of<M: Model>(cx: &mut FlushCx<'_, '_>, key: &Key) -> Option<M> {
+    cx.identity.take::<M>(key).or_else(|| cx.identity.take_stale::<M>(key))
 }
 
 /// The integer in column `v` (a version column).
