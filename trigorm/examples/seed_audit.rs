@@ -4,7 +4,8 @@
 //! Run it with `cargo run --example seed_audit`; it works on `example.db` in the working
 //! directory, seeding user 1 when missing, and can be run again and again. Give it a
 //! database URL to run it elsewhere, e.g.
-//! `cargo run --example seed_audit -- postgres://postgres@127.0.0.1:5432/test`.
+//! `cargo run --example seed_audit -- postgres://postgres@127.0.0.1:5432/test` or
+//! `cargo run --example seed_audit -- mysql://root@127.0.0.1:3306/test` (MariaDB / MySQL).
 
 use chrono::{DateTime, Utc};
 use trigorm::event::{AfterDelete, AfterInsert, AfterUpdate};

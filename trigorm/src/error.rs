@@ -157,6 +157,21 @@ pub enum Error {
         #[source]
         source: Box<DbError>,
     },
+    /// [`crate::Engine::create_all`] failed midway on a backend whose DDL commits by
+    /// itself (MariaDB/MySQL): the tables built before the failure stay. Running
+    /// `create_all` again (once the cause is fixed) completes the rest.
+    #[error("create_all stopped: {source}\n  sql: {sql}\n  complete: {created:?}\n  not created or incomplete: {not_created:?}")]
+    CreateIncomplete {
+        /// Tables complete (created now or before) when the statement failed.
+        created: Vec<String>,
+        /// Tables not created, or created without all their indexes and foreign keys.
+        not_created: Vec<String>,
+        /// The statement that failed.
+        sql: String,
+        /// The database's error.
+        #[source]
+        source: Box<DbError>,
+    },
     /// A transaction command (BEGIN, COMMIT, ROLLBACK) failed.
     #[error("{operation} failed: {source}")]
     Transaction {

@@ -14,6 +14,8 @@ pub use error::{CallbackError, DbError, DbErrorKind};
 pub use crate::value::Binder;
 use crate::value::{Value, ValueRef};
 
+#[cfg(feature = "mysql")]
+pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
@@ -160,6 +162,14 @@ pub trait Connection: Statements + Send {
     /// Which backend this is.
     fn backend(&self) -> Backend;
 
+    /// The server's version as it reports it (`SELECT VERSION()`), where servers of one
+    /// backend differ (MariaDB and MySQL): the engine picks its dialect by it
+    /// ([`crate::sql::Dialect::for_server`]). A wrapping driver forwards it. The provided
+    /// method says nothing.
+    fn server_version(&self) -> Option<&str> {
+        None
+    }
+
     /// Start a transaction: one that will write (`write`; on SQLite `BEGIN IMMEDIATE`,
     /// which takes the database's write lock), or one that reads, which must take no write
     /// lock (on SQLite a deferred `BEGIN`).
@@ -295,6 +305,9 @@ pub trait Statements {
 
     /// Run a statement whose parameters are arrays, one per column, each holding that
     /// column's value for every row (PostgreSQL's `unnest`): many rows in one round trip.
+    /// Where the dialect's statements of many rows have a placeholder per value
+    /// ([`crate::sql::Capabilities::sized_batches`]), the driver binds the arrays row by
+    /// row: the first row's values in column order, then the second row's.
     /// How many rows it changed. Called only with the statements a dialect renders for
     /// many rows ([`crate::sql::Dialect::insert_many`] and friends); the provided method
     /// refuses.

@@ -326,6 +326,10 @@ impl EngineBuilder {
             path: driver.database().to_string(),
             source: Box::new(source),
         })?;
+        let dialect = match first.server_version().and_then(|v| dialect.for_server(v)) {
+            Some(refined) => refined,
+            None => dialect,
+        };
         let inner = Shared {
             driver,
             dialect,

@@ -12,6 +12,7 @@ pub use builder::EngineBuilder;
 use crate::driver::Backend;
 use crate::error::{Error, Result};
 use crate::schema::TableDef;
+use crate::sql::Ddl;
 use crate::session::{PooledConn, Session, Shared};
 
 /// How long a session waits for the write lock of a busy SQLite database by default.
@@ -108,23 +109,26 @@ impl Engine {
     }
 }
 
-fn run_ddl(inner: &Shared, pooled: &mut PooledConn, statements: &[String]) -> Result<()> {
+fn run_ddl(inner: &Shared, pooled: &mut PooledConn, statements: &[Ddl]) -> Result<()> {
+    if !inner.dialect.capabilities().transactional_ddl {
+        return run_ddl_unsafe(inner, pooled, statements);
+    }
     let conn = &mut pooled.conn;
     conn.begin(true).map_err(|source| Error::Transaction {
         operation: "BEGIN",
         source: Box::new(source),
     })?;
-    for sql in statements {
+    for ddl in statements {
         if let Some(o) = &inner.observer {
-            o(sql);
+            o(&ddl.sql);
         }
-        if let Err(source) = conn.execute_batch(sql) {
+        if let Err(source) = conn.execute_batch(&ddl.sql) {
             let _ = conn.rollback();
             return Err(Error::Statement {
                 operation: "create table",
                 model: None,
                 pk: None,
-                sql: sql.clone(),
+                sql: ddl.sql.clone(),
                 source: Box::new(source),
             });
         }
@@ -136,6 +140,42 @@ fn run_ddl(inner: &Shared, pooled: &mut PooledConn, statements: &[String]) -> Re
             source: Box::new(source),
         }
     })
+}
+
+/// DDL where each statement commits by itself (MariaDB/MySQL): run in order, outside any
+/// transaction; a failure says which tables are complete and which are not (a rerun
+/// completes them: every statement is idempotent).
+fn run_ddl_unsafe(inner: &Shared, pooled: &mut PooledConn, statements: &[Ddl]) -> Result<()> {
+    let conn = &mut pooled.conn;
+    for (i, ddl) in statements.iter().enumerate() {
+        if let Some(o) = &inner.observer {
+            o(&ddl.sql);
+        }
+        if let Err(source) = conn.execute_batch(&ddl.sql) {
+            let mut created: Vec<String> = Vec::new();
+            let mut not_created: Vec<String> = Vec::new();
+            for d in statements {
+                let name = d.table.to_string();
+                if not_created.contains(&name) || created.contains(&name) {
+                    continue;
+                }
+                // Complete: every statement of the table ran before the failure.
+                let complete = statements[i..].iter().all(|later| later.table != d.table);
+                if complete {
+                    created.push(name);
+                } else {
+                    not_created.push(name);
+                }
+            }
+            return Err(Error::CreateIncomplete {
+                created,
+                not_created,
+                sql: ddl.sql.clone(),
+                source: Box::new(source),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Add `t` after every table it references (a post-order walk), once.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::driver::{Backend, Driver};
+use crate::driver::Driver;
 use crate::error::{Error, Result};
 use crate::sql::Dialect;
 
@@ -95,7 +95,7 @@ pub(super) struct Opened {
 
 /// Take trigorm's own parameters (`pool_size`) out of a server URL's query; the rest is
 /// the driver's.
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn take_settings(url: &str) -> Result<(String, Option<usize>)> {
     let Some((base, query)) = url.split_once('?') else {
         return Ok((url.to_string(), None));
@@ -160,17 +160,35 @@ pub(super) fn open_driver(url: &str, busy_timeout: Duration) -> Result<Opened> {
         }
         #[cfg(not(feature = "sqlite"))]
         "sqlite" => Err(Error::Unsupported {
-            backend: Backend::Sqlite.name(),
+            backend: crate::driver::Backend::Sqlite.name(),
             feature: "this build (enable the `sqlite` feature)".into(),
         }),
         #[cfg(not(feature = "postgres"))]
         "postgres" | "postgresql" => Err(Error::Unsupported {
-            backend: Backend::Postgres.name(),
+            backend: crate::driver::Backend::Postgres.name(),
             feature: "this build (enable the `postgres` feature)".into(),
         }),
+        #[cfg(feature = "mysql")]
+        "mysql" | "mariadb" => {
+            let (driver_url, pool_size) = take_settings(url)?;
+            Ok(Opened {
+                driver: Box::new(
+                    crate::driver::mysql::MysqlDriver::new(&driver_url, redact_url(url)).map_err(|reason| {
+                        Error::InvalidUrl {
+                            url: redact_url(url),
+                            reason,
+                        }
+                    })?,
+                ),
+                // Refined by the server's version once connected (MariaDB or MySQL).
+                dialect: Box::new(crate::sql::MysqlDialect::default()),
+                pool_size,
+            })
+        }
+        #[cfg(not(feature = "mysql"))]
         "mysql" | "mariadb" => Err(Error::Unsupported {
-            backend: Backend::Mysql.name(),
-            feature: "connections in this version (SQLite only so far)".into(),
+            backend: crate::driver::Backend::Mysql.name(),
+            feature: "this build (enable the `mysql` feature)".into(),
         }),
         other => Err(Error::InvalidUrl {
             url: redact_url(url),

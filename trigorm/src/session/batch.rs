@@ -99,17 +99,38 @@ fn arrays<M: Model>(rows: &[&M], columns: &Columns) -> std::result::Result<Vec<V
     Ok(out)
 }
 
-/// Run a statement of many rows that returns keys (or generated keys); the keys.
-fn returning<M: Model>(
+/// The sizes the rows of one statement of many rows go in, in order: all at once where
+/// the dialect's SQL takes any number of rows (the size is then 0 in the shape); else
+/// powers of two (a connection prepares few sizes), each within the backend's bound on
+/// parameters (`per_row` of them per row).
+fn chunk_sizes(cx: &FlushCx<'_, '_>, rows: usize, per_row: usize) -> Vec<(usize, u32)> {
+    let caps = cx.conn.capabilities();
+    if !caps.sized_batches {
+        return vec![(rows, 0)];
+    }
+    let most = (caps.max_bound_parameters / per_row.max(1)).clamp(1, MAX_ROWS);
+    let cap = 1usize << most.ilog2();
+    let mut out = Vec::new();
+    let mut left = rows;
+    while left > 0 {
+        let size = cap.min(1usize << left.ilog2());
+        out.push((size, size as u32));
+        left -= size;
+    }
+    out
+}
+
+/// The values of `rows` for the columns of `shape`, checked, one array per column.
+fn checked_arrays<M: Model>(
     cx: &mut FlushCx<'_, '_>,
     operation: &'static str,
     shape: ShapeId,
     rows: &[&M],
-) -> Result<Vec<Value>> {
+) -> Result<Vec<Vec<Value>>> {
     for row in rows {
         ops::check_values(*row, cx.conn, cx.conn.shape_columns(shape))?;
     }
-    let arrays = arrays(rows, cx.conn.shape_columns(shape)).map_err(|message| {
+    arrays(rows, cx.conn.shape_columns(shape)).map_err(|message| {
         let e = DbError {
             kind: DbErrorKind::InvalidValue,
             code: None,
@@ -117,22 +138,76 @@ fn returning<M: Model>(
             database: String::new(),
         };
         many_failed::<M>(operation, rows, cx.conn, shape, e)
-    })?;
-    let refs: Vec<Vec<ValueRef<'_>>> = arrays
-        .iter()
-        .map(|c| c.iter().map(Value::as_value_ref).collect())
-        .collect();
-    let params: Vec<&[ValueRef<'_>]> = refs.iter().map(Vec::as_slice).collect();
+    })
+}
+
+/// Run a statement of many rows (`shape_for` the statement of a number of rows) that
+/// returns keys (or generated keys); the keys.
+fn returning<M: Model>(
+    cx: &mut FlushCx<'_, '_>,
+    operation: &'static str,
+    shape_for: impl Fn(u32) -> Shape,
+    rows: &[&M],
+) -> Result<Vec<Value>> {
     let mut keys = Vec::with_capacity(rows.len());
-    let r = cx.conn.query_shape_arrays(shape, &params, &mut |row| {
-        keys.push(row.first_mut().map(std::mem::take).unwrap_or_default());
-        Ok(())
-    });
-    match r {
-        Ok(()) => Ok(keys),
-        Err(crate::driver::QueryError::Db(e)) => Err(many_failed::<M>(operation, rows, cx.conn, shape, e)),
-        Err(e) => Err(query_error(e, Some(M::table().model), cx.conn.shape_text(shape))),
+    let mut rest = rows;
+    let per_row = cx.conn.columns_of(M::table(), shape_for(0));
+    for (size, n) in chunk_sizes(cx, rows.len(), per_row) {
+        let (chunk, after) = rest.split_at(size.min(rest.len()));
+        rest = after;
+        let shape = cx.conn.shape(M::table(), shape_for(n))?;
+        let arrays = checked_arrays(cx, operation, shape, chunk)?;
+        let refs: Vec<Vec<ValueRef<'_>>> = arrays
+            .iter()
+            .map(|c| c.iter().map(Value::as_value_ref).collect())
+            .collect();
+        let params: Vec<&[ValueRef<'_>]> = refs.iter().map(Vec::as_slice).collect();
+        let r = cx.conn.query_shape_arrays(shape, &params, &mut |row| {
+            keys.push(row.first_mut().map(std::mem::take).unwrap_or_default());
+            Ok(())
+        });
+        match r {
+            Ok(()) => {}
+            Err(crate::driver::QueryError::Db(e)) => return Err(many_failed::<M>(operation, chunk, cx.conn, shape, e)),
+            Err(e) => return Err(query_error(e, Some(M::table().model), cx.conn.shape_text(shape))),
+        }
     }
+    Ok(keys)
+}
+
+/// Run a statement of many rows that returns nothing; how many rows it changed (found).
+fn counted<M: Model>(
+    cx: &mut FlushCx<'_, '_>,
+    operation: &'static str,
+    shape_for: impl Fn(u32) -> Shape,
+    rows: &[&M],
+) -> Result<u64> {
+    let mut total = 0;
+    let mut rest = rows;
+    let per_row = cx.conn.columns_of(M::table(), shape_for(0));
+    for (size, n) in chunk_sizes(cx, rows.len(), per_row) {
+        let (chunk, after) = rest.split_at(size.min(rest.len()));
+        rest = after;
+        let shape = cx.conn.shape(M::table(), shape_for(n))?;
+        let arrays = checked_arrays(cx, operation, shape, chunk)?;
+        let refs: Vec<Vec<ValueRef<'_>>> = arrays
+            .iter()
+            .map(|c| c.iter().map(Value::as_value_ref).collect())
+            .collect();
+        let params: Vec<&[ValueRef<'_>]> = refs.iter().map(Vec::as_slice).collect();
+        total += cx
+            .conn
+            .execute_shape_arrays(shape, &params)
+            .map_err(|e| many_failed::<M>(operation, chunk, cx.conn, shape, e))?;
+    }
+    Ok(total)
+}
+
+/// The keys of the rows of `keys` that exist, locking them (a statement of many rows
+/// that cannot say which rows it wrote is checked so).
+fn existing<M: Model>(cx: &mut FlushCx<'_, '_>, keys: &[ValueRef<'_>]) -> Result<FxHashSet<Key>> {
+    let rows = lock_keys::<M>(keys, cx)?;
+    Ok(rows.into_keys().collect())
 }
 
 fn inserts<M: Model>(
@@ -170,11 +245,25 @@ fn insert_group<M: Model>(
         return Ok(());
     };
     let generate = first.generate;
-    let shape = cx.conn.shape(M::table(), Shape::InsertMany { with_key: !generate })?;
     let mut ids: Vec<i64> = Vec::new();
-    {
+    if generate && !cx.conn.capabilities().returning {
+        // The backend cannot return the keys of many rows (MySQL): one statement per row,
+        // each with its own insert id.
+        for (w, ready) in group.iter() {
+            let id = ops::insert_statement(ready, writes[*w].row(), cx)?;
+            ids.push(id.unwrap_or_default());
+        }
+    } else {
         let rows: Vec<&M> = group.iter().map(|(w, r)| r.row(writes[*w].row())).collect();
-        let keys = returning(cx, "insert", shape, &rows)?;
+        let keys = returning(
+            cx,
+            "insert",
+            |rows| Shape::InsertMany {
+                with_key: !generate,
+                rows,
+            },
+            &rows,
+        )?;
         if generate {
             ids = keys
                 .iter()
@@ -210,22 +299,33 @@ fn lock_rows<'e, M: Model>(
     cx: &mut FlushCx<'_, '_>,
 ) -> Result<FxHashMap<Key, M>> {
     let t = M::table();
-    let mut rows = FxHashMap::default();
     let keys: Vec<ValueRef<'_>> = entries
         .filter_map(|e| writes.get(e.index))
         .map(|w| w.row().value_ref(t.primary_key))
         .collect();
-    if keys.is_empty() {
-        return Ok(rows);
+    lock_keys(&keys, cx)
+}
+
+/// Lock and read the rows of `keys` (in as few statements as the dialect allows).
+fn lock_keys<M: Model>(keys: &[ValueRef<'_>], cx: &mut FlushCx<'_, '_>) -> Result<FxHashMap<Key, M>> {
+    let t = M::table();
+    let mut rows = FxHashMap::default();
+    let mut rest = keys;
+    for (size, n) in chunk_sizes(cx, keys.len(), 1) {
+        let (chunk, after) = rest.split_at(size.min(rest.len()));
+        rest = after;
+        if chunk.is_empty() {
+            continue;
+        }
+        let shape = cx.conn.shape(t, Shape::LockMany(n))?;
+        cx.conn
+            .query_shape_arrays(shape, &[chunk], &mut |row| {
+                let m = M::from_values(row)?;
+                rows.insert(m.key(), m);
+                Ok(())
+            })
+            .map_err(|e| query_error(e, Some(t.model), cx.conn.shape_text(shape)))?;
     }
-    let shape = cx.conn.shape(t, Shape::LockMany)?;
-    cx.conn
-        .query_shape_arrays(shape, &[&keys], &mut |row| {
-            let m = M::from_values(row)?;
-            rows.insert(m.key(), m);
-            Ok(())
-        })
-        .map_err(|e| query_error(e, Some(t.model), cx.conn.shape_text(shape)))?;
     Ok(rows)
 }
 
@@ -297,13 +397,24 @@ fn update_group<M: Model>(
     let Some((_, first, _)) = group.first() else {
         return Ok(0);
     };
-    let shape = cx.conn.shape(M::table(), Shape::UpdateMany(first.changed))?;
+    let changed = first.changed;
     let done: FxHashSet<Key> = {
         let rows: Vec<&M> = group.iter().map(|(w, r, _)| r.row(writes[*w].row())).collect();
-        returning(cx, "update", shape, &rows)?
-            .iter()
-            .map(Key::from_value)
-            .collect()
+        if cx.conn.capabilities().update_returning {
+            returning(cx, "update", |n| Shape::UpdateMany(changed, n), &rows)?
+                .iter()
+                .map(Key::from_value)
+                .collect()
+        } else {
+            let found = counted(cx, "update", |n| Shape::UpdateMany(changed, n), &rows)?;
+            let keys: Vec<ValueRef<'_>> = rows.iter().map(|r| r.value_ref(M::table().primary_key)).collect();
+            if found as usize == rows.len() {
+                rows.iter().map(|r| r.key()).collect()
+            } else {
+                // Rows are locked: the ones that exist now are the ones it wrote.
+                existing::<M>(cx, &keys)?
+            }
+        }
     };
     let mut written = 0;
     for (w, ready, bulk) in group.drain(..) {
@@ -343,16 +454,28 @@ fn deletes<M: Model>(
     if olds.is_empty() {
         return Ok(0);
     }
-    let shape = cx.conn.shape(t, Shape::DeleteMany)?;
+    let raw_sql_ran = cx.identity.epoch() != epoch;
     let done: FxHashSet<Key> = {
         let rows: Vec<&M> = olds.iter().map(|(old, _)| old).collect();
-        returning(cx, "delete", shape, &rows)?
-            .iter()
-            .map(Key::from_value)
-            .collect()
+        if cx.conn.capabilities().delete_returning {
+            returning(cx, "delete", Shape::DeleteMany, &rows)?
+                .iter()
+                .map(Key::from_value)
+                .collect()
+        } else {
+            // The rows are locked: they are all there unless a listener's raw SQL removed
+            // some since, and then the ones there now are the ones the DELETE removes.
+            let present = if raw_sql_ran {
+                let keys: Vec<ValueRef<'_>> = rows.iter().map(|r| r.value_ref(t.primary_key)).collect();
+                existing::<M>(cx, &keys)?
+            } else {
+                rows.iter().map(|r| r.key()).collect()
+            };
+            counted(cx, "delete", Shape::DeleteMany, &rows)?;
+            present
+        }
     };
     let mut written = 0;
-    let raw_sql_ran = cx.identity.epoch() != epoch;
     for (old, bulk) in olds {
         if done.contains(&old.key()) {
             ops::after_delete(old, listeners, cx)?;

@@ -29,13 +29,16 @@ pub(crate) enum Shape {
         lock: bool,
     },
     /// Statements of many rows (arrays of values, one per column; see
-    /// [`Dialect::insert_many`]).
+    /// [`Dialect::insert_many`]), for `rows` rows where the dialect's SQL depends on the
+    /// number ([`Capabilities::sized_batches`](crate::sql::Capabilities::sized_batches);
+    /// else 0).
     InsertMany {
         with_key: bool,
+        rows: u32,
     },
-    UpdateMany(ColumnSet),
-    DeleteMany,
-    LockMany,
+    UpdateMany(ColumnSet, u32),
+    DeleteMany(u32),
+    LockMany(u32),
 }
 
 /// A statement shape on a table, numbered in the order the connection first used it: the
@@ -189,20 +192,23 @@ impl Conn<'_> {
             Shape::Update(cols) => (d.update(table, cols), Columns::update(table, cols)),
             Shape::Delete => (d.delete(table), Columns::key(table)),
             Shape::SelectByKey { lock } => (d.select_by_key(table, lock), Columns::key(table)),
-            Shape::InsertMany { with_key } => (
-                d.insert_many(table, with_key).ok_or_else(|| no_batch(table))?,
+            Shape::InsertMany { with_key, rows } => (
+                d.insert_many(table, with_key, rows as usize)
+                    .ok_or_else(|| no_batch(table))?,
                 Columns::insert(table, !with_key),
             ),
-            Shape::UpdateMany(cols) => (
-                d.update_many(table, cols).ok_or_else(|| no_batch(table))?,
+            Shape::UpdateMany(cols, rows) => (
+                d.update_many(table, cols, rows as usize)
+                    .ok_or_else(|| no_batch(table))?,
                 Columns::update(table, cols),
             ),
-            Shape::DeleteMany => (
-                d.delete_many(table).ok_or_else(|| no_batch(table))?,
+            Shape::DeleteMany(rows) => (
+                d.delete_many(table, rows as usize).ok_or_else(|| no_batch(table))?,
                 Columns::key(table),
             ),
-            Shape::LockMany => (
-                d.select_many_locked(table).ok_or_else(|| no_batch(table))?,
+            Shape::LockMany(rows) => (
+                d.select_many_locked(table, rows as usize)
+                    .ok_or_else(|| no_batch(table))?,
                 Columns::key(table),
             ),
         };
@@ -215,6 +221,16 @@ impl Conn<'_> {
         self.sql.ids.insert(key, id);
         self.sql.last = Some((key, id));
         Ok(id)
+    }
+
+    /// How many parameters a row of a statement of many rows binds (for the backend's
+    /// bound on parameters).
+    pub(crate) fn columns_of(&self, table: &TableDef, shape: Shape) -> usize {
+        match shape {
+            Shape::InsertMany { with_key, .. } => Columns::insert(table, !with_key).iter().count(),
+            Shape::UpdateMany(cols, _) => cols.iter().count() + 1,
+            _ => 1,
+        }
     }
 
     /// The SQL text of a statement shape (for errors).
@@ -284,9 +300,25 @@ impl Conn<'_> {
 
     /// Whether the statements of many rows exist for `table` (see
     /// [`Capabilities::batches`](crate::sql::Capabilities::batches)): a model with only a
-    /// generated key inserts `DEFAULT VALUES` row by row.
+    /// generated key inserts `DEFAULT VALUES` row by row, and where foreign keys are
+    /// checked at each row (InnoDB), so is a table that references itself.
     pub(crate) fn batches(&self, table: &TableDef) -> bool {
-        self.dialect.capabilities().batches && table.columns.len() > 1
+        let caps = self.dialect.capabilities();
+        caps.batches
+            && table.columns.len() > 1
+            && (caps.statement_fk_checks || !references_itself(table))
+    }
+
+    /// Run a statement shape of many rows that returns no rows: `columns` holds one array
+    /// of values per parameter. How many rows it changed (found).
+    pub(crate) fn execute_shape_arrays(&mut self, id: ShapeId, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
+        let (sql, _) = self.sql.at(id);
+        observe(self.observer, sql);
+        self.state.check(|| self.db.database())?;
+        self.state.track(match &mut self.db {
+            Db::Conn(db) => db.execute_arrays(sql, columns),
+            Db::Held(db) => db.execute_arrays(sql, columns),
+        })
     }
 
     /// Run a statement shape of many rows that returns rows: `columns` holds one array of
@@ -497,6 +529,14 @@ impl ConnState {
         }
         r
     }
+}
+
+/// Whether a column of `table` references `table` itself.
+fn references_itself(table: &TableDef) -> bool {
+    table
+        .columns
+        .iter()
+        .any(|c| c.references.is_some_and(|fk| std::ptr::eq((fk.table)(), table)))
 }
 
 /// A statement of many rows asked of a dialect that has none (the session checks

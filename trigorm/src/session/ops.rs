@@ -434,22 +434,30 @@ fn run_insert<M: Model>(
     listeners: Option<&ModelListeners<M>>,
     cx: &mut FlushCx<'_, '_>,
 ) -> Result<bool> {
-    let t = M::table();
     let ready = before_insert(item, slot, kept, listeners, cx)?;
+    let id = insert_statement(&ready, item, cx)?;
+    after_insert(item, ready, id, slot, listeners, cx)?;
+    Ok(true)
+}
+
+/// The INSERT of one row whose `BeforeInsert` listeners ran; the key the database
+/// generated.
+pub(crate) fn insert_statement<M: Model>(
+    ready: &InsertReady<M>,
+    item: &M,
+    cx: &mut FlushCx<'_, '_>,
+) -> Result<Option<i64>> {
     let shape = cx.conn.shape(
-        t,
+        M::table(),
         Shape::Insert {
             with_key: !ready.generate,
         },
     )?;
     let obj = ready.row(item);
     check_values(obj, cx.conn, cx.conn.shape_columns(shape))?;
-    let id = cx
-        .conn
+    cx.conn
         .insert_shape_obj(shape, obj)
-        .map_err(|e| row_failed("insert", obj, cx.conn, shape, e))?;
-    after_insert(item, ready, id, slot, listeners, cx)?;
-    Ok(true)
+        .map_err(|e| row_failed("insert", obj, cx.conn, shape, e))
 }
 
 /// An update whose `BeforeUpdate` listeners ran: what its statement writes.

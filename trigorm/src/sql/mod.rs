@@ -18,11 +18,15 @@ use crate::query::{CmpOp, Filter, Select};
 use crate::schema::{validate_identifier, ColumnType, DefaultValue, IdentKind, OnDelete, TableDef};
 use crate::value::Value;
 
+#[cfg(feature = "mysql")]
+mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "mysql")]
+pub use mysql::{MysqlDialect, MysqlFlavor};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresDialect;
 #[cfg(feature = "sqlite")]
@@ -35,6 +39,27 @@ pub struct Statement {
     pub sql: String,
     /// The values, in placeholder order.
     pub values: Vec<Value>,
+}
+
+/// One DDL statement of [`Dialect::create_tables`] and the table it builds (its
+/// `CREATE TABLE`, an index, a foreign key added later).
+///
+/// ```
+/// use trigorm::sql::{Dialect, SqliteDialect};
+/// use trigorm::Model;
+/// #[derive(Model, Clone, Debug)]
+/// struct Tag { id: i64, name: String }
+/// let ddl = SqliteDialect.create_tables(&[Tag::table()])?;
+/// assert_eq!(ddl[0].table, "tag");
+/// assert!(ddl[0].sql.starts_with("CREATE TABLE IF NOT EXISTS"));
+/// # Ok::<(), trigorm::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ddl {
+    /// The table the statement builds.
+    pub table: &'static str,
+    /// The statement.
+    pub sql: String,
 }
 
 /// What a backend can do, read by the code that needs it (instead of asking which
@@ -51,6 +76,12 @@ pub struct Statement {
 pub struct Capabilities {
     /// `INSERT … RETURNING`: a generated key comes back from the statement itself.
     pub returning: bool,
+    /// `UPDATE … RETURNING`: a statement of many rows says which rows it changed (else the
+    /// session counts them, and asks which still exist when the count falls short).
+    pub update_returning: bool,
+    /// `DELETE … RETURNING`: a statement of many rows says which rows it deleted (else the
+    /// session checks which rows exist first when raw SQL ran since it locked them).
+    pub delete_returning: bool,
     /// DDL runs inside a transaction (a failed `create_all` leaves nothing behind).
     pub transactional_ddl: bool,
     /// A float NaN is stored and read back as NaN (else it is refused as a typed error).
@@ -71,6 +102,17 @@ pub struct Capabilities {
     /// round's writes of one model together, in a few round trips (the events still fire
     /// per row, in staging order). Without it, each row is its own statement.
     pub batches: bool,
+    /// The statements of many rows have a placeholder per value (`VALUES (?, ?), (?, ?)`),
+    /// so their SQL depends on the number of rows: the session renders them for a number of
+    /// rows in powers of two (a connection prepares a few sizes, not one per count) and
+    /// drivers bind the arrays row by row. Without it, one statement takes any number of
+    /// rows, one array parameter per column (PostgreSQL's `unnest`).
+    pub sized_batches: bool,
+    /// A statement's foreign-key checks are made when it ends (PostgreSQL, and SQLite,
+    /// which writes row by row anyway), so one statement may delete a parent together with
+    /// its children. InnoDB checks at each row: there, the rows of a table that references
+    /// itself go one statement each, in the order the session sorts them.
+    pub statement_fk_checks: bool,
 }
 
 /// Which of sea-query's builders renders a dialect's SQL.
@@ -88,6 +130,9 @@ pub enum SqlSyntax {
     /// `PostgresQueryBuilder`: `$1` placeholders, `"quoted"` names.
     #[cfg(feature = "postgres")]
     Postgres,
+    /// `MysqlQueryBuilder`: `?` placeholders, `` `quoted` `` names.
+    #[cfg(feature = "mysql")]
+    Mysql,
 }
 
 impl SqlSyntax {
@@ -97,6 +142,8 @@ impl SqlSyntax {
             SqlSyntax::Sqlite => q.build_any(&sea_query::SqliteQueryBuilder),
             #[cfg(feature = "postgres")]
             SqlSyntax::Postgres => q.build_any(&sea_query::PostgresQueryBuilder),
+            #[cfg(feature = "mysql")]
+            SqlSyntax::Mysql => q.build_any(&sea_query::MysqlQueryBuilder),
         }
     }
 
@@ -106,6 +153,8 @@ impl SqlSyntax {
             SqlSyntax::Sqlite => s.build(sea_query::SqliteQueryBuilder),
             #[cfg(feature = "postgres")]
             SqlSyntax::Postgres => s.build(sea_query::PostgresQueryBuilder),
+            #[cfg(feature = "mysql")]
+            SqlSyntax::Mysql => s.build(sea_query::MysqlQueryBuilder),
         }
     }
 }
@@ -119,6 +168,14 @@ pub trait Dialect: Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// What the backend can do.
     fn capabilities(&self) -> &'static Capabilities;
+    /// The dialect for the server a connection found, where servers of one URL scheme
+    /// differ (a `mysql://` URL may reach MariaDB or MySQL): the engine asks once, with the
+    /// first connection's [`crate::driver::Connection::server_version`]. The provided
+    /// method keeps this dialect (`None`).
+    fn for_server(&self, version: &str) -> Option<Box<dyn Dialect>> {
+        let _ = version;
+        None
+    }
     /// Which sea-query builder renders the SQL.
     fn syntax(&self) -> SqlSyntax;
     /// The column type, by name, for a storage type (`auto_increment_key`: the column is
@@ -211,28 +268,31 @@ pub trait Dialect: Send + Sync + 'static {
     /// An INSERT of many rows, its parameters one array per column (see
     /// [`crate::driver::Statements::execute_arrays`]), in the order of
     /// [`Dialect::insert`]'s; returning the generated keys when `with_key` is false.
-    /// `None` where the backend does not batch ([`Capabilities::batches`]).
-    fn insert_many(&self, table: &TableDef, with_key: bool) -> Option<String> {
-        let _ = (table, with_key);
+    /// `rows`: how many rows, where the SQL depends on it ([`Capabilities::sized_batches`];
+    /// else ignored). `None` where the backend does not batch ([`Capabilities::batches`]),
+    /// or cannot return the generated keys of many rows (the rows then go one by one).
+    fn insert_many(&self, table: &TableDef, with_key: bool, rows: usize) -> Option<String> {
+        let _ = (table, with_key, rows);
         None
     }
     /// An UPDATE of `columns` on many rows (arrays of the columns in index order, then of
-    /// the keys), returning the keys of the rows it changed. `None` where the backend does
-    /// not batch.
-    fn update_many(&self, table: &TableDef, columns: ColumnSet) -> Option<String> {
-        let _ = (table, columns);
+    /// the keys), returning the keys of the rows it changed where the backend can
+    /// ([`Capabilities::update_returning`]). `None` where the backend does not batch.
+    fn update_many(&self, table: &TableDef, columns: ColumnSet, rows: usize) -> Option<String> {
+        let _ = (table, columns, rows);
         None
     }
     /// A DELETE of many rows (one array of keys), returning the keys of the rows it
-    /// deleted. `None` where the backend does not batch.
-    fn delete_many(&self, table: &TableDef) -> Option<String> {
-        let _ = table;
+    /// deleted where the backend can ([`Capabilities::delete_returning`]). `None` where the
+    /// backend does not batch.
+    fn delete_many(&self, table: &TableDef, rows: usize) -> Option<String> {
+        let _ = (table, rows);
         None
     }
     /// A SELECT of all columns of many rows by key (one array of keys), locking them for
     /// the rest of the transaction, in key order. `None` where the backend does not batch.
-    fn select_many_locked(&self, table: &TableDef) -> Option<String> {
-        let _ = table;
+    fn select_many_locked(&self, table: &TableDef, rows: usize) -> Option<String> {
+        let _ = (table, rows);
         None
     }
     /// `CREATE TABLE IF NOT EXISTS` and its indexes.
@@ -242,17 +302,18 @@ pub trait Dialect: Send + Sync + 'static {
     fn create_table(&self, table: &TableDef) -> Result<Vec<String>, Error> {
         render_create_table(self, table, &|_| true)
     }
-    /// The DDL of `tables`, in their order (parents first, as far as references allow):
-    /// what [`crate::Engine::create_all`] runs. The provided method creates each table with
-    /// all its foreign keys, which suits a backend that accepts a reference to a table not
-    /// created yet (SQLite); others override it.
+    /// The DDL of `tables`, in their order (parents first, as far as references allow),
+    /// each statement with the table it builds: what [`crate::Engine::create_all`] runs.
+    /// The provided method creates each table with all its foreign keys, which suits a
+    /// backend that accepts a reference to a table not created yet (SQLite); others
+    /// override it.
     ///
     /// # Errors
     /// As [`Dialect::create_table`].
-    fn create_tables(&self, tables: &[&'static TableDef]) -> Result<Vec<String>, Error> {
+    fn create_tables(&self, tables: &[&'static TableDef]) -> Result<Vec<Ddl>, Error> {
         let mut out = Vec::new();
         for t in tables {
-            out.extend(self.create_table(t)?);
+            out.extend(self.create_table(t)?.into_iter().map(|sql| Ddl { table: t.name, sql }));
         }
         Ok(out)
     }
@@ -343,7 +404,7 @@ fn key_eq(table: &TableDef, b: &mut Binder) -> Expr {
 }
 
 /// The SQL of an `ON DELETE` action.
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) fn on_delete_sql(a: OnDelete) -> &'static str {
     match a {
         OnDelete::NoAction => "NO ACTION",
@@ -398,6 +459,22 @@ pub(crate) fn render_insert(syntax: SqlSyntax, table: &TableDef, with_key: bool,
     syntax.query(&q).0
 }
 
+/// How a dialect's `CREATE TABLE` differs from the shared rendering.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TableStyle {
+    /// The type of a text column that is a key, unique or indexed, where `TEXT` cannot be
+    /// (MySQL wants a length: `VARCHAR(255)`).
+    pub(crate) keyed_text: Option<&'static str>,
+    /// Indexes inside the `CREATE TABLE` (so that `IF NOT EXISTS` covers them), for a
+    /// backend without `CREATE INDEX IF NOT EXISTS`.
+    pub(crate) inline_indexes: bool,
+    /// Table options: engine, character set, collation.
+    pub(crate) options: Option<(&'static str, &'static str, &'static str)>,
+    /// A timestamp column's default is written without its offset (`DATETIME` has none;
+    /// the session's time zone is UTC).
+    pub(crate) naive_timestamps: bool,
+}
+
 /// `CREATE TABLE IF NOT EXISTS` of `table` and its indexes, with the foreign keys to the
 /// tables `inline` accepts (the others are added by the caller).
 pub(crate) fn render_create_table<D: Dialect + ?Sized>(
@@ -405,13 +482,27 @@ pub(crate) fn render_create_table<D: Dialect + ?Sized>(
     table: &TableDef,
     inline: &dyn Fn(&TableDef) -> bool,
 ) -> Result<Vec<String>, Error> {
+    render_create_table_styled(d, table, inline, &TableStyle::default())
+}
+
+/// As [`render_create_table`], in a dialect's [`TableStyle`].
+pub(crate) fn render_create_table_styled<D: Dialect + ?Sized>(
+    d: &D,
+    table: &TableDef,
+    inline: &dyn Fn(&TableDef) -> bool,
+    style: &TableStyle,
+) -> Result<Vec<String>, Error> {
     table.validate()?;
     let syntax = d.syntax();
     let mut t = Table::create();
     t.table(table.name).if_not_exists();
     for c in table.columns {
         let mut def = SqColumnDef::new(c.name);
-        def.custom(Alias::new(d.column_type(c.ty, c.auto_increment)).into_iden());
+        let ty = match style.keyed_text {
+            Some(keyed) if c.ty == ColumnType::Text && (c.primary_key || c.unique || c.index) => keyed,
+            _ => d.column_type(c.ty, c.auto_increment),
+        };
+        def.custom(Alias::new(ty).into_iden());
         if !c.nullable {
             def.not_null();
         }
@@ -421,8 +512,18 @@ pub(crate) fn render_create_table<D: Dialect + ?Sized>(
         if c.unique && !c.primary_key {
             def.unique_key();
         }
-        if let Some(v) = c.default {
-            def.default(default_value(v));
+        match c.default {
+            Some(DefaultValue::Text(text)) if style.naive_timestamps && c.ty == ColumnType::Timestamp => {
+                let at = crate::value::parse_timestamp(text).ok_or_else(|| Error::InvalidModel {
+                    model: table.model,
+                    reason: format!("the default {text:?} of column {:?} is not a timestamp", c.name),
+                })?;
+                def.default(at.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+            }
+            Some(v) => {
+                def.default(default_value(v));
+            }
+            None => {}
         }
         t.col(&mut def);
         if let Some(fk) = c.references.filter(|fk| inline((fk.table)())) {
@@ -436,7 +537,10 @@ pub(crate) fn render_create_table<D: Dialect + ?Sized>(
             );
         }
     }
-    let mut out = vec![syntax.schema(&t)];
+    if let Some((engine, charset, collation)) = style.options {
+        t.engine(engine).character_set(charset).collate(collation);
+    }
+    let mut indexes = Vec::new();
     // Foreign keys are indexed too: without one, every delete of a parent scans the
     // child table.
     for c in table
@@ -447,11 +551,18 @@ pub(crate) fn render_create_table<D: Dialect + ?Sized>(
         let name = format!("idx_{}_{}", table.name, c.name);
         validate_identifier(IdentKind::Index, &name)?;
         let mut index = Index::create();
-        index.name(name).table(table.name).col(c.name);
+        index.name(name).col(c.name);
+        if style.inline_indexes {
+            t.index(&mut index);
+            continue;
+        }
+        index.table(table.name);
         if d.capabilities().index_if_not_exists {
             index.if_not_exists();
         }
-        out.push(syntax.schema(&index));
+        indexes.push(syntax.schema(&index));
     }
+    let mut out = vec![syntax.schema(&t)];
+    out.extend(indexes);
     Ok(out)
 }

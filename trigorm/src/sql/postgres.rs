@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{on_delete_sql, render_create_table, render_insert, Capabilities, Dialect, SqlSyntax};
+use super::{on_delete_sql, render_create_table, render_insert, Capabilities, Ddl, Dialect, SqlSyntax};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::model::ColumnSet;
@@ -33,6 +33,8 @@ pub struct PostgresDialect;
 /// What PostgreSQL can do.
 static CAPABILITIES: Capabilities = Capabilities {
     returning: true,
+    update_returning: true,
+    delete_returning: true,
     transactional_ddl: true,
     stores_nan: true,
     text_nul: false,
@@ -41,6 +43,8 @@ static CAPABILITIES: Capabilities = Capabilities {
     index_if_not_exists: true,
     row_locks: true,
     batches: true,
+    sized_batches: false,
+    statement_fk_checks: true,
 };
 
 impl Dialect for PostgresDialect {
@@ -81,13 +85,17 @@ impl Dialect for PostgresDialect {
     /// other) is added once every table exists, by name and only if missing, so that
     /// `create_all` stays idempotent: PostgreSQL refuses a reference to a table that does
     /// not exist yet.
-    fn create_tables(&self, tables: &[&'static TableDef]) -> Result<Vec<String>, Error> {
+    fn create_tables(&self, tables: &[&'static TableDef]) -> Result<Vec<Ddl>, Error> {
         let mut out = Vec::new();
         let mut later = Vec::new();
         for (i, t) in tables.iter().enumerate() {
             let made = &tables[..=i];
             let exists = |p: &TableDef| made.iter().any(|m| std::ptr::eq(*m, p));
-            out.extend(render_create_table(self, t, &exists)?);
+            out.extend(
+                render_create_table(self, t, &exists)?
+                    .into_iter()
+                    .map(|sql| Ddl { table: t.name, sql }),
+            );
             for c in t.columns {
                 let Some(fk) = c.references else { continue };
                 let parent = (fk.table)();
@@ -97,7 +105,9 @@ impl Dialect for PostgresDialect {
                 parent.validate()?;
                 let name = format!("fk_{}_{}", t.name, c.name);
                 validate_identifier(IdentKind::Index, &name)?;
-                later.push(format!(
+                later.push(Ddl {
+                    table: t.name,
+                    sql: format!(
                     "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{name}' \
                      AND conrelid = '{table}'::regclass) THEN ALTER TABLE {table} ADD CONSTRAINT {qname} \
                      FOREIGN KEY ({col}) REFERENCES {parent} ({pk}) ON DELETE {action}; END IF; END $$",
@@ -107,7 +117,8 @@ impl Dialect for PostgresDialect {
                     parent = quote(parent.name),
                     pk = quote(parent.pk().name),
                     action = on_delete_sql(fk.on_delete),
-                ));
+                    ),
+                });
             }
         }
         out.extend(later);
@@ -117,7 +128,7 @@ impl Dialect for PostgresDialect {
     /// `INSERT INTO t (a, b) SELECT * FROM unnest($1::a_type[], $2::b_type[]) RETURNING id`:
     /// one statement and one parameter per column, whatever the number of rows. Rows are
     /// inserted in array order, so the generated keys, sorted, are the rows' keys in order.
-    fn insert_many(&self, table: &TableDef, with_key: bool) -> Option<String> {
+    fn insert_many(&self, table: &TableDef, with_key: bool, _rows: usize) -> Option<String> {
         let cols: Vec<usize> = (0..table.columns.len())
             .filter(|&i| with_key || i != table.primary_key)
             .collect();
@@ -141,7 +152,7 @@ impl Dialect for PostgresDialect {
 
     /// `UPDATE t SET a = v.c0 FROM unnest($1::a_type[], $2::key_type[]) AS v(c0, k)
     /// WHERE t.id = v.k RETURNING t.id`.
-    fn update_many(&self, table: &TableDef, columns: ColumnSet) -> Option<String> {
+    fn update_many(&self, table: &TableDef, columns: ColumnSet, _rows: usize) -> Option<String> {
         let cols: Vec<usize> = columns.iter().collect();
         if cols.is_empty() {
             return None;
@@ -169,7 +180,7 @@ impl Dialect for PostgresDialect {
     }
 
     /// `DELETE FROM t WHERE id = ANY($1::key_type[]) RETURNING id`.
-    fn delete_many(&self, table: &TableDef) -> Option<String> {
+    fn delete_many(&self, table: &TableDef, _rows: usize) -> Option<String> {
         let pk = quote(table.pk().name);
         Some(format!(
             "DELETE FROM {} WHERE {pk} = ANY({}) RETURNING {pk}",
@@ -180,7 +191,7 @@ impl Dialect for PostgresDialect {
 
     /// `SELECT columns FROM t WHERE id = ANY($1::key_type[]) ORDER BY id FOR UPDATE`: in key
     /// order, so that sessions locking overlapping rows take their locks in one order.
-    fn select_many_locked(&self, table: &TableDef) -> Option<String> {
+    fn select_many_locked(&self, table: &TableDef, _rows: usize) -> Option<String> {
         let pk = quote(table.pk().name);
         let mut sql = String::from("SELECT ");
         push_list(&mut sql, table.columns.iter().map(|c| quote(c.name)));

@@ -17,7 +17,7 @@ use crate::schema::ColumnType;
 /// assert_eq!(SqliteDialect.delete(User::table()), r#"DELETE FROM "users" WHERE "id" = ?"#);
 /// // One writer at a time: no row locks, and rows go one statement each.
 /// assert!(!SqliteDialect.capabilities().row_locks);
-/// assert!(SqliteDialect.insert_many(User::table(), false).is_none());
+/// assert!(SqliteDialect.insert_many(User::table(), false, 10).is_none());
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SqliteDialect;
@@ -27,6 +27,8 @@ static CAPABILITIES: Capabilities = Capabilities {
     // SQLite has RETURNING since 3.35, but its last-insert rowid is the statement's own
     // (a trigger's insert does not change it once the trigger ends): no need.
     returning: false,
+    update_returning: false,
+    delete_returning: false,
     transactional_ddl: true,
     // SQLite stores a NaN as NULL.
     stores_nan: false,
@@ -38,6 +40,8 @@ static CAPABILITIES: Capabilities = Capabilities {
     // A statement costs no round trip in-process: rows go one by one, as hand-written code
     // would send them.
     batches: false,
+    sized_batches: false,
+    statement_fk_checks: true,
 };
 
 impl Dialect for SqliteDialect {
