@@ -4,9 +4,10 @@
 //! nothing hangs.
 //!
 //! SQLite serializes writing transactions (a session takes the database's write lock); on
-//! PostgreSQL (READ COMMITTED, rows locked at flush) two writers of one column would each
-//! write their own increment, the last one winning (semantics §2): the models written
-//! concurrently here have a version column, so that the loser gets a conflict and retries.
+//! PostgreSQL and MariaDB (READ COMMITTED, rows locked at flush) two writers of one column
+//! would each write their own increment, the last one winning (semantics §2): the models
+//! written concurrently here have a version column, so that the loser gets a conflict and
+//! retries.
 mod common;
 use common::*;
 
@@ -159,7 +160,7 @@ fn run_threads<T: Send + 'static>(
 }
 
 /// A row every transaction increments: a lost update shows as a smaller total. Versioned:
-/// on PostgreSQL a writer whose copy is stale gets a conflict and retries.
+/// on a server a writer whose copy is stale gets a conflict and retries.
 #[derive(Model, Clone, Debug, PartialEq)]
 #[trigorm(table = "counter")]
 struct Counter {
@@ -267,13 +268,9 @@ on_each_db!(
         s.commit().unwrap();
         drop(s);
 
-        // Read on PostgreSQL in the transaction that writes it (a read locks nothing there);
-        // on every backend in an earlier transaction of the session.
-        let same_transaction = if db.is_postgres() {
-            vec![true, false]
-        } else {
-            vec![false]
-        };
+        // Read on a server (PostgreSQL, MariaDB) in the transaction that writes it (a read
+        // locks nothing there); on every backend in an earlier transaction of the session.
+        let same_transaction = if db.is_server() { vec![true, false] } else { vec![false] };
         for same in same_transaction {
             for step in [1, 2] {
                 let what = format!(
@@ -383,7 +380,7 @@ const ACCOUNTS: usize = 8;
 const TRANSFERS: usize = 10;
 
 // 16 sessions on 16 threads, each transaction adding one to two of eight accounts, in an
-// order that differs from thread to thread (so that on PostgreSQL they also deadlock), each
+// order that differs from thread to thread (so that on a server they also deadlock), each
 // change logged by a listener. Every transaction is retried until it commits (bounded); no
 // thread hangs. Then: the log holds exactly one row per committed change, no increment was
 // lost, and each account's log chains from one value to the next.
@@ -455,8 +452,8 @@ on_each_db!(sixteen_sessions_update_overlapping_rows, |db: Db| {
     }
 });
 
-// Two sessions each write one user, then each the other's: on PostgreSQL, where the rows
-// are locked, one of them is chosen as the deadlock victim, and the caller gets a typed,
+// Two sessions each write one user, then each the other's: on a server (PostgreSQL,
+// MariaDB), where the rows are locked, one of them is chosen as the deadlock victim, and the caller gets a typed,
 // retryable error; after a rollback its retry commits. (On SQLite the second session waits
 // for the database's write lock at its first write, so there is no deadlock, only, at
 // most, a busy database: retryable too.) No change or log row is lost or doubled.
@@ -512,9 +509,9 @@ on_each_db!(a_deadlock_is_a_typed_retryable_error_and_a_retry_commits, |db: Db| 
     eprintln!("{results:?}");
     let mut total = Retries::default();
     results.iter().for_each(|r| total.add(r.0));
-    if db.is_postgres() {
+    if db.is_server() {
         // At least the one deadlock the lock step makes; the victim's retry, racing the
-        // survivor's commit, may meet another (PostgreSQL picks a victim per cycle). Every
+        // survivor's commit, may meet another (the server picks a victim per cycle). Every
         // failure was a deadlock, typed and retryable, and the retries committed.
         assert!(total.deadlock >= 1, "a deadlock victim: {total:?}");
         assert_eq!(total.total(), total.deadlock, "nothing but deadlocks: {total:?}");

@@ -229,12 +229,20 @@ fn rename_all_conventions_and_rename() {
     assert_eq!(err.expected, "AsWritten");
 }
 
-/// SQL for the storage type of `column`'s value, as SQLite's `typeof` names it: `text`,
-/// `null`, ... On PostgreSQL, whose columns hold one type, it is the column's type
-/// (`pg_typeof`), and `null` for a NULL.
+/// SQL for the storage type of `column`'s value (a column of table `log`), as SQLite's
+/// `typeof` names it: `text`, `null`, ... On PostgreSQL, whose columns hold one type, it is
+/// the column's type (`pg_typeof`), and `null` for a NULL; on MariaDB too, from the
+/// catalog, its text types (`varchar`, `longtext`, ...) named `text`.
 fn type_of(db: &Db, column: &str) -> String {
     if db.is_postgres() {
         format!("CASE WHEN {column} IS NULL THEN 'null' ELSE pg_typeof({column})::text END")
+    } else if db.is_mariadb() {
+        format!(
+            "CASE WHEN {column} IS NULL THEN 'null' ELSE (\
+             SELECT IF(DATA_TYPE IN ('char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext'), 'text', DATA_TYPE) \
+             FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'log' AND COLUMN_NAME = '{column}') END"
+        )
     } else {
         format!("typeof({column})")
     }
@@ -287,12 +295,18 @@ on_each_db!(round_trips_and_stores_the_renamed_text, |db: Db| {
     );
 });
 
-/// The UPDATE that writes `log.<column>` alone: by key, or on PostgreSQL, where flushes
-/// write their rows in batches, from arrays of values and keys.
+/// The UPDATE that writes `log.<column>` alone: by key, or on a server, where flushes
+/// write their rows in batches, from arrays of values and keys (PostgreSQL) or a derived
+/// table of typed rows (MariaDB).
 fn only(db: &Db, column: &str) -> String {
     if db.is_postgres() {
         format!(
             r#"UPDATE "log" SET "{column}" = "~v"."c0" FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS BIGINT[])) AS "~v"("c0", "k") WHERE "log"."id" = "~v"."k" RETURNING "log"."id""#
+        )
+    } else if db.is_mariadb() {
+        format!(
+            "UPDATE `log` JOIN (SELECT CONVERT(? USING utf8mb4) AS `c0`, CAST(? AS SIGNED) AS `k`) \
+             AS `~v` ON `log`.`id` = `~v`.`k` SET `log`.`{column}` = `~v`.`c0`"
         )
     } else {
         format!(r#"UPDATE "log" SET "{column}" = ? WHERE "id" = ?"#)
@@ -374,6 +388,14 @@ on_each_db!(an_unknown_stored_text_fails_to_load, |db: Db| {
         ),
     ];
     for (change_type, prior, column, found) in cases {
+        if db.is_mariadb() && matches!(change_type, Value::Blob(_)) {
+            // The same on MariaDB (`LONGBLOB`), on a plain connection: DDL would commit the
+            // session's transaction, and is refused in one.
+            use mysql::prelude::Queryable;
+            db.my_client()
+                .query_drop("ALTER TABLE log MODIFY change_type LONGBLOB NOT NULL")
+                .unwrap();
+        }
         let mut s = engine.session().unwrap();
         s.execute("DELETE FROM log", &[]).unwrap();
         if db.is_postgres() && matches!(change_type, Value::Blob(_)) {

@@ -103,11 +103,11 @@ fn grandchild(id: i64, child_id: i64, name: &str) -> Grandchild {
 }
 
 /// The row events `per_row` lists (each row's `Before*` then its `After*`), in the order
-/// the backend fires them. Where writes are batched (PostgreSQL), a run of one model's
-/// writes of one operation fires every row's `Before*`, then the statement, then every
-/// row's `After*`, each in staging order (semantics §4).
+/// the backend fires them. Where writes are batched (on a server: PostgreSQL, MariaDB), a
+/// run of one model's writes of one operation fires every row's `Before*`, then the
+/// statement, then every row's `After*`, each in staging order (semantics §4).
 fn as_fired(db: &Db, per_row: &[&str]) -> Vec<String> {
-    if !db.is_postgres() {
+    if !db.is_server() {
         return per_row.iter().map(|e| e.to_string()).collect();
     }
     // "BeforeInsert Parent p1" -> ("Insert", "Parent")
@@ -368,8 +368,8 @@ on_each_db!(inserts_then_updates_then_deletes, |db: Db| {
         .collect();
     assert_eq!(writes, ["INSERT", "UPDATE", "DELETE"]);
     // The rows updated and deleted were never read by this session: each is read right
-    // before it is written, for its old values; on PostgreSQL that read locks it (`FOR
-    // UPDATE`), on SQLite the transaction holds the write lock already.
+    // before it is written, for its old values; on a server (PostgreSQL, MariaDB) that read
+    // locks it (`FOR UPDATE`), on SQLite the transaction holds the write lock already.
     let statements: Vec<String> = sent
         .iter()
         .filter(|q| !matches!(q.as_str(), "BEGIN" | "COMMIT"))
@@ -379,11 +379,7 @@ on_each_db!(inserts_then_updates_then_deletes, |db: Db| {
             None => String::new(),
         })
         .collect();
-    let read = if db.is_postgres() {
-        "SELECT FOR UPDATE"
-    } else {
-        "SELECT"
-    };
+    let read = if db.is_server() { "SELECT FOR UPDATE" } else { "SELECT" };
     assert_eq!(statements, ["INSERT", read, "UPDATE", read, "DELETE"], "{sent:#?}");
 });
 
@@ -667,16 +663,18 @@ impl Wide {
 // between them), going back to earlier ones: every row gets exactly its own values.
 on_each_db!(a_flush_of_many_statement_shapes_writes_every_row_right, |db: Db| {
     let key = db.sql("?");
+    // MariaDB quotes names in backquotes, and `||` is its OR.
+    let append = if db.is_mariadb() {
+        "UPDATE `wide` SET `g` = CONCAT(`g`, '+') WHERE `id`"
+    } else {
+        "UPDATE \"wide\" SET \"g\" = \"g\" || '+' WHERE \"id\""
+    };
     let engine = Engine::builder(&db.url)
         .model::<Wide>()
         .listen::<Wide>(AfterUpdate, move |ctx, change| {
             let id = change.new().map_or(0, |w| w.id);
             // A text of its own for every fifth row: raw statements crowd the held ones out.
-            let sql = format!(
-                "UPDATE \"wide\" SET \"g\" = \"g\" || '+' WHERE \"id\" = {key} AND {} = {}",
-                id % 5,
-                id % 5
-            );
+            let sql = format!("{append} = {key} AND {} = {}", id % 5, id % 5);
             ctx.execute(&sql, &[Value::Int(id)])?;
             Ok(())
         })

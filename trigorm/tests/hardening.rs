@@ -141,13 +141,17 @@ on_each_db!(query_raw_write_forgets_remembered_rows, |db: Db| {
     engine.create_all().unwrap();
     let mut s = engine.session().unwrap();
     let mut it = s.insert(item("a", 1)).unwrap();
-    let ret = s
-        .query_raw(
-            &db.sql("UPDATE item SET name = 'z' WHERE id = ? RETURNING id"),
-            &[Value::Int(it.id)],
+    // MariaDB has no UPDATE ... RETURNING: there the write returns no row.
+    let (sql, returned) = if db.is_mariadb() {
+        ("UPDATE item SET name = 'z' WHERE id = ?", vec![])
+    } else {
+        (
+            "UPDATE item SET name = 'z' WHERE id = ? RETURNING id",
+            vec![vec![Value::Int(it.id)]],
         )
-        .unwrap();
-    assert_eq!(ret, vec![vec![Value::Int(it.id)]]);
+    };
+    let ret = s.query_raw(&db.sql(sql), &[Value::Int(it.id)]).unwrap();
+    assert_eq!(ret, returned);
     assert_eq!(s.remembered_rows(), 0, "the raw write made the session forget");
     it.name = "a".into(); // back to the value loaded: a change against what the database holds
     s.update(&it).unwrap();
@@ -157,13 +161,16 @@ on_each_db!(query_raw_write_forgets_remembered_rows, |db: Db| {
 });
 
 /// An engine whose `AfterUpdate` listener adds 100 to the row's qty with raw SQL, through
-/// `ctx.execute` or `ctx.query`, and records the old qty it saw.
+/// `ctx.execute` or `ctx.query` (an UPDATE ... RETURNING; on MariaDB, which has none, the
+/// UPDATE alone), and records the old qty it saw.
 fn bumping_engine(db: &Db, via_query: bool, seen: &Arc<Mutex<Vec<i64>>>) -> Engine {
     let out = seen.clone();
-    let (query, execute) = (
-        db.sql("UPDATE item SET qty = qty + 100 WHERE id = ? RETURNING qty"),
-        db.sql("UPDATE item SET qty = qty + 100 WHERE id = ?"),
-    );
+    let execute = db.sql("UPDATE item SET qty = qty + 100 WHERE id = ?");
+    let query = if db.is_mariadb() {
+        execute.clone()
+    } else {
+        db.sql("UPDATE item SET qty = qty + 100 WHERE id = ? RETURNING qty")
+    };
     let engine = Engine::builder(&db.url)
         .listen::<Item>(AfterUpdate, move |ctx, c| {
             out.lock().unwrap().push(c.old().unwrap().qty);
@@ -258,9 +265,12 @@ on_each_db!(self_references_ordered_across_other_tables, |db: Db| {
         .unwrap();
     engine.create_all().unwrap();
     let mut s = engine.session().unwrap();
-    if !db.is_postgres() {
+    if db.is_mariadb() {
+        // MariaDB enforces foreign keys where the connection's `foreign_key_checks` says so.
+        assert_eq!(rows(&mut s, "SELECT @@foreign_key_checks"), vec![vec![Value::Int(1)]]);
+    } else if !db.is_postgres() {
         // SQLite enforces foreign keys only where the connection says so (PostgreSQL
-        // always does); the next statement checks the enforcement itself on both.
+        // always does); the next statement checks the enforcement itself on all.
         assert_eq!(rows(&mut s, "PRAGMA foreign_keys"), vec![vec![Value::Int(1)]]);
     }
     // The foreign key is enforced: a missing parent is refused.
@@ -416,11 +426,15 @@ on_each_db!(parameter_count_mismatch_is_an_error, |db: Db| {
     let engine = Engine::builder(&db.url).model::<Item>().build().unwrap();
     engine.create_all().unwrap();
     let mut s = engine.session().unwrap();
-    // The parameters are cast: PostgreSQL types an untyped `SELECT $1` as text.
-    let two = db.sql("SELECT CAST(? AS BIGINT), CAST(? AS BIGINT)");
+    // The parameters are cast: PostgreSQL types an untyped `SELECT $1` as text (MariaDB's
+    // 64-bit integer in a CAST is SIGNED).
+    let two = cast_two(&db);
     for (sql, params) in [
         (two.clone(), vec![Value::Int(1)]),
-        (db.sql("SELECT CAST(? AS BIGINT)"), vec![Value::Int(1), Value::Int(2)]),
+        (
+            db.sql(&format!("SELECT CAST(? AS {})", bigint(&db))),
+            vec![Value::Int(1), Value::Int(2)],
+        ),
         ("SELECT 1".to_string(), vec![Value::Int(1)]),
     ] {
         let err = s.query_raw(&sql, &params).expect_err(&sql);
@@ -447,13 +461,25 @@ on_each_db!(parameter_count_mismatch_is_an_error, |db: Db| {
     );
 });
 
+/// The name of a 64-bit integer type in a `CAST` (MariaDB's is `SIGNED`).
+fn bigint(db: &Db) -> &'static str {
+    if db.is_mariadb() {
+        "SIGNED"
+    } else {
+        "BIGINT"
+    }
+}
+
+/// A query of two integer parameters.
+fn cast_two(db: &Db) -> String {
+    let t = bigint(db);
+    db.sql(&format!("SELECT CAST(? AS {t}), CAST(? AS {t})"))
+}
+
 on_each_db!(listener_parameter_count_mismatch_is_an_error, |db: Db| {
     let via_query = Arc::new(AtomicBool::new(false));
     let q = via_query.clone();
-    let (query, execute) = (
-        db.sql("SELECT CAST(? AS BIGINT), CAST(? AS BIGINT)"),
-        db.sql("INSERT INTO note (text) VALUES (?)"),
-    );
+    let (query, execute) = (cast_two(&db), db.sql("INSERT INTO note (text) VALUES (?)"));
     let engine = Engine::builder(&db.url)
         .model::<Note>()
         .listen::<Item>(AfterInsert, move |ctx, _c| {
@@ -521,8 +547,8 @@ on_each_db!(delete_where_skips_a_row_deleted_by_before_delete, |db: Db| {
 });
 
 on_each_db!(delete_where_skips_a_row_deleted_by_after_delete, |db: Db| {
-    if db.is_postgres() {
-        // Where writes are batched (PostgreSQL), a run of one model's deletes fires every
+    if db.is_server() {
+        // Where writes are batched (PostgreSQL, MariaDB), a run of one model's deletes fires every
         // row's `BeforeDelete`, then one statement, then every row's `AfterDelete`
         // (semantics §4, as `flush.rs` asserts): row 2's turn, the statement, comes before
         // row 1's `AfterDelete` listener, which then finds nothing to delete. Nothing

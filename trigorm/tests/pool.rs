@@ -4,24 +4,24 @@
 //! dropped mid-transaction gives its connection (and its locks) back; a connection the
 //! server drops mid-transaction loses that transaction and nothing else.
 //!
-//! SQLite refuses the statements that would leave state (its authorizer); PostgreSQL runs
-//! them and resets the connection (`DISCARD ALL`) before the pool lends it again. The tests
-//! of the authorizer run on SQLite alone; each has a PostgreSQL counterpart that checks the
-//! same contract.
+//! SQLite refuses the statements that would leave state (its authorizer); the servers run
+//! them and reset the connection (PostgreSQL: `DISCARD ALL`, MariaDB:
+//! `COM_RESET_CONNECTION`) before the pool lends it again. The tests of the authorizer run
+//! on SQLite alone; each has a counterpart on the servers that checks the same contract.
 mod common;
 use common::*;
+#[path = "common/breaking.rs"]
+mod breaking;
+use breaking::Breaking;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use trigorm::driver::{
-    Backend, CallbackError, Connection, Driver, QueryError, RowCallback, RowParams, RowRefCallback, Statements,
-};
-use trigorm::error::{DbError, DbErrorKind};
+use trigorm::error::DbErrorKind;
 use trigorm::event::AfterInsert;
 use trigorm::query::col;
-use trigorm::{Engine, Error, Model, Value, ValueRef};
+use trigorm::{Engine, Error, Model, Value};
 
 /// As `on_each_db!`, on PostgreSQL alone (skipped, saying so, when no server answers and
 /// `TRIGORM_REQUIRE_SERVERS` is not `1`): the counterparts of SQLite-only tests, and what
@@ -35,6 +35,32 @@ macro_rules! on_postgres {
             fn postgres() {
                 let f: fn(Db) = $body;
                 if let Some(db) = Db::postgres() {
+                    f(db);
+                }
+            }
+        }
+    };
+}
+
+/// As `on_each_db!`, on the servers alone (PostgreSQL, MariaDB; each skipped, saying so,
+/// as `on_postgres!`): what only a server can do, and the server counterparts of
+/// SQLite-only tests.
+macro_rules! on_server {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[test]
+            fn postgres() {
+                let f: fn(Db) = $body;
+                if let Some(db) = Db::postgres() {
+                    f(db);
+                }
+            }
+            #[test]
+            fn mariadb() {
+                let f: fn(Db) = $body;
+                if let Some(db) = Db::mariadb() {
                     f(db);
                 }
             }
@@ -69,26 +95,52 @@ fn text(s: &str) -> Vec<Vec<Value>> {
     vec![vec![Value::from(s)]]
 }
 
-/// The PostgreSQL backend process of `s`'s connection.
-fn backend_pid(s: &mut trigorm::Session) -> i32 {
-    match rows(s, "SELECT pg_backend_pid()").as_slice() {
+/// The server's id of `s`'s connection: its PostgreSQL backend process, its MariaDB
+/// `CONNECTION_ID()`.
+fn connection_id(db: &Db, s: &mut trigorm::Session) -> i64 {
+    let sql = if db.is_mariadb() {
+        "SELECT CONNECTION_ID()"
+    } else {
+        "SELECT pg_backend_pid()"
+    };
+    match rows(s, sql).as_slice() {
         [row] => match row.as_slice() {
-            [Value::Int(pid)] => i32::try_from(*pid).expect("a pid"),
-            other => panic!("a backend pid: {other:?}"),
+            [Value::Int(id)] => *id,
+            other => panic!("a connection id: {other:?}"),
         },
-        other => panic!("a backend pid: {other:?}"),
+        other => panic!("a connection id: {other:?}"),
     }
 }
 
-/// End the PostgreSQL backend `pid` (as an administrator or a server restart would), and
-/// wait until the server has.
-fn terminate_backend(admin: &mut postgres::Client, pid: i32) {
+/// End the server's connection `id` from another connection (as an administrator or a
+/// server restart would: `pg_terminate_backend`, MariaDB's `KILL CONNECTION`), and wait
+/// until the server has.
+fn kill_connection(db: &Db, id: i64) {
+    let start = Instant::now();
+    if db.is_mariadb() {
+        use mysql::prelude::Queryable;
+        let mut admin = db.my_client();
+        admin.query_drop(format!("KILL CONNECTION {id}")).unwrap();
+        while admin
+            .exec_first::<i64, _, _>(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?",
+                (id,),
+            )
+            .unwrap()
+            != Some(0)
+        {
+            assert!(start.elapsed() < Duration::from_secs(5), "the connection did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        return;
+    }
+    let mut admin = db.pg_client();
+    let pid = i32::try_from(id).expect("a pid");
     let killed: bool = admin
         .query_one("SELECT pg_terminate_backend($1)", &[&pid])
         .unwrap()
         .get(0);
     assert!(killed, "the backend was terminated");
-    let start = Instant::now();
     while admin
         .query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", &[&pid])
         .unwrap()
@@ -144,11 +196,40 @@ const POSTGRES_FORBIDDEN: &[&str] = &[
     "DO $$ BEGIN COMMIT; END $$",
 ];
 
+/// MariaDB: more ways to begin, end or nest the transaction, in any case and after
+/// comments; and the statements that commit it implicitly (DDL, table locks, table
+/// maintenance: refused inside a session's transaction, `CREATE TEMPORARY TABLE` aside).
+/// Raw SQL that commits the transaction implicitly in less obvious ways is in
+/// `mariadb.rs`.
+const MARIADB_FORBIDDEN: &[&str] = &[
+    "START TRANSACTION",
+    "START TRANSACTION READ ONLY",
+    "BEGIN WORK",
+    "commit",
+    "  -- a comment\n/* and another */ Commit",
+    "# a comment\nCOMMIT",
+    "COMMIT AND CHAIN",
+    "RELEASE SAVEPOINT x",
+    "ROLLBACK TO SAVEPOINT x",
+    "XA START 'x'",
+    "BEGIN NOT ATOMIC COMMIT; END",
+    "CREATE TABLE scratch (x INTEGER)",
+    "CREATE INDEX idx_item_qty ON item (qty)",
+    "ALTER TABLE item ADD COLUMN extra INTEGER",
+    "RENAME TABLE item TO item2",
+    "TRUNCATE TABLE item",
+    "DROP TABLE item",
+    "LOCK TABLES item WRITE",
+    "ANALYZE TABLE item",
+];
+
 /// The statements that would end or nest the transaction on this backend (and, on SQLite,
 /// leave state on the connection).
 fn forbidden(db: &Db) -> Vec<&'static str> {
     let more = if db.is_postgres() {
         POSTGRES_FORBIDDEN
+    } else if db.is_mariadb() {
+        MARIADB_FORBIDDEN
     } else {
         SQLITE_FORBIDDEN
     };
@@ -174,11 +255,43 @@ const POSTGRES_SESSION_STATE: &[&str] = &[
     "LISTEN trigorm_channel",
 ];
 
+/// The same on MariaDB: a user variable, settings (one that changes how SQL is read and
+/// turns strict mode off, one that disables foreign keys, one that shifts timestamps, one
+/// that makes later transactions read-only, the character set), temporary tables (one
+/// that hides the real `item` table), a named lock (named after the test's database:
+/// locks are the server's).
+const MARIADB_SESSION_STATE: &[&str] = &[
+    "SET @leaked = 42",
+    "SET SESSION sql_mode = 'ANSI_QUOTES'",
+    "SET SESSION foreign_key_checks = 0",
+    "SET SESSION time_zone = '+05:00'",
+    "SET SESSION innodb_lock_wait_timeout = 1234",
+    "SET SESSION max_statement_time = 1234",
+    "SET SESSION TRANSACTION READ ONLY",
+    "SET NAMES latin1",
+    "CREATE TEMPORARY TABLE scratch (x INTEGER)",
+    "CREATE TEMPORARY TABLE item (id BIGINT, name TEXT, qty BIGINT)",
+    "SELECT GET_LOCK(DATABASE(), 0)",
+];
+
+/// What raw SQL may leave on a server's connection, which must not outlive the session.
+fn session_state(db: &Db) -> &'static [&'static str] {
+    if db.is_mariadb() {
+        MARIADB_SESSION_STATE
+    } else {
+        POSTGRES_SESSION_STATE
+    }
+}
+
 /// After the forbidden statements: the connections carry none of their effects, and a
 /// later session writes where it should.
 fn assert_clean_connection(db: &Db, engine: &Engine) {
     if db.is_postgres() {
         assert_clean_postgres_connection(db, engine);
+        return;
+    }
+    if db.is_mariadb() {
+        assert_clean_mariadb_connection(db, engine);
         return;
     }
     let mut s = engine.session().unwrap();
@@ -267,6 +380,47 @@ fn assert_clean_postgres_connection(db: &Db, engine: &Engine) {
     check.commit().unwrap();
 }
 
+/// MariaDB: nothing of `MARIADB_SESSION_STATE` is left on the connection (the engine has
+/// one, so this session runs on the connection the earlier ones used).
+fn assert_clean_mariadb_connection(db: &Db, engine: &Engine) {
+    let settings = "SELECT @leaked, @@sql_mode, @@foreign_key_checks, @@time_zone, \
+         @@innodb_lock_wait_timeout, @@max_statement_time, @@tx_read_only, @@character_set_client, \
+         @@character_set_connection, @@character_set_results, @@autocommit";
+    // As on a connection no session has used yet.
+    let fresh = rows(&mut Engine::connect(&db.url).unwrap().session().unwrap(), settings);
+    assert_eq!(fresh[0][0], Value::Null, "{fresh:?}");
+    let mut s = engine.session().unwrap();
+    assert_eq!(rows(&mut s, settings), fresh, "a setting or a user variable leaked");
+    assert_eq!(
+        rows(&mut s, "SELECT IS_USED_LOCK(DATABASE())"),
+        vec![vec![Value::Null]],
+        "a named lock leaked"
+    );
+    assert!(
+        s.query_raw("SELECT x FROM scratch", &[]).is_err(),
+        "a temporary table leaked"
+    );
+    s.rollback().unwrap();
+    let shown = rows(&mut s, "SHOW CREATE TABLE item");
+    assert!(
+        matches!(&shown[0][1], Value::Text(t) if t.starts_with("CREATE TABLE")),
+        "a temporary table hides the real one: {shown:?}"
+    );
+    let it = s.insert(item("after", 1)).expect("a later session can write");
+    s.commit().unwrap();
+    drop(s);
+    // Into the real table, as any other client sees it.
+    use mysql::prelude::Queryable;
+    let names: Vec<String> = db
+        .my_client()
+        .exec("SELECT name FROM item WHERE id = ?", (it.id,))
+        .unwrap();
+    assert_eq!(names, ["after"], "the row went to the real table");
+    let mut check = engine.session().unwrap();
+    check.delete(&it).unwrap();
+    check.commit().unwrap();
+}
+
 // 1. A listener cannot end or nest the transaction, nor leave per-connection state.
 on_each_db!(listener_raw_sql_cannot_control_the_transaction, |db: Db| {
     let stmt = Arc::new(Mutex::new(String::new()));
@@ -310,11 +464,11 @@ on_each_db!(listener_raw_sql_cannot_control_the_transaction, |db: Db| {
             assert_eq!(count::<Item>(&engine), 0, "{what}: the row was rolled back");
         }
     }
-    if db.is_postgres() {
-        // What PostgreSQL lets a listener do to the connection ends with the session.
+    if db.is_server() {
+        // What a server lets a listener do to the connection ends with the session.
         for query in [false, true] {
             via_query.store(query, Ordering::SeqCst);
-            for state in POSTGRES_SESSION_STATE {
+            for state in session_state(&db) {
                 *stmt.lock().unwrap() = state.to_string();
                 let what = format!("{} {state:?}", if query { "ctx.query" } else { "ctx.execute" });
                 let mut s = engine.session().unwrap();
@@ -386,6 +540,18 @@ on_each_db!(session_raw_sql_cannot_control_the_transaction, |db: Db| {
         let names: Vec<&Value> = info.iter().map(|r| &r[0]).collect();
         assert_eq!(names, expected.iter().collect::<Vec<_>>());
         assert_eq!(rows(&mut s, "SHOW session_replication_role"), text("origin"));
+    } else if db.is_mariadb() {
+        let info = rows(
+            &mut s,
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' ORDER BY ORDINAL_POSITION",
+        );
+        let names: Vec<&Value> = info.iter().map(|r| &r[0]).collect();
+        assert_eq!(names, expected.iter().collect::<Vec<_>>());
+        assert_eq!(
+            rows(&mut s, "SHOW VARIABLES LIKE 'foreign_key_checks'"),
+            [[Value::from("foreign_key_checks"), Value::from("ON")]]
+        );
     } else {
         let info = rows(&mut s, "PRAGMA table_info(users)");
         let names: Vec<&Value> = info.iter().map(|r| &r[1]).collect();
@@ -398,8 +564,7 @@ on_each_db!(session_raw_sql_cannot_control_the_transaction, |db: Db| {
 });
 
 // 1. A listener may still read pragmas. (PRAGMA is SQLite's, and what is checked is that its
-// authorizer lets a read through; the PostgreSQL counterpart reads the catalog and a
-// setting.)
+// authorizer lets a read through; the server counterpart reads the catalog and a setting.)
 on_sqlite!(listener_can_read_pragmas, |db: Db| {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let out = seen.clone();
@@ -419,18 +584,29 @@ on_sqlite!(listener_can_read_pragmas, |db: Db| {
     assert_eq!(*seen.lock().unwrap(), vec![(3, int(1))]);
 });
 
-on_postgres!(listener_can_read_the_catalog_and_settings, |db: Db| {
+on_server!(listener_can_read_the_catalog_and_settings, |db: Db| {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let out = seen.clone();
+    let (columns, setting, expected) = if db.is_mariadb() {
+        (
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'item'",
+            "SHOW VARIABLES LIKE 'foreign_key_checks'",
+            vec![vec![Value::from("foreign_key_checks"), Value::from("ON")]],
+        )
+    } else {
+        (
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'item'",
+            "SHOW session_replication_role",
+            text("origin"),
+        )
+    };
     let engine = Engine::builder(&db.url)
         .listen::<Item>(AfterInsert, move |ctx, _c| {
-            let info = ctx.query(
-                "SELECT column_name::text FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name = 'item'",
-                &[],
-            )?;
-            let role = ctx.query("SHOW session_replication_role", &[])?;
-            out.lock().unwrap().push((info.len(), role));
+            let info = ctx.query(columns, &[])?;
+            let value = ctx.query(setting, &[])?;
+            out.lock().unwrap().push((info.len(), value));
             Ok(())
         })
         .build()
@@ -439,11 +615,11 @@ on_postgres!(listener_can_read_the_catalog_and_settings, |db: Db| {
     let mut s = engine.session().unwrap();
     s.insert(item("a", 1)).unwrap();
     s.commit().unwrap();
-    assert_eq!(*seen.lock().unwrap(), vec![(3, text("origin"))]);
+    assert_eq!(*seen.lock().unwrap(), vec![(3, expected)]);
 });
 
 // 6. Pool hygiene: what one session tried to leave on the connection does not reach the next.
-// (SQLite's authorizer refuses these statements; the PostgreSQL counterpart runs them and
+// (SQLite's authorizer refuses these statements; the server counterpart runs them and
 // checks that the next session on the connection sees none of their effects.)
 on_sqlite!(pool_connection_state_does_not_leak, |db: Db| {
     let engine = Engine::builder(&db.url).model::<Item>().pool_size(1).build().unwrap();
@@ -472,10 +648,10 @@ on_sqlite!(pool_connection_state_does_not_leak, |db: Db| {
     assert_clean_connection(&db, &engine);
 });
 
-on_postgres!(pool_connection_state_does_not_leak_postgres, |db: Db| {
+on_server!(pool_connection_state_does_not_leak_on_a_server, |db: Db| {
     let engine = Engine::builder(&db.url).model::<Item>().pool_size(1).build().unwrap();
     engine.create_all().unwrap();
-    for state in POSTGRES_SESSION_STATE {
+    for state in session_state(&db) {
         for query in [false, true] {
             for commit in [true, false] {
                 let what = format!(
@@ -506,7 +682,9 @@ on_postgres!(pool_connection_state_does_not_leak_postgres, |db: Db| {
 });
 
 // 6. TEMP objects named with the `temp.` schema instead of the TEMP keyword. (SQLite's
-// authorizer refuses them; on PostgreSQL the temporary schema is `pg_temp`, below.)
+// authorizer refuses them; on PostgreSQL the temporary schema is `pg_temp`, below. MariaDB
+// has no temporary schema: its temporary tables are made with the TEMPORARY keyword alone,
+// in `MARIADB_SESSION_STATE`.)
 on_sqlite!(pool_connection_temp_schema_objects_do_not_leak, |db: Db| {
     let engine = Engine::builder(&db.url).model::<Item>().pool_size(1).build().unwrap();
     engine.create_all().unwrap();
@@ -622,6 +800,14 @@ on_each_db!(session_dropped_by_a_panic_releases_the_connection, |db: Db| {
 
 /// The names of the users and the change types of the log, in order, as any client sees them.
 fn users_and_log(db: &Db) -> (Vec<String>, Vec<String>) {
+    if db.is_mariadb() {
+        use mysql::prelude::Queryable;
+        let mut plain = db.my_client();
+        return (
+            plain.query("SELECT name FROM users ORDER BY id").unwrap(),
+            plain.query("SELECT change_type FROM log ORDER BY id").unwrap(),
+        );
+    }
     let mut plain = db.pg_client();
     let names = plain
         .query("SELECT name FROM users ORDER BY id", &[])
@@ -643,7 +829,7 @@ fn users_and_log(db: &Db) -> (Vec<String>, Vec<String>) {
 // lost (its changes and their listener-written log rows alike), `AfterRollback` fires and the
 // after-commit callbacks are dropped; the pool drops the connection, and a new session of
 // the same engine works.
-on_postgres!(
+on_server!(
     a_connection_lost_mid_transaction_loses_that_transaction_only,
     |db: Db| {
         let tx = TxCounts::default();
@@ -659,7 +845,6 @@ on_postgres!(
         let jane = s.insert(user("jane")).unwrap();
         s.commit().unwrap();
         drop(s);
-        let mut admin = db.pg_client();
 
         // Lost with writes still staged (the flush fails), then with everything flushed (the
         // COMMIT fails).
@@ -667,7 +852,7 @@ on_postgres!(
             let what = if staged { "the flush" } else { "the commit" };
             let before = users_and_log(&db);
             let mut s = engine.session().unwrap();
-            let pid = backend_pid(&mut s);
+            let id = connection_id(&db, &mut s);
             let mut j = s.get::<User>(jane.id).unwrap().unwrap();
             j.name = "lost".into();
             s.update(&j).unwrap();
@@ -680,7 +865,7 @@ on_postgres!(
             let ran = after_commit_flag(&mut s);
             tx.reset();
 
-            terminate_backend(&mut admin, pid);
+            kill_connection(&db, id);
 
             let err = s.commit().expect_err(what);
             assert_eq!(
@@ -699,10 +884,9 @@ on_postgres!(
 
             // A new session of the same engine works, on a new connection.
             let mut s = engine.session().expect("a session after the loss");
-            let pid_now = rows(&mut s, "SELECT pg_backend_pid()");
             assert_ne!(
-                pid_now,
-                int(i64::from(pid)),
+                connection_id(&db, &mut s),
+                id,
                 "{what}: the broken connection was not lent again"
             );
             let mut j = s.get::<User>(jane.id).unwrap().unwrap();
@@ -718,239 +902,6 @@ on_postgres!(
         }
     }
 );
-
-/// A driver whose connections break on demand, as a connection the server or the network
-/// drops: once `cut` is set, the next statement of any of its connections fails with
-/// `DbErrorKind::ConnectionLost`, and that connection is broken from then on (every call
-/// fails, [`Connection::is_broken`] says so). Counts the connections it opens.
-struct Breaking {
-    inner: Box<dyn Driver>,
-    cut: Arc<AtomicBool>,
-    opened: Arc<AtomicUsize>,
-}
-
-impl Driver for Breaking {
-    fn backend(&self) -> Backend {
-        self.inner.backend()
-    }
-    fn database(&self) -> &str {
-        self.inner.database()
-    }
-    fn connect(&self) -> Result<Box<dyn Connection>, DbError> {
-        let inner = self.inner.connect()?;
-        self.opened.fetch_add(1, Ordering::SeqCst);
-        Ok(Box::new(BreakingConn {
-            inner,
-            cut: self.cut.clone(),
-            broken: false,
-        }))
-    }
-}
-
-struct BreakingConn {
-    inner: Box<dyn Connection>,
-    cut: Arc<AtomicBool>,
-    broken: bool,
-}
-
-/// Fail when the connection is broken, or breaks now.
-fn check(cut: &AtomicBool, broken: &mut bool, database: &str) -> Result<(), DbError> {
-    if *broken || cut.swap(false, Ordering::SeqCst) {
-        *broken = true;
-        return Err(DbError {
-            kind: DbErrorKind::ConnectionLost,
-            code: None,
-            message: "connection lost (injected by the test)".into(),
-            database: database.to_string(),
-        });
-    }
-    Ok(())
-}
-
-impl BreakingConn {
-    fn check(&mut self) -> Result<(), DbError> {
-        check(&self.cut, &mut self.broken, self.inner.database())
-    }
-
-    /// The connection's own statements, breaking as the held ones do.
-    fn statements(&mut self) -> BreakingStatements<'_> {
-        BreakingStatements {
-            inner: &mut *self.inner,
-            cut: &self.cut,
-            broken: &mut self.broken,
-        }
-    }
-}
-
-impl Connection for BreakingConn {
-    fn backend(&self) -> Backend {
-        self.inner.backend()
-    }
-    fn begin(&mut self, write: bool) -> Result<(), DbError> {
-        self.check()?;
-        self.inner.begin(write)
-    }
-    fn upgrade(&mut self) -> Result<Option<bool>, DbError> {
-        self.check()?;
-        self.inner.upgrade()
-    }
-    fn commit(&mut self) -> Result<(), DbError> {
-        self.check()?;
-        self.inner.commit()
-    }
-    fn rollback(&mut self) -> Result<(), DbError> {
-        self.check()?;
-        self.inner.rollback()
-    }
-    fn in_transaction(&self) -> bool {
-        self.inner.in_transaction()
-    }
-    fn is_broken(&self) -> bool {
-        self.broken || self.inner.is_broken()
-    }
-    fn reset(&mut self) -> Result<(), DbError> {
-        self.check()?;
-        self.inner.reset()
-    }
-    fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.check()?;
-        self.inner.execute_batch(sql)
-    }
-    fn with_statements(
-        &mut self,
-        f: &mut dyn FnMut(&mut dyn Statements) -> Result<(), CallbackError>,
-    ) -> Result<(), CallbackError> {
-        let BreakingConn { inner, cut, broken } = self;
-        inner.with_statements(&mut |held| {
-            f(&mut BreakingStatements {
-                inner: held,
-                cut,
-                broken: &mut *broken,
-            })
-        })
-    }
-}
-
-/// The connection's statements: as the held ones.
-impl Statements for BreakingConn {
-    fn database(&self) -> &str {
-        self.inner.database()
-    }
-    fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
-        self.statements().execute(sql, params)
-    }
-    fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError> {
-        self.statements().insert(sql, params)
-    }
-    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
-        self.statements().execute_row(sql, row)
-    }
-    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
-        self.statements().insert_row(sql, row)
-    }
-    fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
-        self.statements().query(sql, params, on_row)
-    }
-    fn query_refs(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowRefCallback<'_>) -> Result<(), QueryError> {
-        self.statements().query_refs(sql, params, on_row)
-    }
-    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
-        self.statements().is_read_only(sql)
-    }
-    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
-        self.statements().execute_arrays(sql, columns)
-    }
-    fn query_arrays(
-        &mut self,
-        sql: &str,
-        columns: &[&[ValueRef<'_>]],
-        on_row: RowCallback<'_>,
-    ) -> Result<(), QueryError> {
-        self.statements().query_arrays(sql, columns, on_row)
-    }
-}
-
-/// A breaking connection's statements held for a flush.
-struct BreakingStatements<'a> {
-    inner: &'a mut dyn Statements,
-    cut: &'a AtomicBool,
-    broken: &'a mut bool,
-}
-
-impl BreakingStatements<'_> {
-    fn check(&mut self) -> Result<(), DbError> {
-        check(self.cut, self.broken, self.inner.database())
-    }
-}
-
-impl Statements for BreakingStatements<'_> {
-    fn database(&self) -> &str {
-        self.inner.database()
-    }
-    fn execute(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
-        self.check()?;
-        self.inner.execute(sql, params)
-    }
-    fn insert(&mut self, sql: &str, params: &[ValueRef<'_>]) -> Result<Option<i64>, DbError> {
-        self.check()?;
-        self.inner.insert(sql, params)
-    }
-    fn execute_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<u64, DbError> {
-        self.check()?;
-        self.inner.execute_row(sql, row)
-    }
-    fn insert_row(&mut self, sql: &str, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
-        self.check()?;
-        self.inner.insert_row(sql, row)
-    }
-    fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
-        self.check().map_err(QueryError::Db)?;
-        self.inner.query(sql, params, on_row)
-    }
-    fn query_refs(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowRefCallback<'_>) -> Result<(), QueryError> {
-        self.check().map_err(QueryError::Db)?;
-        self.inner.query_refs(sql, params, on_row)
-    }
-    fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
-        self.check()?;
-        self.inner.is_read_only(sql)
-    }
-    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
-        self.check()?;
-        self.inner.execute_arrays(sql, columns)
-    }
-    fn query_arrays(
-        &mut self,
-        sql: &str,
-        columns: &[&[ValueRef<'_>]],
-        on_row: RowCallback<'_>,
-    ) -> Result<(), QueryError> {
-        self.check().map_err(QueryError::Db)?;
-        self.inner.query_arrays(sql, columns, on_row)
-    }
-    fn execute_at(&mut self, slot: u32, sql: &Arc<str>, params: &[ValueRef<'_>]) -> Result<u64, DbError> {
-        self.check()?;
-        self.inner.execute_at(slot, sql, params)
-    }
-    fn execute_row_at(&mut self, slot: u32, sql: &Arc<str>, row: &dyn RowParams) -> Result<u64, DbError> {
-        self.check()?;
-        self.inner.execute_row_at(slot, sql, row)
-    }
-    fn insert_row_at(&mut self, slot: u32, sql: &Arc<str>, row: &dyn RowParams) -> Result<Option<i64>, DbError> {
-        self.check()?;
-        self.inner.insert_row_at(slot, sql, row)
-    }
-    fn query_refs_at(
-        &mut self,
-        slot: u32,
-        sql: &Arc<str>,
-        params: &[ValueRef<'_>],
-        on_row: RowRefCallback<'_>,
-    ) -> Result<(), QueryError> {
-        self.check().map_err(QueryError::Db)?;
-        self.inner.query_refs_at(slot, sql, params, on_row)
-    }
-}
 
 fn fail<T>(e: Error) -> T {
     panic!("reading the database through a new session: {e}")
@@ -1056,7 +1007,7 @@ on_each_db!(
 // A pooled connection whose server backend ended while it was idle (a server restart, an
 // administrator): the next session begins on another connection and works (semantics §9:
 // a broken connection loses its transaction and nothing else; here it had none).
-on_postgres!(a_connection_that_died_idle_in_the_pool_is_replaced, |db: Db| {
+on_server!(a_connection_that_died_idle_in_the_pool_is_replaced, |db: Db| {
     let engine = audited(&db.url)
         .pool_size(1)
         .pool_timeout(Duration::from_secs(5))
@@ -1064,17 +1015,17 @@ on_postgres!(a_connection_that_died_idle_in_the_pool_is_replaced, |db: Db| {
         .unwrap();
     engine.create_all().unwrap();
     let mut s = engine.session().unwrap();
-    let pid = backend_pid(&mut s);
+    let id = connection_id(&db, &mut s);
     s.commit().unwrap();
     drop(s); // the connection is idle in the pool
 
-    terminate_backend(&mut db.pg_client(), pid);
+    kill_connection(&db, id);
 
     let mut s = engine.session().unwrap();
     let jane = s
         .insert(user("jane"))
         .expect("a session after the idle connection died");
     s.commit().unwrap();
-    assert_ne!(rows(&mut s, "SELECT pg_backend_pid()"), [[Value::Int(i64::from(pid))]]);
+    assert_ne!(connection_id(&db, &mut s), id);
     assert_eq!(s.get::<User>(jane.id).unwrap().unwrap().name, "jane");
 });

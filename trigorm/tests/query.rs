@@ -505,16 +505,27 @@ on_each_db!(rows_a_query_loads_are_the_old_values_of_a_later_update, |db: Db| {
 
     let sent = log.take();
     let selects: Vec<&String> = sent.iter().filter(|sql| sql.starts_with("SELECT")).collect();
-    if db.is_postgres() {
-        // PostgreSQL: the rows of a flush are locked before they are written (one
-        // `SELECT … WHERE "id" = ANY($1) … FOR UPDATE` for the round's rows, right before
-        // the UPDATE); the old row is the locked row.
+    // How the backend quotes a column.
+    let q = |name: &str| {
+        if db.is_mariadb() {
+            format!("`{name}`")
+        } else {
+            format!("\"{name}\"")
+        }
+    };
+    if db.is_server() {
+        // On a server the rows of a flush are locked before they are written (one
+        // `SELECT … WHERE "id" = ANY($1) … FOR UPDATE` for the round's rows on PostgreSQL,
+        // `SELECT … WHERE id IN (?, …) … FOR UPDATE` on MariaDB, right before the UPDATE);
+        // the old row is the locked row.
         assert_eq!(selects.len(), 1, "one locking read: {sent:#?}");
         let select = selects[0];
-        assert!(
-            select.ends_with("FOR UPDATE") && select.contains("WHERE \"id\" = ANY("),
-            "{select}"
-        );
+        let by_key = if db.is_mariadb() {
+            "WHERE `id` IN ("
+        } else {
+            "WHERE \"id\" = ANY("
+        };
+        assert!(select.ends_with("FOR UPDATE") && select.contains(by_key), "{select}");
         let at = sent.iter().position(|sql| sql == select).unwrap();
         assert!(
             sent.get(at + 1).is_some_and(|next| next.starts_with("UPDATE")),
@@ -531,9 +542,12 @@ on_each_db!(rows_a_query_loads_are_the_old_values_of_a_later_update, |db: Db| {
     let updates: Vec<&String> = sent.iter().filter(|sql| sql.starts_with("UPDATE")).collect();
     assert_eq!(updates.len(), 1, "{sent:#?}");
     let update = updates[0];
-    assert!(update.contains("\"price\""), "{update}");
-    for other in ["\"name\"", "\"qty\"", "\"tag\"", "\"active\""] {
-        assert!(!update.contains(other), "only the changed column is written: {update}");
+    assert!(update.contains(&q("price")), "{update}");
+    for other in ["name", "qty", "tag", "active"] {
+        assert!(
+            !update.contains(&q(other)),
+            "only the changed column is written: {update}"
+        );
     }
     let (old, new, changed) = seen.lock().unwrap().pop().unwrap();
     assert_eq!(&old, loaded.iter().find(|i| i.name == "carrot").unwrap());

@@ -747,11 +747,11 @@ on_each_db!(
             !sent.iter().any(|q| q.to_uppercase().starts_with("UPDATE")),
             "{sent:#?}"
         );
-        // The read: on PostgreSQL it locks the row it may write (`FOR UPDATE`); SQLite's
-        // transaction holds the write lock already.
+        // The read: on a server (PostgreSQL, MariaDB) it locks the row it may write (`FOR
+        // UPDATE`); SQLite's transaction holds the write lock already.
         let reads: Vec<&String> = sent.iter().filter(|q| q.starts_with("SELECT")).collect();
         assert_eq!(reads.len(), 1, "{sent:#?}");
-        assert_eq!(reads[0].ends_with(" FOR UPDATE"), db.is_postgres(), "{sent:#?}");
+        assert_eq!(reads[0].ends_with(" FOR UPDATE"), db.is_server(), "{sent:#?}");
         assert!(take(&seen).is_empty(), "no update events");
     }
 );
@@ -955,8 +955,8 @@ on_each_db!(
             assert_eq!(err.db_kind(), Some(DbErrorKind::Busy), "{err:?}");
             1
         } else {
-            // Reading the row took no lock (PostgreSQL: READ COMMITTED; SQLite in WAL mode:
-            // a reading transaction): the other writer goes ahead.
+            // Reading the row took no lock (PostgreSQL, MariaDB: READ COMMITTED; SQLite in WAL
+            // mode: a reading transaction): the other writer goes ahead.
             assert_eq!(bumped.unwrap(), 1);
             2
         };

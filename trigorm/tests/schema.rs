@@ -172,13 +172,16 @@ struct LongNames {
     a_column_name_thirty_chars_xxx: i64,
 }
 
-/// The tables in the order their CREATE TABLE statements were sent.
+/// The tables in the order their CREATE TABLE statements were sent (names in double
+/// quotes, or in backquotes on MariaDB).
 fn created(log: &[String]) -> Vec<String> {
     log.iter()
         .filter(|sql| sql.starts_with("CREATE TABLE"))
         .map(|sql| {
-            let start = sql.find('"').expect("a quoted table name") + 1;
-            let end = start + sql[start..].find('"').unwrap();
+            let open = sql.find(['"', '`']).expect("a quoted table name");
+            let quote = sql[open..].chars().next().unwrap();
+            let start = open + 1;
+            let end = start + sql[start..].find(quote).unwrap();
             sql[start..end].to_string()
         })
         .collect()
@@ -219,6 +222,8 @@ on_each_db!(
         // the same backend).
         let fresh = if db.is_postgres() {
             Db::postgres().expect("the server of this test")
+        } else if db.is_mariadb() {
+            Db::mariadb().expect("the server of this test")
         } else {
             Db::memory()
         };
@@ -290,8 +295,8 @@ on_each_db!(create_all_is_idempotent_and_keeps_data, |db: Db| {
     engine.create_all().unwrap();
     engine.create_all().unwrap();
     assert_eq!(count::<Account>(&engine), 1);
-    if db.path().is_some() || db.is_postgres() {
-        // A new engine on the same file (the same server schema), too.
+    if db.path().is_some() || db.is_server() {
+        // A new engine on the same file (the same server schema or database), too.
         let again = Engine::builder(&db.url).model::<Account>().build().unwrap();
         again.create_all().unwrap();
         assert_eq!(count::<Account>(&again), 1);
@@ -629,6 +634,53 @@ on_each_db!(a_natural_string_primary_key_is_the_applications, |db: Db| {
     assert_eq!(err.db_kind(), Some(DbErrorKind::UniqueViolation), "{err:?}");
 });
 
+// Text keys and unique text compare exactly: case and trailing spaces make other values, on
+// every backend (MariaDB's collation is binary and pads nothing).
+on_each_db!(text_keys_differ_by_case_and_trailing_spaces, |db: Db| {
+    let engine = Engine::builder(&db.url)
+        .model::<Country>()
+        .model::<Account>()
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    for code in ["fr", "FR", "fr "] {
+        let name = format!("[{code}]");
+        s.insert(Country {
+            code: code.into(),
+            name,
+        })
+        .unwrap();
+    }
+    for email in ["a@example.com", "A@example.com", "a@example.com "] {
+        let city = "Paris".to_string();
+        let (age, handle) = (None, None);
+        s.insert(Account {
+            id: 0,
+            email: email.into(),
+            city,
+            age,
+            handle,
+        })
+        .unwrap();
+    }
+    s.commit().unwrap();
+    let mut s = engine.session().unwrap();
+    assert_eq!(s.get::<Country>("fr ").unwrap().unwrap().name, "[fr ]");
+    assert_eq!(s.get::<Country>("FR").unwrap().unwrap().name, "[FR]");
+    for email in ["a@example.com", "a@example.com "] {
+        let found = s.query::<Account>().filter(col("email").eq(email)).all().unwrap();
+        assert_eq!(found.iter().map(|a| a.email.as_str()).collect::<Vec<_>>(), [email]);
+    }
+    let err = s
+        .insert(Country {
+            code: "fr ".into(),
+            name: "again".into(),
+        })
+        .unwrap_err();
+    assert_eq!(err.db_kind(), Some(DbErrorKind::UniqueViolation), "{err:?}");
+});
+
 on_each_db!(a_natural_integer_key_of_zero_is_kept, |db: Db| {
     let engine = Engine::builder(&db.url).model::<Slot>().build().unwrap();
     engine.create_all().unwrap();
@@ -676,6 +728,9 @@ on_each_db!(an_explicit_nonzero_integer_id_is_kept, |db: Db| {
         // An identity column's sequence is not advanced by explicit keys: the first
         // generated key is the sequence's first value.
         assert_eq!(next.id, 1, "the identity sequence starts at 1");
+    } else if db.is_mariadb() {
+        // InnoDB's AUTO_INCREMENT moves past the largest key written.
+        assert_eq!(next.id, 43, "one past the largest key");
     } else {
         // SQLite generates one past the largest rowid.
         assert_eq!(next.id, 43, "one past the largest rowid");

@@ -1,7 +1,7 @@
 //! The SQL each dialect renders, as exact strings (no database needed).
 
 use trigorm::query::{col, Select};
-use trigorm::sql::{Dialect, PostgresDialect, SqliteDialect};
+use trigorm::sql::{Dialect, MysqlDialect, PostgresDialect, SqliteDialect};
 use trigorm::{ColumnSet, Model, Value};
 
 #[derive(Model, Clone, Debug)]
@@ -195,4 +195,68 @@ fn postgres_create_table_with_identity_keys_and_native_types() {
         ]
     );
     assert!(d.capabilities().returning && d.capabilities().row_locks);
+}
+
+#[test]
+fn mariadb_writes_by_key_with_backquotes_and_question_marks() {
+    let d = MysqlDialect::mariadb();
+    let t = User::table();
+    // One row's generated key comes back as the statement's insert id.
+    assert_eq!(
+        d.insert(t, false),
+        "INSERT INTO `users` (`name`, `email`) VALUES (?, ?)"
+    );
+    assert_eq!(
+        d.insert(t, true),
+        "INSERT INTO `users` (`id`, `name`, `email`) VALUES (?, ?, ?)"
+    );
+    let mut only_email = ColumnSet::EMPTY;
+    only_email.insert(2);
+    assert_eq!(d.update(t, only_email), "UPDATE `users` SET `email` = ? WHERE `id` = ?");
+    assert_eq!(d.delete(t), "DELETE FROM `users` WHERE `id` = ?");
+    assert_eq!(
+        d.select_by_key(t, false),
+        "SELECT `id`, `name`, `email` FROM `users` WHERE `id` = ?"
+    );
+    assert_eq!(
+        d.select_by_key(t, true),
+        "SELECT `id`, `name`, `email` FROM `users` WHERE `id` = ? FOR UPDATE"
+    );
+}
+
+#[test]
+fn mariadb_bulk_reads_lock_what_they_will_write() {
+    let d = MysqlDialect::mariadb();
+    let select = Select {
+        filter: Some(col("name").eq("a").and(col("email").eq(Value::Null))),
+        ..Select::default()
+    };
+    let st = d.select(User::table(), &select, true).unwrap();
+    assert_eq!(
+        st.sql,
+        "SELECT `id`, `name`, `email` FROM `users` WHERE `name` = ? AND `email` IS NULL FOR UPDATE"
+    );
+    assert_eq!(st.values, vec![Value::from("a")]);
+}
+
+#[test]
+fn mariadb_create_table_with_indexes_inside_and_innodb_options() {
+    // Text that is unique or indexed is VARCHAR(255) (InnoDB indexes a bounded prefix),
+    // other text LONGTEXT; indexes go inside the CREATE TABLE; tables are InnoDB, in
+    // utf8mb4 with a binary collation that pads nothing.
+    let d = MysqlDialect::mariadb();
+    assert_eq!(
+        d.create_table(User::table()).unwrap(),
+        vec![
+            "CREATE TABLE IF NOT EXISTS `users` ( `id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY, `name` VARCHAR(255) NOT NULL UNIQUE, `email` LONGTEXT ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin"
+        ]
+    );
+    assert_eq!(
+        d.create_table(Post::table()).unwrap(),
+        vec![
+            "CREATE TABLE IF NOT EXISTS `post` ( `id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY, `author_id` BIGINT NOT NULL, `state` LONGTEXT NOT NULL DEFAULT 'draft', `likes` BIGINT NOT NULL DEFAULT 0, KEY `idx_post_author_id` (`author_id`), CONSTRAINT  FOREIGN KEY (`author_id`) REFERENCES `users` (`id`) ON DELETE CASCADE ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin"
+        ]
+    );
+    let caps = d.capabilities();
+    assert!(caps.returning && !caps.update_returning && caps.row_locks && caps.batches);
 }

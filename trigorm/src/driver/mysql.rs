@@ -146,7 +146,8 @@ impl MyConnection {
             if let Some(word) = implicit_commit(sql) {
                 return Err(self.refused(format!(
                     "{word} is refused inside a session's transaction: on MariaDB/MySQL it commits the \
-                     transaction implicitly (create tables with Engine::create_all, or run DDL on a plain connection)"
+                     transaction implicitly or may (create tables with Engine::create_all, or run it on a plain \
+                     connection)"
                 )));
             }
         }
@@ -327,7 +328,10 @@ impl Statements for MyConnection {
     }
 
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
-        Ok(matches!(first_word(sql).as_str(), "SHOW" | "DESCRIBE" | "DESC" | "EXPLAIN"))
+        Ok(matches!(
+            first_word(sql).as_str(),
+            "SHOW" | "DESCRIBE" | "DESC" | "EXPLAIN"
+        ))
     }
 
     fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
@@ -447,11 +451,14 @@ fn read_value(c: &Column, v: MyValue) -> Result<Value, String> {
     Ok(match v {
         MyValue::NULL => Value::Null,
         MyValue::Int(i) => Value::Int(i),
-        MyValue::UInt(u) => Value::Int(i64::try_from(u).map_err(|_| bad(&format!("{u} is beyond a 64-bit signed integer")))?),
+        MyValue::UInt(u) => {
+            Value::Int(i64::try_from(u).map_err(|_| bad(&format!("{u} is beyond a 64-bit signed integer")))?)
+        }
         MyValue::Float(f) => Value::Float(f.into()),
         MyValue::Double(f) => Value::Float(f),
         MyValue::Date(y, mo, d, h, mi, s, us) => {
-            let date = NaiveDate::from_ymd_opt(y.into(), mo.into(), d.into()).ok_or_else(|| bad(&"a zero or invalid date"))?;
+            let date =
+                NaiveDate::from_ymd_opt(y.into(), mo.into(), d.into()).ok_or_else(|| bad(&"a zero or invalid date"))?;
             if ty == T::MYSQL_TYPE_DATE {
                 Value::Date(date)
             } else {
@@ -467,7 +474,12 @@ fn read_value(c: &Column, v: MyValue) -> Result<Value, String> {
             Value::Text(format!("{sign}{hours:02}:{m:02}:{s:02}.{us:06}"))
         }
         MyValue::Bytes(b) => match ty {
-            T::MYSQL_TYPE_TINY | T::MYSQL_TYPE_SHORT | T::MYSQL_TYPE_LONG | T::MYSQL_TYPE_INT24 | T::MYSQL_TYPE_LONGLONG | T::MYSQL_TYPE_YEAR => {
+            T::MYSQL_TYPE_TINY
+            | T::MYSQL_TYPE_SHORT
+            | T::MYSQL_TYPE_LONG
+            | T::MYSQL_TYPE_INT24
+            | T::MYSQL_TYPE_LONGLONG
+            | T::MYSQL_TYPE_YEAR => {
                 let text = std::str::from_utf8(&b).map_err(|e| bad(&e))?;
                 Value::Int(text.parse().map_err(|e| bad(&e))?)
             }
@@ -484,7 +496,10 @@ fn read_value(c: &Column, v: MyValue) -> Result<Value, String> {
                 Value::Timestamp(parse_timestamp(text).ok_or_else(|| bad(&text))?)
             }
             _ if c.character_set() == BINARY_CHARSET
-                && !matches!(ty, T::MYSQL_TYPE_NEWDECIMAL | T::MYSQL_TYPE_DECIMAL | T::MYSQL_TYPE_JSON) =>
+                && !matches!(
+                    ty,
+                    T::MYSQL_TYPE_NEWDECIMAL | T::MYSQL_TYPE_DECIMAL | T::MYSQL_TYPE_JSON
+                ) =>
             {
                 Value::Blob(b)
             }
@@ -514,9 +529,13 @@ fn first_word(sql: &str) -> String {
         .to_ascii_uppercase()
 }
 
-/// The statement's first word, when it begins or ends a transaction.
+/// The statement's first word, when it begins or ends a transaction (also as the
+/// statement of `SET STATEMENT … FOR`).
 fn transaction_control(sql: &str) -> Option<String> {
     let word = first_word(sql);
+    if word == "SET" {
+        return set_statement_for(sql).and_then(transaction_control);
+    }
     matches!(
         word.as_str(),
         "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "XA"
@@ -524,22 +543,60 @@ fn transaction_control(sql: &str) -> Option<String> {
     .then_some(word)
 }
 
-/// The statement's first words, when it commits the open transaction implicitly: DDL
-/// (but not on temporary tables), locking tables, account statements.
-fn implicit_commit(sql: &str) -> Option<String> {
-    let word = first_word(sql);
-    let commits = matches!(
-        word.as_str(),
-        "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE" | "LOCK" | "UNLOCK" | "GRANT" | "REVOKE" | "ANALYZE"
-            | "OPTIMIZE" | "REPAIR" | "FLUSH" | "INSTALL" | "UNINSTALL" | "LOAD"
-    );
-    if !commits {
+/// The statement `SET STATEMENT var = value [, …] FOR <statement>` runs, if `sql` is one.
+fn set_statement_for(sql: &str) -> Option<&str> {
+    let upper = sql.to_ascii_uppercase();
+    let mut words = upper.split_whitespace();
+    if words.next() != Some("SET") || words.next() != Some("STATEMENT") {
         return None;
     }
+    // The first ` FOR ` outside quotes ends the settings (their values are literals).
+    let (mut quote, bytes) = (None::<u8>, upper.as_bytes());
+    for (i, &b) in bytes.iter().enumerate() {
+        match (b, quote) {
+            (b'\'' | b'"' | b'`', None) => quote = Some(b),
+            (q, Some(open)) if q == open => quote = None,
+            (b'F', None)
+                if upper[i..].starts_with("FOR")
+                    && i > 0
+                    && bytes[i - 1].is_ascii_whitespace()
+                    && bytes.get(i + 3).is_some_and(u8::is_ascii_whitespace) =>
+            {
+                return Some(&sql[i + 3..]);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// What makes a statement end the open transaction without a word of transaction control:
+/// statements that commit implicitly (DDL but not on temporary tables, table maintenance,
+/// locking tables, accounts), `SET autocommit`, and `CALL` (a procedure may commit, and
+/// nothing undoes that afterwards).
+fn implicit_commit(sql: &str) -> Option<String> {
+    let word = first_word(sql);
     let upper = sql.to_ascii_uppercase();
-    let temporary = matches!(word.as_str(), "CREATE" | "DROP")
-        && upper.split_whitespace().nth(1) == Some("TEMPORARY");
-    (!temporary).then_some(word)
+    let second = upper.split_whitespace().nth(1).unwrap_or("");
+    match word.as_str() {
+        "CREATE" | "DROP" => (second != "TEMPORARY").then_some(word),
+        "ALTER" | "RENAME" | "TRUNCATE" | "LOCK" | "UNLOCK" | "GRANT" | "REVOKE" | "ANALYZE" | "OPTIMIZE"
+        | "REPAIR" | "CHECK" | "FLUSH" | "INSTALL" | "UNINSTALL" | "CACHE" | "RESET" | "CHANGE" | "STOP"
+        | "SHUTDOWN" | "CALL" => Some(word),
+        "SET" => {
+            if let Some(inner) = set_statement_for(sql) {
+                return implicit_commit(inner);
+            }
+            if upper.contains("AUTOCOMMIT") {
+                Some("SET autocommit".into())
+            } else if second == "PASSWORD" {
+                Some("SET PASSWORD".into())
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
 }
 
 /// The class of a MariaDB / MySQL error by its number.
@@ -599,12 +656,31 @@ mod tests {
 
     #[test]
     fn transaction_control_and_implicit_commits_are_found() {
-        assert_eq!(transaction_control(" /* x */ start transaction").as_deref(), Some("START"));
+        assert_eq!(
+            transaction_control(" /* x */ start transaction").as_deref(),
+            Some("START")
+        );
         assert_eq!(transaction_control("# c\nCOMMIT").as_deref(), Some("COMMIT"));
         assert_eq!(transaction_control("SELECT 'COMMIT'"), None);
         assert_eq!(implicit_commit("create table t (a int)").as_deref(), Some("CREATE"));
         assert_eq!(implicit_commit("CREATE TEMPORARY TABLE t (a int)"), None);
         assert_eq!(implicit_commit("UPDATE t SET a = 1"), None);
+        assert_eq!(implicit_commit("check table t").as_deref(), Some("CHECK"));
+        assert_eq!(implicit_commit("CALL p()").as_deref(), Some("CALL"));
+        assert_eq!(implicit_commit("SET autocommit = 0").as_deref(), Some("SET autocommit"));
+        assert_eq!(implicit_commit("SET @x = 1, time_zone = '+01:00'"), None);
+        assert_eq!(
+            implicit_commit("SET STATEMENT max_statement_time = 100 FOR CREATE TABLE s (x INT)").as_deref(),
+            Some("CREATE")
+        );
+        assert_eq!(
+            transaction_control("SET STATEMENT max_statement_time = 100 FOR COMMIT").as_deref(),
+            Some("COMMIT")
+        );
+        assert_eq!(
+            transaction_control("SET STATEMENT sql_mode = ' FOR COMMIT' FOR SELECT 1"),
+            None
+        );
     }
 
     #[test]
@@ -623,7 +699,12 @@ mod tests {
         let p = row_major(&[&a, &b]);
         assert_eq!(
             p,
-            vec![MyValue::Int(1), MyValue::Bytes(b"x".to_vec()), MyValue::Int(2), MyValue::Bytes(b"y".to_vec())]
+            vec![
+                MyValue::Int(1),
+                MyValue::Bytes(b"x".to_vec()),
+                MyValue::Int(2),
+                MyValue::Bytes(b"y".to_vec())
+            ]
         );
     }
 }

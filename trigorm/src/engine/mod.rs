@@ -12,8 +12,8 @@ pub use builder::EngineBuilder;
 use crate::driver::Backend;
 use crate::error::{Error, Result};
 use crate::schema::TableDef;
-use crate::sql::Ddl;
 use crate::session::{PooledConn, Session, Shared};
+use crate::sql::Ddl;
 
 /// How long a session waits for the write lock of a busy SQLite database by default.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -304,9 +304,7 @@ impl Conn<'_> {
     /// checked at each row (InnoDB), so is a table that references itself.
     pub(crate) fn batches(&self, table: &TableDef) -> bool {
         let caps = self.dialect.capabilities();
-        caps.batches
-            && table.columns.len() > 1
-            && (caps.statement_fk_checks || !references_itself(table))
+        caps.batches && table.columns.len() > 1 && (caps.statement_fk_checks || !references_itself(table))
     }
 
     /// Run a statement shape of many rows that returns no rows: `columns` holds one array

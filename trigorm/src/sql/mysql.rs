@@ -2,9 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{
-    on_delete_sql, render_create_table_styled, Capabilities, Ddl, Dialect, SqlSyntax, TableStyle,
-};
+use super::{on_delete_sql, render_create_table_styled, Capabilities, Ddl, Dialect, SqlSyntax, TableStyle};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::model::ColumnSet;
@@ -324,7 +322,11 @@ impl Dialect for MysqlDialect {
             return None;
         }
         let pk = quote(table.pk().name);
-        let mut sql = format!("DELETE FROM {} WHERE {pk} IN ({})", quote(table.name), placeholders(rows));
+        let mut sql = format!(
+            "DELETE FROM {} WHERE {pk} IN ({})",
+            quote(table.name),
+            placeholders(rows)
+        );
         if self.capabilities().delete_returning {
             let _ = write!(sql, " RETURNING {pk}");
         }

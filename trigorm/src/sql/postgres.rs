@@ -108,15 +108,15 @@ impl Dialect for PostgresDialect {
                 later.push(Ddl {
                     table: t.name,
                     sql: format!(
-                    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{name}' \
+                        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{name}' \
                      AND conrelid = '{table}'::regclass) THEN ALTER TABLE {table} ADD CONSTRAINT {qname} \
                      FOREIGN KEY ({col}) REFERENCES {parent} ({pk}) ON DELETE {action}; END IF; END $$",
-                    table = quote(t.name),
-                    qname = quote(&name),
-                    col = quote(c.name),
-                    parent = quote(parent.name),
-                    pk = quote(parent.pk().name),
-                    action = on_delete_sql(fk.on_delete),
+                        table = quote(t.name),
+                        qname = quote(&name),
+                        col = quote(c.name),
+                        parent = quote(parent.name),
+                        pk = quote(parent.pk().name),
+                        action = on_delete_sql(fk.on_delete),
                     ),
                 });
             }

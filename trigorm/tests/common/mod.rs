@@ -9,13 +9,65 @@ use chrono::{DateTime, Utc};
 use trigorm::{EngineBuilder, Model};
 
 /// A database for one test: a fresh file in its own directory, a private in-memory one,
-/// or a schema of its own on the PostgreSQL server (dropped when the test ends).
+/// a schema of its own on the PostgreSQL server, or a database of its own on the MariaDB
+/// server (dropped when the test ends).
 pub struct Db {
     pub url: String,
     pub kind: &'static str,
     pub dir: Option<tempfile::TempDir>,
     /// The schema of a PostgreSQL test, dropped with it.
     pub schema: Option<Schema>,
+    /// The database of a MariaDB test, dropped with it.
+    pub my_database: Option<MyDatabase>,
+}
+
+/// A MariaDB test's database and the server it lives on; dropped when the test ends.
+pub struct MyDatabase {
+    pub name: String,
+    pub server: String,
+}
+
+/// The MariaDB / MySQL server the tests use: `TRIGORM_MYSQL_URL`, by default the local
+/// service.
+pub fn mysql_url() -> String {
+    std::env::var("TRIGORM_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_string())
+}
+
+/// `url` (a `mysql://` URL) with its database replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[after_scheme..].find('/').map_or(base.len(), |i| after_scheme + i);
+    let mut out = format!("{}/{database}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl Drop for MyDatabase {
+    /// Drop the database, first ending the test's connections that may still hold locks
+    /// in it, so that nothing is left behind even by a test that failed with sessions open.
+    fn drop(&mut self) {
+        use mysql::prelude::Queryable;
+        let Ok(mut c) = mysql::Conn::new(mysql::Opts::from_url(&self.server).expect("the test server's URL")) else {
+            return;
+        };
+        let ids: Vec<u64> = c
+            .exec(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+                (self.name.as_str(),),
+            )
+            .unwrap_or_default();
+        for id in ids {
+            let _ = c.query_drop(format!("KILL CONNECTION {id}"));
+        }
+        let _ = c.query_drop(format!("DROP DATABASE IF EXISTS `{}`", self.name));
+    }
 }
 
 /// A PostgreSQL test's schema and the server it lives on; dropped (CASCADE) when the test
@@ -63,6 +115,7 @@ impl Db {
             kind: "file",
             dir: Some(dir),
             schema: None,
+            my_database: None,
         }
     }
 
@@ -72,6 +125,7 @@ impl Db {
             kind: "memory",
             dir: None,
             schema: None,
+            my_database: None,
         }
     }
 
@@ -101,7 +155,55 @@ impl Db {
             kind: "postgres",
             dir: None,
             schema: Some(Schema { name: schema, server }),
+            my_database: None,
         })
+    }
+
+    /// A fresh database on the MariaDB server, or `None` (the test is skipped, and says so)
+    /// when no server answers and `TRIGORM_REQUIRE_SERVERS` is not `1`.
+    pub fn mariadb() -> Option<Db> {
+        use mysql::prelude::Queryable;
+        let server = mysql_url();
+        let opts = mysql::Opts::from_url(&server).expect("TRIGORM_MYSQL_URL is a mysql:// URL");
+        let mut client = match mysql::Conn::new(opts) {
+            Ok(c) => c,
+            Err(e) if !servers_required() => {
+                eprintln!("skipped: no MariaDB at {server}: {e}");
+                return None;
+            }
+            Err(e) => panic!("no MariaDB at {server} (TRIGORM_REQUIRE_SERVERS=1): {e}"),
+        };
+        let n = SCHEMA_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!("t_{}_{n}_{nanos}", std::process::id());
+        client
+            .query_drop(format!("CREATE DATABASE `{name}`"))
+            .expect("create the test's database");
+        Some(Db {
+            url: with_database(&server, &name),
+            kind: "mariadb",
+            dir: None,
+            schema: None,
+            my_database: Some(MyDatabase { name, server }),
+        })
+    }
+
+    /// Whether this is the MariaDB database.
+    pub fn is_mariadb(&self) -> bool {
+        self.kind == "mariadb"
+    }
+
+    /// Whether this is a server (PostgreSQL or MariaDB), where rows are locked, not the
+    /// database.
+    pub fn is_server(&self) -> bool {
+        self.is_postgres() || self.is_mariadb()
+    }
+
+    /// A plain connection to this MariaDB test's database (MariaDB tests only).
+    pub fn my_client(&self) -> mysql::Conn {
+        mysql::Conn::new(mysql::Opts::from_url(&self.url).expect("the test's URL")).expect("a plain MariaDB connection")
     }
 
     /// Whether this is the PostgreSQL database.
@@ -144,7 +246,7 @@ impl Db {
     }
 }
 
-/// Write a test once, run it on a SQLite file, in memory, and on PostgreSQL:
+/// Write a test once, run it on a SQLite file, in memory, on PostgreSQL and on MariaDB:
 /// `on_each_db!(name, |db: Db| { ... });` (attributes such as `#[ignore]` may come first)
 #[macro_export]
 macro_rules! on_each_db {
@@ -169,6 +271,14 @@ macro_rules! on_each_db {
             fn postgres() {
                 let f: fn($crate::common::Db) = $body;
                 if let Some(db) = $crate::common::Db::postgres() {
+                    f(db);
+                }
+            }
+            #[test]
+            $(#[$meta])*
+            fn mariadb() {
+                let f: fn($crate::common::Db) = $body;
+                if let Some(db) = $crate::common::Db::mariadb() {
                     f(db);
                 }
             }
