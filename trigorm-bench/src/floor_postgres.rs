@@ -42,7 +42,7 @@ pub const DELETE_USER: &str = r#"DELETE FROM "users" WHERE "id" = $1"#;
 
 /// Open a connection on `url` (the run's URL) and check that it works in `schema`.
 pub fn open(url: &str, schema: &str) -> Result<Client> {
-    let shown = crate::pg::redact(url);
+    let shown = crate::server::redact(url);
     let mut c = Client::connect(url, NoTls).with_context(|| format!("connecting to {shown}"))?;
     let current: Option<String> = c
         .query_one("SELECT current_schema()", &[])

@@ -78,18 +78,30 @@ pub fn audited(url: &str) -> EngineBuilder {
         })
 }
 
+/// Why trigorm's engine refuses `url` as unsupported (its driver for the server's kind
+/// is missing from this build or not written yet), or `None` when it does not: then the
+/// engine opens it, or fails for another reason that the run itself reports. When the
+/// engine opens, it is closed again at once (it wrote nothing).
+pub fn unsupported(url: &str) -> Option<String> {
+    match audited(url).build() {
+        Err(e @ trigorm::Error::Unsupported { .. }) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
 /// Seconds since `t`.
 fn secs(t: Instant) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-/// Run the workload through trigorm's engine on `url`: a fresh SQLite file, or a fresh
+/// Run the workload through trigorm's engine on `url`: a fresh SQLite file, a fresh
 /// PostgreSQL schema (selected by the URL) whose tables the parent created with the same
-/// `create_all`. Schema creation is not timed.
+/// `create_all`, or a fresh MariaDB/MySQL database (the URL's path) whose tables the
+/// parent created for both variants. Schema creation is not timed.
 pub fn run(url: &str, plan: Plan) -> Result<Timings> {
     let engine = audited(url)
         .build()
-        .with_context(|| format!("opening {}", crate::pg::redact(url)))?;
+        .with_context(|| format!("opening {}", crate::server::redact(url)))?;
     run_on(&engine, plan)
 }
 

@@ -13,7 +13,9 @@
 //!   prepared once, the same values, timestamps stored as trigorm stores them); on
 //!   PostgreSQL the sync `postgres` crate (see `floor_postgres.rs`: the same URL, the
 //!   tables trigorm created, per-row statements prepared once per connection, one
-//!   transaction per batch, one statement per row, timestamps bound as `timestamptz`).
+//!   transaction per batch, one statement per row, timestamps bound as `timestamptz`); on
+//!   MariaDB/MySQL the sync `mysql` crate (see `floor_mysql.rs`: the same rules, ids from
+//!   each insert's last-insert id, timestamps bound as `DATETIME(6)` in UTC).
 //! - `listeners`: trigorm models and sessions; after-insert/update/delete listeners stage
 //!   the `Log` row with `ctx.add` (see `listeners.rs`). The same code on either database:
 //!   only the engine URL differs. On SQLite trigorm writes a row per statement, as the
@@ -22,7 +24,11 @@
 //!   one `SELECT ... WHERE id = ANY($1) ORDER BY id FOR UPDATE`, then writes them with one
 //!   `UPDATE ... FROM unnest(...)` or `DELETE ... WHERE id = ANY($1)` (the floor stays per
 //!   row: that difference is what is measured; `floor_postgres.rs` has a test that pins
-//!   it down).
+//!   it down). On MariaDB/MySQL trigorm batches a flush too (multi-row statements; the
+//!   floor stays per row, `floor_mysql.rs` has the test). The variant runs when trigorm's
+//!   engine opens the URL; when trigorm refuses it as unsupported (a build without its
+//!   MariaDB/MySQL driver), `--variant all` runs the floor alone and reports the listeners
+//!   as not run, with trigorm's reason, and `--variant listeners` fails.
 //! - `native`: trigorm with database-side triggers. They do not exist yet: reported as
 //!   "not yet available", never as a number (`null` in the JSON).
 //!
@@ -36,24 +42,34 @@
 //! parameter `options=-csearch_path%3D...` (`pg.rs`). After the end state is checked the
 //! schema is dropped with `CASCADE`, on failure too.
 //!
+//! With `--url mysql://USER@HOST:PORT/DB` (or `mariadb://`, read as `mysql://` by the
+//! `mysql` crate), every run gets a fresh database `bench_<pid>_<n>` on that server (the
+//! URL's own database is never written to), its tables created by the benchmark's DDL
+//! (`my.rs`: `BIGINT AUTO_INCREMENT` keys, `LONGTEXT`, `DATETIME(6)`, InnoDB, utf8mb4),
+//! identically for both variants and untimed; the child's connections reach it through
+//! the URL's path, and every connection is set up as trigorm's driver sets up its own
+//! (`time_zone = '+00:00'`, strict `sql_mode`, READ COMMITTED). After the end state is
+//! checked the database is dropped, on failure too.
+//!
 //! ## How it measures
 //! Each run of a variant is a child process of this binary (`--child VARIANT --db FILE`,
-//! or `--child VARIANT --url URL --schema NAME`, hidden) on a fresh database file or
-//! schema, so that its peak RSS (`VmHWM`) is its own: on PostgreSQL that is the client's
-//! memory, the server's is not counted. Schema creation is not timed. Every round runs
+//! or `--child VARIANT --url URL --schema NAME`, hidden; on MariaDB/MySQL the "schema" is
+//! the run's database) on a fresh database file, schema or database, so that its peak RSS
+//! (`VmHWM`) is its own: on a server that is the client's memory, the server's is not
+//! counted. Schema creation is not timed. Every round runs
 //! each variant once, back to back, in an order that alternates from round to round
 //! (floor then listeners, then listeners then floor, ...), so that a machine getting
 //! faster or slower during a round favours neither. The parent verifies the end state of
-//! every run on a plain rusqlite or `postgres` connection (`verify.rs`), and reports per
-//! variant the median of each phase, the median total and the highest peak RSS, and two
+//! every run on a plain rusqlite, `postgres` or `mysql` connection (`verify.rs`), and
+//! reports per variant the median of each phase, the median total and the highest peak RSS, and two
 //! ratios to the floor: `ratio`, the median over rounds of the variant's total divided by
 //! the floor's total *in the same round* (the two ran within a second of each other, on
 //! the same machine state), and `ratio_of_medians`, the median total divided by the
 //! floor's median total. On a quiet machine they agree;
 //! on a noisy one (a VM whose speed drifts by 2x over seconds) the paired one is the
 //! steadier reading. The output is a table, then one JSON line (`--json-only`: the JSON
-//! line alone); both name the backend (`"backend": "sqlite"` or `"postgres"`, with the
-//! database's version).
+//! line alone); both name the backend (`"backend": "sqlite"`, `"postgres"`, `"mariadb"` or
+//! `"mysql"`, with the database's version).
 //!
 //! `--memory-check` (`memory.rs`) runs each variant once at N and once at 10 N and fails
 //! when the peak RSS at 10 N exceeds twice the one at N: a session committing every B rows
@@ -65,11 +81,14 @@
 //! server, or a failed run.
 
 mod floor;
+mod floor_mysql;
 mod floor_postgres;
 mod listeners;
 mod memory;
+mod my;
 mod pg;
 mod report;
+mod server;
 mod sys;
 mod verify;
 mod workload;
@@ -145,8 +164,8 @@ fn count(what: &'static str, max: u64) -> impl Fn(&str) -> Result<u64, String> +
 }
 
 /// The seed-workload benchmark of trigorm: a hand-written floor on the bare driver against
-/// trigorm with audit listeners (native triggers: not yet available), on SQLite or
-/// PostgreSQL.
+/// trigorm with audit listeners (native triggers: not yet available), on SQLite,
+/// PostgreSQL or MariaDB/MySQL.
 #[derive(Debug, Parser)]
 #[command(name = "trigorm-bench", version)]
 struct Args {
@@ -171,8 +190,10 @@ struct Args {
     dir: Option<PathBuf>,
 
     /// The database: postgres://USER@HOST:PORT/DB (or postgresql://...) runs every variant
-    /// on that PostgreSQL server, each run in a fresh schema dropped afterwards. Without
-    /// it, or with sqlite:, every run gets a fresh SQLite file in --dir.
+    /// on that PostgreSQL server, each run in a fresh schema dropped afterwards;
+    /// mysql://USER@HOST:PORT/DB (or mariadb://...) on that MariaDB/MySQL server, each run
+    /// in a fresh database dropped afterwards. Without it, or with sqlite:, every run gets a
+    /// fresh SQLite file in --dir.
     #[arg(long, value_name = "URL")]
     url: Option<String>,
 
@@ -197,14 +218,16 @@ struct Args {
     #[arg(long, hide = true, requires = "child", group = "place")]
     db: Option<PathBuf>,
 
-    /// Internal: the schema of a --child run on the PostgreSQL server of --url.
+    /// Internal: the schema of a --child run on the PostgreSQL server of --url (the
+    /// database, on a MariaDB/MySQL server).
     #[arg(long, hide = true, requires_all = ["child", "url"], group = "place", value_parser = schema_name)]
     schema: Option<String>,
 }
 
-/// A parser for the name of a run's schema (one [`pg::Server::schema`] makes).
+/// A parser for the name of a run's schema or database (one [`pg::Server::schema`] or
+/// [`my::Server::database`] makes).
 fn schema_name(s: &str) -> Result<String, String> {
-    if pg::is_bench_schema(s) {
+    if server::is_bench_schema(s) {
         Ok(s.to_string())
     } else {
         Err(format!(
@@ -220,6 +243,8 @@ enum Target {
     Sqlite,
     /// A fresh schema per run on the server of this URL.
     Postgres(String),
+    /// A fresh database per run on the MariaDB/MySQL server of this URL.
+    Mysql(String),
 }
 
 /// Read a `--url` (never echoing a password, as clap would in its message).
@@ -231,6 +256,10 @@ fn target(url: Option<&str>) -> Result<Target> {
         pg::check_url(url).map_err(|e| anyhow!("--url: {e}"))?;
         return Ok(Target::Postgres(url.to_string()));
     }
+    if my::is_mysql_url(url) {
+        my::check_url(url).map_err(|e| anyhow!("--url: {e}"))?;
+        return Ok(Target::Mysql(url.to_string()));
+    }
     match url.strip_prefix("sqlite:") {
         Some("" | "//") => Ok(Target::Sqlite),
         Some(_) => bail!(
@@ -238,8 +267,9 @@ fn target(url: Option<&str>) -> Result<Target> {
              (use --url sqlite: or leave --url out)"
         ),
         None => bail!(
-            "--url: expected postgres://USER@HOST:PORT/DB, postgresql://... or sqlite:, got {:?}",
-            pg::redact(url)
+            "--url: expected postgres://USER@HOST:PORT/DB, postgresql://..., mysql://USER@HOST:PORT/DB, \
+             mariadb://... or sqlite:, got {:?}",
+            server::redact(url)
         ),
     }
 }
@@ -281,8 +311,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// The child: run one variant on `--db` (SQLite) or in `--schema` (on the PostgreSQL
-/// server of `--url`) and print its timings as one JSON line.
+/// The child: run one variant on `--db` (SQLite) or in `--schema` (a schema on the
+/// PostgreSQL server of `--url`, a database on the MariaDB/MySQL one) and print its
+/// timings as one JSON line.
 fn child(v: Variant, args: &Args) -> Result<()> {
     let plan = args.plan();
     let mut t = match (&args.db, &args.schema) {
@@ -290,16 +321,23 @@ fn child(v: Variant, args: &Args) -> Result<()> {
             Variant::Floor => floor::run(db, plan)?,
             Variant::Listeners => listeners::run(&sqlite_url(db), plan)?,
         },
-        (None, Some(schema)) => {
-            let Target::Postgres(base) = args.target()? else {
-                bail!("--schema needs a postgres:// --url");
-            };
-            let url = pg::schema_url(&base, schema);
-            match v {
-                Variant::Floor => floor_postgres::run(&url, schema, plan)?,
-                Variant::Listeners => listeners::run(&url, plan)?,
+        (None, Some(schema)) => match args.target()? {
+            Target::Postgres(base) => {
+                let url = pg::schema_url(&base, schema);
+                match v {
+                    Variant::Floor => floor_postgres::run(&url, schema, plan)?,
+                    Variant::Listeners => listeners::run(&url, plan)?,
+                }
             }
-        }
+            Target::Mysql(base) => {
+                let url = my::database_url(&base, schema);
+                match v {
+                    Variant::Floor => floor_mysql::run(&url, schema, plan)?,
+                    Variant::Listeners => listeners::run(&url, plan)?,
+                }
+            }
+            Target::Sqlite => bail!("--schema needs a postgres:// or mysql:// --url"),
+        },
         _ => bail!("--child needs --db or --schema"),
     };
     t.peak_rss_kib = sys::peak_rss_kib();
@@ -365,10 +403,30 @@ fn run_variant_pg(v: Variant, server: &mut pg::Server, plan: Plan) -> Result<Tim
     Ok(t)
 }
 
-/// Where the runs go: fresh files in a directory, or fresh schemas on a server.
+/// Run `v` in a child process in a fresh database on the MariaDB/MySQL `server` (its
+/// tables created beforehand, untimed), then verify the end state and drop the database
+/// (dropped on failure too).
+fn run_variant_mysql(v: Variant, server: &mut my::Server, plan: Plan) -> Result<Timings> {
+    let base = server.url().to_string();
+    let mut db = server.database()?;
+    db.create_tables()?;
+    let start = Utc::now();
+    let place = ["--url", &base, "--schema", db.name()].map(OsStr::new);
+    let t = spawn_child(v, plan, &place)?;
+    let window = verify::Window { start, end: Utc::now() };
+    let name = db.name().to_string();
+    verify::verify_mysql(db.client(), &name, plan, window)
+        .with_context(|| format!("{} variant, N = {} (the database is dropped)", v.name(), plan.rows))?;
+    db.drop_now()?;
+    Ok(t)
+}
+
+/// Where the runs go: fresh files in a directory, or fresh schemas or databases on a
+/// server.
 enum Runner<'a> {
     Sqlite(&'a Path),
     Postgres(&'a mut pg::Server),
+    Mysql(&'a mut my::Server),
 }
 
 impl Runner<'_> {
@@ -377,6 +435,31 @@ impl Runner<'_> {
         match self {
             Runner::Sqlite(dir) => run_variant(v, &dir.join(format!("{label}.db")), plan),
             Runner::Postgres(server) => run_variant_pg(v, server, plan),
+            Runner::Mysql(server) => run_variant_mysql(v, server, plan),
+        }
+    }
+
+    /// The variants of `which` to run, and why the listeners are left out when they are:
+    /// on MariaDB/MySQL, trigorm refusing the URL as unsupported leaves them out of
+    /// `--variant all` with its reason, and fails `--variant listeners`.
+    fn variants(&self, which: Which) -> Result<(Vec<Variant>, Option<String>)> {
+        let all = which.variants();
+        let Runner::Mysql(server) = self else {
+            return Ok((all, None));
+        };
+        if !all.contains(&Variant::Listeners) {
+            return Ok((all, None));
+        }
+        match listeners::unsupported(server.url()) {
+            None => Ok((all, None)),
+            Some(why) if which == Which::All => Ok((
+                all.into_iter().filter(|v| *v != Variant::Listeners).collect(),
+                Some(why),
+            )),
+            Some(why) => bail!(
+                "the listeners variant cannot run on {}: {why}",
+                server::redact(server.url())
+            ),
         }
     }
 
@@ -384,6 +467,7 @@ impl Runner<'_> {
         match self {
             Runner::Sqlite(_) => Backend::sqlite(),
             Runner::Postgres(s) => Backend::postgres(s.version(), s.url()),
+            Runner::Mysql(s) => Backend::mysql(s.version(), s.url()),
         }
     }
 }
@@ -409,10 +493,14 @@ fn parent(args: &Args) -> Result<()> {
         bail!("--db and --schema are only for --child runs");
     }
     let go = |runner: &mut Runner<'_>| {
+        let (variants, skipped) = runner.variants(args.variant)?;
+        if let (Some(why), false) = (&skipped, args.json_only) {
+            eprintln!("trigorm-bench: the listeners variant is not run: {why}");
+        }
         if args.memory_check {
-            memory::check(args, runner)
+            memory::check(args, runner, &variants, skipped)
         } else {
-            bench(args, runner)
+            bench(args, runner, &variants, skipped)
         }
     };
     match args.target()? {
@@ -427,12 +515,23 @@ fn parent(args: &Args) -> Result<()> {
             let mut server = pg::Server::connect(&url)?;
             go(&mut Runner::Postgres(&mut server))
         }
+        Target::Mysql(url) => {
+            if let Some(d) = &args.dir {
+                bail!(
+                    "--dir {} is where SQLite database files go; with a mysql URL every run is a database on the server",
+                    d.display()
+                );
+            }
+            let mut server = my::Server::connect(&url)?;
+            go(&mut Runner::Mysql(&mut server))
+        }
     }
 }
 
-fn bench(args: &Args, runner: &mut Runner<'_>) -> Result<()> {
+/// Run `variants` round by round and report; `skipped` is why the listeners are not
+/// among them, when they were asked for.
+fn bench(args: &Args, runner: &mut Runner<'_>, variants: &[Variant], skipped: Option<String>) -> Result<()> {
     let plan = args.plan();
-    let variants = args.variant.variants();
     let mut runs: Vec<Vec<Timings>> = vec![Vec::new(); variants.len()];
     for round in 1..=args.rounds {
         // Alternate the order: a drift within a round then favours each variant in turn.
@@ -488,6 +587,7 @@ fn bench(args: &Args, runner: &mut Runner<'_>) -> Result<()> {
         batch: plan.batch,
         backend: runner.backend(),
         ratio_listeners: lis.as_ref().and_then(|l| l.ratio),
+        listeners_status: skipped,
         variants: Variants {
             floor,
             listeners: lis,
@@ -561,6 +661,12 @@ mod tests {
             parse(&[&["--schema", "bench_1_2"][..], &pg].concat()).is_err(),
             "a schema needs --child"
         );
+        let my = ["--url", "mariadb://root@h/test"];
+        let a = parse(&[&["--child", "floor", "--schema", "bench_1_2"][..], &my].concat()).expect("a database");
+        assert_eq!(
+            a.target().expect("mysql"),
+            Target::Mysql("mariadb://root@h/test".into())
+        );
         let both = [&["--child", "floor", "--db", "x.db", "--schema", "bench_1_2"][..], &pg].concat();
         assert!(parse(&both).is_err(), "a file or a schema, not both");
         let e = parse(&[&["--child", "floor", "--schema", "public"][..], &pg].concat()).expect_err("not ours");
@@ -576,12 +682,17 @@ mod tests {
         assert_eq!(target(Some(url)).expect("postgres"), Target::Postgres(url.into()));
         let url = "postgresql://u@h/db?sslmode=disable";
         assert_eq!(target(Some(url)).expect("postgresql"), Target::Postgres(url.into()));
+        let url = "mysql://root@127.0.0.1:3306/test";
+        assert_eq!(target(Some(url)).expect("mysql"), Target::Mysql(url.into()));
+        let url = "mariadb://root@127.0.0.1:3306/test";
+        assert_eq!(target(Some(url)).expect("mariadb"), Target::Mysql(url.into()));
         for (url, needle) in [
             ("sqlite://x.db", "takes no path here"),
-            ("mysql://u@h/db", "expected postgres://"),
+            ("oracle://u@h/db", "expected postgres://"),
             ("127.0.0.1:5432", "expected postgres://"),
             ("postgres://u:secret@h:port/db", "not a usable PostgreSQL URL"),
-            ("mysql://u:secret@h/db", "u:***@h/db"),
+            ("mysql://u:secret@h:port/db", "not a usable MySQL URL"),
+            ("mssql://u:secret@h/db", "u:***@h/db"),
         ] {
             let e = target(Some(url)).expect_err(url).to_string();
             assert!(e.contains(needle) && !e.contains("secret"), "{url}: {e}");

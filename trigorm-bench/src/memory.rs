@@ -7,14 +7,15 @@ use anyhow::{anyhow, Result};
 use crate::report::{mib, round_to, MemoryFigures, MemoryReport};
 use crate::verify::CheckFailed;
 use crate::workload::Plan;
-use crate::{Args, Runner, MAX_ROWS};
+use crate::{Args, Runner, Variant, MAX_ROWS};
 
 /// `--memory-check` fails when the peak RSS at 10 N exceeds this times the one at N.
 pub const MEMORY_GROWTH_LIMIT: f64 = 2.0;
 
-/// Run each variant at N and at 10 N, report their peak RSS and fail when it grows more
-/// than [`MEMORY_GROWTH_LIMIT`] times.
-pub fn check(args: &Args, runner: &mut Runner<'_>) -> Result<()> {
+/// Run each of `variants` at N and at 10 N, report their peak RSS and fail when it grows
+/// more than [`MEMORY_GROWTH_LIMIT`] times; `skipped` is why the listeners are not among
+/// them, when they were asked for.
+pub fn check(args: &Args, runner: &mut Runner<'_>, variants: &[Variant], skipped: Option<String>) -> Result<()> {
     let plan = args.plan();
     let large = Plan {
         rows: plan.rows.checked_mul(10).filter(|r| *r <= MAX_ROWS).ok_or_else(|| {
@@ -26,7 +27,7 @@ pub fn check(args: &Args, runner: &mut Runner<'_>) -> Result<()> {
         batch: plan.batch,
     };
     let mut figures = Vec::new();
-    for v in args.variant.variants() {
+    for &v in variants {
         let mut pair = Vec::new();
         for p in [plan, large] {
             let t = runner.run(v, &format!("{}-n{}", v.name(), p.rows), p)?;
@@ -63,6 +64,7 @@ pub fn check(args: &Args, runner: &mut Runner<'_>) -> Result<()> {
         backend: runner.backend(),
         limit_growth: MEMORY_GROWTH_LIMIT,
         variants: figures,
+        listeners_status: skipped,
         ok,
     };
     if !args.json_only {
@@ -88,6 +90,9 @@ pub fn check(args: &Args, runner: &mut Runner<'_>) -> Result<()> {
                 "{:<10} {:>14.1} {:>14.1} {:>7.2}x",
                 f.variant, f.peak_rss_mib, f.peak_rss_mib_large, f.growth
             );
+        }
+        if let Some(why) = &report.listeners_status {
+            println!("{:<10} not run: {why}", "listeners");
         }
     }
     println!("{}", serde_json::to_string(&report)?);

@@ -15,6 +15,7 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
 use crate::listeners::{Log, User};
+use crate::server::{bench_name, redact};
 
 /// Whether `url` names a PostgreSQL server (`postgres://` or `postgresql://`).
 pub fn is_postgres_url(url: &str) -> bool {
@@ -40,38 +41,12 @@ pub fn schema_url(base: &str, schema: &str) -> String {
     format!("{head}?{}", parts.join("&"))
 }
 
-/// The URL as shown in messages and the report: a password (`user:password@`) is
-/// replaced by `***`.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rfind('@') {
-        Some(at) => match authority[..at].split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
-
 /// Check a `--url` naming a PostgreSQL server: it must parse as the `postgres` crate
 /// parses it (the message never shows a password).
 pub fn check_url(url: &str) -> Result<(), String> {
     postgres::Config::from_str(url)
         .map(|_| ())
         .map_err(|e| format!("{} is not a usable PostgreSQL URL: {e}", redact(url)))
-}
-
-/// Whether a schema name is one [`Server::schema`] makes (and so safe to splice into SQL
-/// and a URL unquoted).
-pub fn is_bench_schema(name: &str) -> bool {
-    let mut parts = name.split('_');
-    parts.next() == Some("bench")
-        && parts.clone().count() == 2
-        && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The server: its URL and one administrative connection (schemas, the end-state check).
@@ -118,7 +93,7 @@ impl Server {
     pub fn schema(&mut self) -> Result<Schema<'_>> {
         for _ in 0..100 {
             self.next += 1;
-            let name = format!("bench_{}_{}", std::process::id(), self.next);
+            let name = bench_name(self.next);
             match self.admin.batch_execute(&format!("CREATE SCHEMA {name}")) {
                 Ok(()) => {
                     return Ok(Schema {
@@ -253,25 +228,9 @@ mod tests {
     fn urls_are_checked_and_passwords_hidden() {
         assert!(is_postgres_url("postgres://h/db") && is_postgres_url("postgresql://h/db"));
         assert!(!is_postgres_url("postgres:h") && !is_postgres_url("sqlite://x.db"));
+        assert!(!is_postgres_url("mysql://h/db"));
         assert!(check_url("postgres://postgres@127.0.0.1:5432/test").is_ok());
         let e = check_url("postgres://u:secret@h:notaport/db").expect_err("bad port");
         assert!(e.contains("u:***@h:notaport/db") && !e.contains("secret"), "{e}");
-        assert_eq!(redact("postgres://u:pw@h/db?x=a@b"), "postgres://u:***@h/db?x=a@b");
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-    }
-
-    #[test]
-    fn bench_schema_names() {
-        assert!(is_bench_schema("bench_12_3"));
-        for bad in [
-            "bench_12",
-            "bench__3",
-            "bench_1_2_3",
-            "public",
-            "bench_1_x",
-            "bench_1_2;drop",
-        ] {
-            assert!(!is_bench_schema(bad), "{bad}");
-        }
     }
 }

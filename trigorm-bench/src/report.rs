@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::server::redact;
 use crate::workload::Timings;
 
 pub fn median(mut xs: Vec<f64>) -> f64 {
@@ -84,13 +85,17 @@ pub struct Report {
     pub backend: Backend,
     pub variants: Variants,
     pub ratio_listeners: Option<f64>,
+    /// Why the listeners were not run, when trigorm refused the server
+    /// ([`crate::listeners::unsupported`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listeners_status: Option<String>,
     pub native_status: &'static str,
 }
 
 /// Where the runs went, as the JSON line and the table's heading name it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Backend {
-    /// `sqlite` or `postgres`.
+    /// `sqlite`, `postgres`, `mariadb` or `mysql`.
     pub backend: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sqlite_version: Option<&'static str>,
@@ -100,6 +105,12 @@ pub struct Backend {
     /// The server's URL, its password hidden.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub postgres_url: Option<String>,
+    /// A MariaDB/MySQL server's `VERSION()`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mysql_version: Option<String>,
+    /// A MariaDB/MySQL server's URL, its password hidden.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mysql_url: Option<String>,
 }
 
 impl Backend {
@@ -109,6 +120,8 @@ impl Backend {
             sqlite_version: Some(rusqlite::version()),
             postgres_version: None,
             postgres_url: None,
+            mysql_version: None,
+            mysql_url: None,
         }
     }
 
@@ -117,18 +130,41 @@ impl Backend {
             backend: "postgres",
             sqlite_version: None,
             postgres_version: Some(version.to_string()),
-            postgres_url: Some(crate::pg::redact(url)),
+            postgres_url: Some(redact(url)),
+            mysql_version: None,
+            mysql_url: None,
+        }
+    }
+
+    /// A MariaDB/MySQL server: `backend` is `mariadb` or `mysql` by its `VERSION()`.
+    pub fn mysql(version: &str, url: &str) -> Backend {
+        Backend {
+            backend: crate::my::flavour(version),
+            sqlite_version: None,
+            postgres_version: None,
+            postgres_url: None,
+            mysql_version: Some(version.to_string()),
+            mysql_url: Some(redact(url)),
         }
     }
 
     /// The heading's description of the database.
     pub fn heading(&self) -> String {
-        match (&self.sqlite_version, &self.postgres_version) {
-            (Some(v), _) => format!("SQLite {v} (WAL, synchronous=NORMAL)"),
-            (None, v) => format!(
+        match self.backend {
+            "sqlite" => format!(
+                "SQLite {} (WAL, synchronous=NORMAL)",
+                self.sqlite_version.unwrap_or("?")
+            ),
+            "postgres" => format!(
                 "PostgreSQL {} at {}, a fresh schema per run (tables by trigorm's create_all)",
-                v.as_deref().unwrap_or("?"),
+                self.postgres_version.as_deref().unwrap_or("?"),
                 self.postgres_url.as_deref().unwrap_or("?"),
+            ),
+            flavour => format!(
+                "{} {} at {}, a fresh database per run (tables by the benchmark's DDL)",
+                if flavour == "mariadb" { "MariaDB" } else { "MySQL" },
+                self.mysql_version.as_deref().unwrap_or("?"),
+                self.mysql_url.as_deref().unwrap_or("?"),
             ),
         }
     }
@@ -164,6 +200,9 @@ pub fn print_table(r: &Report) {
             f.peak_rss_mib.map_or_else(|| "-".to_string(), |x| format!("{x:.1}")),
         );
     }
+    if let (None, Some(why)) = (&r.variants.listeners, &r.listeners_status) {
+        println!("{:<10} not run: {why}", "listeners");
+    }
     println!("{:<10} {NATIVE_STATUS} (trigorm has no native triggers yet)", "native");
     println!(
         "ratio: the median over rounds of the variant's total / the floor's total in the same round; \
@@ -191,6 +230,9 @@ pub struct MemoryReport {
     pub backend: Backend,
     pub limit_growth: f64,
     pub variants: Vec<MemoryFigures>,
+    /// Why the listeners were not run, when trigorm refused the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listeners_status: Option<String>,
     pub ok: bool,
 }
 
@@ -238,6 +280,20 @@ mod tests {
         assert_eq!(
             Backend::sqlite().heading(),
             format!("SQLite {} (WAL, synchronous=NORMAL)", rusqlite::version())
+        );
+        let b = Backend::mysql("10.11.19-MariaDB-0+deb12u1", "mariadb://root:pw@127.0.0.1:3306/test");
+        let v = serde_json::to_value(&b).expect("json");
+        assert_eq!(v["backend"], "mariadb");
+        assert_eq!(v["mysql_version"], "10.11.19-MariaDB-0+deb12u1");
+        assert_eq!(v["mysql_url"], "mariadb://root:***@127.0.0.1:3306/test");
+        assert!(v.get("postgres_version").is_none() && v.get("sqlite_version").is_none());
+        assert!(b.heading().starts_with(
+            "MariaDB 10.11.19-MariaDB-0+deb12u1 at mariadb://root:***@127.0.0.1:3306/test, a fresh database"
+        ));
+        let b = Backend::mysql("8.0.36", "mysql://u@h/db");
+        assert_eq!(
+            (b.backend, b.heading().starts_with("MySQL 8.0.36 at mysql://u@h/db")),
+            ("mysql", true)
         );
     }
 }

@@ -1,15 +1,19 @@
-//! The end-state check, on a plain rusqlite (or `postgres`) connection after the
-//! variant's process ended: the counts (users = N/2, log = 2.5 N for N a multiple of 2B),
-//! every remaining user, and every log row's change type, old and new names, user and
-//! timestamp (on SQLite: trigorm's text form; on PostgreSQL: `timestamptz` columns, every
-//! value written while the run's child was alive).
+//! The end-state check, on a plain rusqlite (or `postgres`, or `mysql`) connection after
+//! the variant's process ended: the counts (users = N/2, log = 2.5 N for N a multiple of
+//! 2B), every remaining user, and every log row's change type, old and new names, user and
+//! timestamp (on SQLite: trigorm's text form; on PostgreSQL: `timestamptz` columns, on
+//! MariaDB/MySQL: `DATETIME(6)` columns holding UTC, every value written while the run's
+//! child was alive).
 
 use std::fmt;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, TimeDelta, Utc};
+use mysql::prelude::Queryable;
 use rusqlite::{Connection, OpenFlags};
+
+use crate::server::is_bench_schema;
 
 use crate::workload::{Plan, TIMESTAMP_FORM, UPDATE_SUFFIX};
 
@@ -249,8 +253,9 @@ pub fn verify(db: &Path, plan: Plan) -> Result<()> {
     c.finish(&db.display().to_string())
 }
 
-/// Timestamps a PostgreSQL run may have written: from just before its child started to
-/// just after it ended (PostgreSQL keeps microseconds: a millisecond of slack each side).
+/// Timestamps a run on a server may have written: from just before its child started to
+/// just after it ended (PostgreSQL and `DATETIME(6)` keep microseconds: a millisecond of
+/// slack each side).
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
     pub start: DateTime<Utc>,
@@ -269,7 +274,7 @@ impl Window {
 /// connection `client` (names are qualified with the schema); a wrong state is a
 /// [`CheckFailed`] error. Timestamps are `timestamptz` and were written within `window`.
 pub fn verify_postgres(client: &mut postgres::Client, schema: &str, plan: Plan, window: Window) -> Result<()> {
-    if !crate::pg::is_bench_schema(schema) {
+    if !is_bench_schema(schema) {
         bail!("{schema:?} is not a schema name of this benchmark");
     }
     let what = format!("the schema {schema}");
@@ -320,6 +325,66 @@ pub fn verify_postgres(client: &mut postgres::Client, schema: &str, plan: Plan, 
         let (old, new): (Option<&str>, Option<&str>) = (r.try_get(3)?, r.try_get(4)?);
         let at: DateTime<Utc> = r.try_get(5)?;
         c.log(log_id, user_id, kind, old, new, window.problem("changed_at", at));
+    }
+    c.finish(&what)
+}
+
+/// Check the end state of a finished run in the database `db` on MariaDB/MySQL, through
+/// the plain connection `conn` (names are qualified with the database); a wrong state is
+/// a [`CheckFailed`] error. Timestamps are `DATETIME(6)`, in UTC, written within `window`.
+pub fn verify_mysql(conn: &mut mysql::Conn, db: &str, plan: Plan, window: Window) -> Result<()> {
+    if !is_bench_schema(db) {
+        bail!("{db:?} is not a database name of this benchmark");
+    }
+    let what = format!("the database {db}");
+    let types: Vec<(String, String, String, Option<u64>)> = conn.exec(
+        "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, DATETIME_PRECISION FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = ? AND COLUMN_NAME IN ('created_at', 'changed_at') ORDER BY 1",
+        (db,),
+    )?;
+    let expected = [("log", "changed_at"), ("users", "created_at")];
+    let ok = types.len() == 2
+        && types
+            .iter()
+            .zip(expected)
+            .all(|(t, e)| (t.0.as_str(), t.1.as_str(), t.2.as_str(), t.3) == (e.0, e.1, "datetime", Some(6)));
+    if !ok {
+        return Err(CheckFailed(format!(
+            "verification of {what} failed: expected log.changed_at and users.created_at of type DATETIME(6), found {types:?}"
+        ))
+        .into());
+    }
+    let mut count = |table: &str| -> Result<u64> {
+        let n: Option<u64> = conn.query_first(format!("SELECT COUNT(*) FROM `{db}`.`{table}`"))?;
+        Ok(n.unwrap_or(0))
+    };
+    let (users, logs) = (count("users")?, count("log")?);
+    let mut c = Checker::new(plan, users, logs)?;
+    let at = |column: &str, v: Option<&mysql::Value>| match v.and_then(crate::my::value_datetime) {
+        Some(t) => window.problem(column, t),
+        None => Some(format!("{column} {v:?} is not a DATETIME")),
+    };
+
+    let sql = format!("SELECT `id`, `name`, `email`, `created_at` FROM `{db}`.`users` ORDER BY `id`");
+    for r in conn.exec_iter(sql, ())? {
+        let r = r?;
+        let (id, name, email): (i64, String, String) = mysql::from_row_opt(r.clone())
+            .map(|(id, name, email, _): (i64, String, String, mysql::Value)| (id, name, email))
+            .context("reading a user")?;
+        c.user(id, &name, &email, at("created_at", r.as_ref(3)));
+    }
+    c.users_done();
+
+    let sql = format!(
+        "SELECT `id`, `user_id`, `change_type`, `old_name`, `new_name`, `changed_at` FROM `{db}`.`log` ORDER BY `id`"
+    );
+    for r in conn.exec_iter(sql, ())? {
+        let r = r?;
+        type LogRow = (i64, i64, String, Option<String>, Option<String>, mysql::Value);
+        let (log_id, user_id, kind, old, new, _): LogRow =
+            mysql::from_row_opt(r.clone()).context("reading a log row")?;
+        let bad = at("changed_at", r.as_ref(5));
+        c.log(log_id, user_id, &kind, old.as_deref(), new.as_deref(), bad);
     }
     c.finish(&what)
 }
@@ -436,5 +501,56 @@ mod tests {
             .and_then(|r| r.try_get(0))
             .expect("count");
         assert_eq!(left, 0, "the schema is dropped");
+    }
+
+    /// The floor passes on MariaDB/MySQL, and damage is caught there too. Skipped when no
+    /// server answers at `TRIGORM_MYSQL_URL`, unless `TRIGORM_REQUIRE_SERVERS=1`.
+    #[test]
+    fn mysql_floor_passes_and_damage_is_caught() {
+        let Some(mut server) = crate::my::test_server() else {
+            return;
+        };
+        let mut db = server.database().expect("database");
+        db.create_tables().expect("tables");
+        let plan = Plan { rows: 200, batch: 50 };
+        let start = Utc::now();
+        crate::floor_mysql::run(&db.url(), db.name(), plan).expect("floor run");
+        let w = Window { start, end: Utc::now() };
+        let name = db.name().to_string();
+        verify_mysql(db.client(), &name, plan, w).expect("floor verifies");
+        let fails = |c: &mut mysql::Conn, needle: &str| {
+            let e = verify_mysql(c, &name, plan, w).expect_err("a wrong end state");
+            let msg = e.downcast_ref::<CheckFailed>().expect("a CheckFailed").0.clone();
+            assert!(msg.contains(needle), "{msg}");
+        };
+        let c = db.client();
+        let damage = |c: &mut mysql::Conn, sql: String| c.query_drop(sql).expect("damage");
+        damage(
+            c,
+            format!("UPDATE {name}.log SET changed_at = changed_at - INTERVAL 1 HOUR WHERE id = 3"),
+        );
+        fails(c, "log 3: changed_at");
+        damage(
+            c,
+            format!("UPDATE {name}.log SET old_name = 'x' WHERE change_type = 'update' AND user_id = 60"),
+        );
+        fails(c, "old Some(\"x\")");
+        damage(
+            c,
+            format!("DELETE FROM {name}.log WHERE change_type = 'delete' AND user_id = 7"),
+        );
+        fails(c, "user 7: deleted, but no delete log row");
+        damage(c, format!("DELETE FROM {name}.users WHERE id = 60"));
+        fails(c, "user 60 should remain");
+        damage(
+            c,
+            format!("ALTER TABLE {name}.users MODIFY created_at DATETIME NOT NULL"),
+        );
+        fails(c, "of type DATETIME(6)");
+        assert!(
+            verify_mysql(c, "test", plan, w).is_err(),
+            "only a database of the benchmark"
+        );
+        db.drop_now().expect("drop");
     }
 }

@@ -65,6 +65,18 @@ impl DbErrorKind {
     }
 }
 
+impl DbError {
+    /// The error of opening a connection: one that carries no code of the server's (no
+    /// server answered, or the connection broke before it said why) is
+    /// [`DbErrorKind::Unreachable`].
+    pub(crate) fn at_connect(mut self) -> DbError {
+        if self.code.is_none() {
+            self.kind = DbErrorKind::Unreachable;
+        }
+        self
+    }
+}
+
 /// An error the database (or its driver) reported.
 #[derive(Debug, thiserror::Error)]
 #[error("{kind:?} on {database}: {message}")]

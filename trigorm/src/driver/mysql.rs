@@ -643,11 +643,7 @@ fn db_error(e: mysql::Error, database: &str) -> DbError {
 /// Classify an error of opening a connection: a server that does not answer, refused
 /// credentials, a missing database.
 fn connect_error(e: mysql::Error, database: &str) -> DbError {
-    let mut err = db_error(e, database);
-    if err.code.is_none() {
-        err.kind = DbErrorKind::Unreachable;
-    }
-    err
+    db_error(e, database).at_connect()
 }
 
 #[cfg(test)]

@@ -141,15 +141,16 @@ fn checked_arrays<M: Model>(
     })
 }
 
-/// Run a statement of many rows (`shape_for` the statement of a number of rows) that
-/// returns keys (or generated keys); the keys.
-fn returning<M: Model>(
+/// Run the statement of many rows of `rows` (`shape_for` gives its shape for a number of
+/// rows), in the chunks [`chunk_sizes`] gives: `run` gets each chunk's shape, rows and
+/// parameters (checked, one array per column).
+fn each_chunk<M: Model>(
     cx: &mut FlushCx<'_, '_>,
     operation: &'static str,
     shape_for: impl Fn(u32) -> Shape,
     rows: &[&M],
-) -> Result<Vec<Value>> {
-    let mut keys = Vec::with_capacity(rows.len());
+    mut run: impl FnMut(&mut FlushCx<'_, '_>, ShapeId, &[&M], &[&[ValueRef<'_>]]) -> Result<()>,
+) -> Result<()> {
     let mut rest = rows;
     let per_row = cx.conn.columns_of(M::table(), shape_for(0));
     for (size, n) in chunk_sizes(cx, rows.len(), per_row) {
@@ -162,16 +163,30 @@ fn returning<M: Model>(
             .map(|c| c.iter().map(Value::as_value_ref).collect())
             .collect();
         let params: Vec<&[ValueRef<'_>]> = refs.iter().map(Vec::as_slice).collect();
-        let r = cx.conn.query_shape_arrays(shape, &params, &mut |row| {
+        run(cx, shape, chunk, &params)?;
+    }
+    Ok(())
+}
+
+/// Run a statement of many rows that returns keys (or generated keys); the keys.
+fn returning<M: Model>(
+    cx: &mut FlushCx<'_, '_>,
+    operation: &'static str,
+    shape_for: impl Fn(u32) -> Shape,
+    rows: &[&M],
+) -> Result<Vec<Value>> {
+    let mut keys = Vec::with_capacity(rows.len());
+    each_chunk(cx, operation, shape_for, rows, |cx, shape, chunk, params| {
+        let r = cx.conn.query_shape_arrays(shape, params, &mut |row| {
             keys.push(row.first_mut().map(std::mem::take).unwrap_or_default());
             Ok(())
         });
         match r {
-            Ok(()) => {}
-            Err(crate::driver::QueryError::Db(e)) => return Err(many_failed::<M>(operation, chunk, cx.conn, shape, e)),
-            Err(e) => return Err(query_error(e, Some(M::table().model), cx.conn.shape_text(shape))),
+            Ok(()) => Ok(()),
+            Err(crate::driver::QueryError::Db(e)) => Err(many_failed::<M>(operation, chunk, cx.conn, shape, e)),
+            Err(e) => Err(query_error(e, Some(M::table().model), cx.conn.shape_text(shape))),
         }
-    }
+    })?;
     Ok(keys)
 }
 
@@ -183,23 +198,13 @@ fn counted<M: Model>(
     rows: &[&M],
 ) -> Result<u64> {
     let mut total = 0;
-    let mut rest = rows;
-    let per_row = cx.conn.columns_of(M::table(), shape_for(0));
-    for (size, n) in chunk_sizes(cx, rows.len(), per_row) {
-        let (chunk, after) = rest.split_at(size.min(rest.len()));
-        rest = after;
-        let shape = cx.conn.shape(M::table(), shape_for(n))?;
-        let arrays = checked_arrays(cx, operation, shape, chunk)?;
-        let refs: Vec<Vec<ValueRef<'_>>> = arrays
-            .iter()
-            .map(|c| c.iter().map(Value::as_value_ref).collect())
-            .collect();
-        let params: Vec<&[ValueRef<'_>]> = refs.iter().map(Vec::as_slice).collect();
+    each_chunk(cx, operation, shape_for, rows, |cx, shape, chunk, params| {
         total += cx
             .conn
-            .execute_shape_arrays(shape, &params)
+            .execute_shape_arrays(shape, params)
             .map_err(|e| many_failed::<M>(operation, chunk, cx.conn, shape, e))?;
-    }
+        Ok(())
+    })?;
     Ok(total)
 }
 

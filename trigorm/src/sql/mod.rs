@@ -459,6 +459,60 @@ pub(crate) fn render_insert(syntax: SqlSyntax, table: &TableDef, with_key: bool,
     syntax.query(&q).0
 }
 
+/// A foreign key to a table created later (tables that reference each other): the table,
+/// the column, the parent, and the constraint's name (validated).
+pub(crate) struct LateForeignKey<'a> {
+    pub(crate) table: &'a TableDef,
+    pub(crate) column: &'a crate::schema::ColumnDef,
+    pub(crate) parent: &'static TableDef,
+    pub(crate) on_delete: OnDelete,
+    pub(crate) name: String,
+}
+
+/// The DDL of `tables` in order, each created with its foreign keys to the tables before
+/// it (and itself); a foreign key to a table created later is rendered by `late` and
+/// added after every table, for backends that refuse a reference to a table that does not
+/// exist yet.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn create_tables_late_fks<D: Dialect + ?Sized>(
+    d: &D,
+    tables: &[&'static TableDef],
+    style: &TableStyle,
+    late: &dyn Fn(&LateForeignKey<'_>) -> Result<String, Error>,
+) -> Result<Vec<Ddl>, Error> {
+    let mut out = Vec::new();
+    let mut later = Vec::new();
+    for (i, t) in tables.iter().enumerate() {
+        let made = &tables[..=i];
+        let exists = |p: &TableDef| made.iter().any(|m| std::ptr::eq(*m, p));
+        out.extend(
+            render_create_table_styled(d, t, &exists, style)?
+                .into_iter()
+                .map(|sql| Ddl { table: t.name, sql }),
+        );
+        for c in t.columns {
+            let Some(fk) = c.references else { continue };
+            let parent = (fk.table)();
+            if exists(parent) {
+                continue;
+            }
+            parent.validate()?;
+            let name = format!("fk_{}_{}", t.name, c.name);
+            validate_identifier(IdentKind::Index, &name)?;
+            let sql = late(&LateForeignKey {
+                table: t,
+                column: c,
+                parent,
+                on_delete: fk.on_delete,
+                name,
+            })?;
+            later.push(Ddl { table: t.name, sql });
+        }
+    }
+    out.extend(later);
+    Ok(out)
+}
+
 /// How a dialect's `CREATE TABLE` differs from the shared rendering.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct TableStyle {

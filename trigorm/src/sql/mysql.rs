@@ -2,11 +2,14 @@
 
 use std::fmt::Write as _;
 
-use super::{on_delete_sql, render_create_table_styled, Capabilities, Ddl, Dialect, SqlSyntax, TableStyle};
+use super::{
+    create_tables_late_fks, on_delete_sql, render_create_table_styled, Capabilities, Ddl, Dialect, SqlSyntax,
+    TableStyle,
+};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::model::ColumnSet;
-use crate::schema::{validate_identifier, ColumnType, IdentKind, TableDef};
+use crate::schema::{ColumnType, TableDef};
 
 /// Which server a [`MysqlDialect`] writes for: they share the protocol and most SQL, and
 /// differ in what trigorm leans on.
@@ -200,51 +203,26 @@ impl Dialect for MysqlDialect {
     /// later is added once both exist: on MariaDB with `ADD FOREIGN KEY IF NOT EXISTS`;
     /// MySQL has no such clause, and such a reference is refused there.
     fn create_tables(&self, tables: &[&'static TableDef]) -> Result<Vec<Ddl>, Error> {
-        let mut out = Vec::new();
-        let mut later = Vec::new();
-        let style = self.style();
-        for (i, t) in tables.iter().enumerate() {
-            let made = &tables[..=i];
-            let exists = |p: &TableDef| made.iter().any(|m| std::ptr::eq(*m, p));
-            out.extend(
-                render_create_table_styled(self, t, &exists, &style)?
-                    .into_iter()
-                    .map(|sql| Ddl { table: t.name, sql }),
-            );
-            for c in t.columns {
-                let Some(fk) = c.references else { continue };
-                let parent = (fk.table)();
-                if exists(parent) {
-                    continue;
-                }
-                if self.flavor == MysqlFlavor::Mysql {
-                    return Err(Error::Unsupported {
-                        backend: "MySQL",
-                        feature: format!(
-                            "a foreign key to a table created after it ({}.{} -> {}): create the tables in two steps",
-                            t.name, c.name, parent.name
-                        ),
-                    });
-                }
-                parent.validate()?;
-                let name = format!("fk_{}_{}", t.name, c.name);
-                validate_identifier(IdentKind::Index, &name)?;
-                later.push(Ddl {
-                    table: t.name,
-                    sql: format!(
-                        "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY IF NOT EXISTS ({}) REFERENCES {} ({}) ON DELETE {}",
-                        quote(t.name),
-                        quote(&name),
-                        quote(c.name),
-                        quote(parent.name),
-                        quote(parent.pk().name),
-                        on_delete_sql(fk.on_delete),
+        create_tables_late_fks(self, tables, &self.style(), &|fk| {
+            if self.flavor == MysqlFlavor::Mysql {
+                return Err(Error::Unsupported {
+                    backend: "MySQL",
+                    feature: format!(
+                        "a foreign key to a table created after it ({}.{} -> {}): create the tables in two steps",
+                        fk.table.name, fk.column.name, fk.parent.name
                     ),
                 });
             }
-        }
-        out.extend(later);
-        Ok(out)
+            Ok(format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY IF NOT EXISTS ({}) REFERENCES {} ({}) ON DELETE {}",
+                quote(fk.table.name),
+                quote(&fk.name),
+                quote(fk.column.name),
+                quote(fk.parent.name),
+                quote(fk.parent.pk().name),
+                on_delete_sql(fk.on_delete),
+            ))
+        })
     }
 
     /// `INSERT INTO t (a, b) VALUES (?, ?), (?, ?) RETURNING id` on MariaDB: the generated

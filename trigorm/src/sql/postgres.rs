@@ -2,11 +2,11 @@
 
 use std::fmt::Write as _;
 
-use super::{on_delete_sql, render_create_table, render_insert, Capabilities, Ddl, Dialect, SqlSyntax};
+use super::{create_tables_late_fks, on_delete_sql, render_insert, Capabilities, Ddl, Dialect, SqlSyntax, TableStyle};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::model::ColumnSet;
-use crate::schema::{validate_identifier, ColumnType, IdentKind, TableDef};
+use crate::schema::{ColumnType, TableDef};
 
 /// PostgreSQL: generated keys are identity columns returned by the INSERT itself,
 /// timestamps `timestamptz` (microseconds), JSON `jsonb`, bytes `bytea`; rows are locked
@@ -86,43 +86,20 @@ impl Dialect for PostgresDialect {
     /// `create_all` stays idempotent: PostgreSQL refuses a reference to a table that does
     /// not exist yet.
     fn create_tables(&self, tables: &[&'static TableDef]) -> Result<Vec<Ddl>, Error> {
-        let mut out = Vec::new();
-        let mut later = Vec::new();
-        for (i, t) in tables.iter().enumerate() {
-            let made = &tables[..=i];
-            let exists = |p: &TableDef| made.iter().any(|m| std::ptr::eq(*m, p));
-            out.extend(
-                render_create_table(self, t, &exists)?
-                    .into_iter()
-                    .map(|sql| Ddl { table: t.name, sql }),
-            );
-            for c in t.columns {
-                let Some(fk) = c.references else { continue };
-                let parent = (fk.table)();
-                if exists(parent) {
-                    continue;
-                }
-                parent.validate()?;
-                let name = format!("fk_{}_{}", t.name, c.name);
-                validate_identifier(IdentKind::Index, &name)?;
-                later.push(Ddl {
-                    table: t.name,
-                    sql: format!(
-                        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{name}' \
-                     AND conrelid = '{table}'::regclass) THEN ALTER TABLE {table} ADD CONSTRAINT {qname} \
-                     FOREIGN KEY ({col}) REFERENCES {parent} ({pk}) ON DELETE {action}; END IF; END $$",
-                        table = quote(t.name),
-                        qname = quote(&name),
-                        col = quote(c.name),
-                        parent = quote(parent.name),
-                        pk = quote(parent.pk().name),
-                        action = on_delete_sql(fk.on_delete),
-                    ),
-                });
-            }
-        }
-        out.extend(later);
-        Ok(out)
+        create_tables_late_fks(self, tables, &TableStyle::default(), &|fk| {
+            Ok(format!(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{name}' \
+                 AND conrelid = '{table}'::regclass) THEN ALTER TABLE {table} ADD CONSTRAINT {qname} \
+                 FOREIGN KEY ({col}) REFERENCES {parent} ({pk}) ON DELETE {action}; END IF; END $$",
+                name = fk.name,
+                table = quote(fk.table.name),
+                qname = quote(&fk.name),
+                col = quote(fk.column.name),
+                parent = quote(fk.parent.name),
+                pk = quote(fk.parent.pk().name),
+                action = on_delete_sql(fk.on_delete),
+            ))
+        })
     }
 
     /// `INSERT INTO t (a, b) SELECT * FROM unnest($1::a_type[], $2::b_type[]) RETURNING id`:
