@@ -799,43 +799,6 @@ fn postgres_server() -> Option<String> {
     }
 }
 
-/// `server`'s URL with another login (`user` or `user:password`, in place of its own) and
-/// database (or its own), its host, port and parameters kept.
-fn pg_url(server: &str, login: Option<&str>, database: Option<&str>) -> String {
-    let (scheme, rest) = server.split_once("://").expect("a postgres:// URL");
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let (own_login, host) = match authority.rsplit_once('@') {
-        Some((l, h)) => (Some(l), h),
-        None => (None, authority),
-    };
-    let (own_database, query) = path.split_at(path.find('?').unwrap_or(path.len()));
-    let own_database = own_database.trim_start_matches('/');
-    let login = login.or(own_login).map_or(String::new(), |l| format!("{l}@"));
-    let database = database.unwrap_or(own_database);
-    format!("{scheme}://{login}{host}/{database}{query}")
-}
-
-/// The user of `server`'s URL (`postgres` when it names none).
-fn pg_user(server: &str) -> String {
-    let rest = server.split_once("://").map_or(server, |(_, r)| r);
-    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-    authority
-        .rsplit_once('@')
-        .map_or("postgres", |(l, _)| l.split(':').next().unwrap_or("postgres"))
-        .to_string()
-}
-
-/// Everything an error shows: its text, its debug form and its sources'.
-fn shown(err: &Error) -> String {
-    let mut out = format!("{err}\n{err:?}");
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        out.push_str(&format!("\n{s}\n{s:?}"));
-        source = s.source();
-    }
-    out
-}
-
 #[test]
 fn a_postgres_server_that_does_not_answer_is_an_unreachable_open_error() {
     // Nothing listens on port 1: no server is needed to see it refused.
@@ -860,7 +823,7 @@ fn a_postgres_role_that_does_not_exist_is_an_authentication_error() {
     // Trust authentication accepts any password: a missing role is how this server
     // refuses a login.
     let Some(server) = postgres_server() else { return };
-    let url = pg_url(&server, Some("trigorm_no_such_role:any"), None);
+    let url = url_with(&server, Some("trigorm_no_such_role:any"), None);
     let err = Engine::builder(&url).model::<User>().build().unwrap_err();
     match &err {
         Error::Open { source, .. } => {
@@ -875,7 +838,7 @@ fn a_postgres_role_that_does_not_exist_is_an_authentication_error() {
 #[test]
 fn a_postgres_database_that_does_not_exist_is_an_unknown_database_error() {
     let Some(server) = postgres_server() else { return };
-    let url = pg_url(&server, None, Some("trigorm_no_such_database"));
+    let url = url_with(&server, None, Some("trigorm_no_such_database"));
     let err = Engine::builder(&url).model::<User>().build().unwrap_err();
     match &err {
         Error::Open { source, .. } => {
@@ -907,15 +870,15 @@ fn a_postgres_pool_size_of_zero_is_an_invalid_url() {
 #[test]
 fn a_password_in_a_postgres_url_never_appears_in_an_error() {
     let Some(server) = postgres_server() else { return };
-    let user = pg_user(&server);
+    let user = url_user(&server, "postgres");
     // Trust authentication accepts any password: with one in the URL, the engine works.
     let password = "Tr1g0rm-s3cret";
     let login = format!("{user}:{password}");
     let cases = [
         // Unreachable, a refused login, a missing database, URLs refused as invalid.
         "postgres://postgres:Tr1g0rm-s3cret@127.0.0.1:1/test".to_string(),
-        pg_url(&server, Some("trigorm_no_such_role:Tr1g0rm-s3cret"), None),
-        pg_url(&server, Some(&login), Some("trigorm_no_such_database")),
+        url_with(&server, Some("trigorm_no_such_role:Tr1g0rm-s3cret"), None),
+        url_with(&server, Some(&login), Some("trigorm_no_such_database")),
         "postgres://postgres:Tr1g0rm-s3cret@127.0.0.1:5432/test?pool_size=0".to_string(),
         "postgres://postgres:Tr1g0rm-s3cret@127.0.0.1:5432/test?no_such_parameter=1".to_string(),
         "postgres://postgres:Tr1g0rm-s3cret@[::1/test".to_string(),
@@ -932,7 +895,7 @@ fn a_password_in_a_postgres_url_never_appears_in_an_error() {
 
     // An engine that works: its errors and its debug form name the database without it.
     let db = Db::postgres().expect("the server answered");
-    let url = pg_url(&db.url, Some(&login), None);
+    let url = url_with(&db.url, Some(&login), None);
     let engine = audited(&url).build().unwrap();
     assert!(!format!("{engine:?}").contains(password), "{engine:?}");
     engine.create_all().unwrap();

@@ -33,18 +33,39 @@ pub fn mysql_url() -> String {
     std::env::var("TRIGORM_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_string())
 }
 
-/// `url` (a `mysql://` URL) with its database replaced by `database`.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
+/// `server`'s URL with another login (`user` or `user:password`, in place of its own) and
+/// database (or its own), its scheme, host, port and parameters kept.
+pub fn url_with(server: &str, login: Option<&str>, database: Option<&str>) -> String {
+    let (scheme, rest) = server.split_once("://").expect("a server URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (own_login, host) = match authority.rsplit_once('@') {
+        Some((l, h)) => (Some(l), h),
+        None => (None, authority),
     };
-    let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[after_scheme..].find('/').map_or(base.len(), |i| after_scheme + i);
-    let mut out = format!("{}/{database}", &base[..host_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
+    let (own_database, query) = path.split_at(path.find('?').unwrap_or(path.len()));
+    let own_database = own_database.trim_start_matches('/');
+    let login = login.or(own_login).map_or(String::new(), |l| format!("{l}@"));
+    let database = database.unwrap_or(own_database);
+    format!("{scheme}://{login}{host}/{database}{query}")
+}
+
+/// The user of `server`'s URL (`default` when it names none).
+pub fn url_user(server: &str, default: &str) -> String {
+    let rest = server.split_once("://").map_or(server, |(_, r)| r);
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    authority
+        .rsplit_once('@')
+        .map_or(default, |(l, _)| l.split(':').next().unwrap_or(default))
+        .to_string()
+}
+
+/// Everything an error shows: its text, its debug form and its sources'.
+pub fn shown(err: &trigorm::Error) -> String {
+    let mut out = format!("{err}\n{err:?}");
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        out.push_str(&format!("\n{s}\n{s:?}"));
+        source = s.source();
     }
     out
 }
@@ -182,7 +203,7 @@ impl Db {
             .query_drop(format!("CREATE DATABASE `{name}`"))
             .expect("create the test's database");
         Some(Db {
-            url: with_database(&server, &name),
+            url: url_with(&server, None, Some(&name)),
             kind: "mariadb",
             dir: None,
             schema: None,
@@ -274,6 +295,26 @@ macro_rules! on_each_db {
                     f(db);
                 }
             }
+            #[test]
+            $(#[$meta])*
+            fn mariadb() {
+                let f: fn($crate::common::Db) = $body;
+                if let Some(db) = $crate::common::Db::mariadb() {
+                    f(db);
+                }
+            }
+        }
+    };
+}
+
+/// As [`on_each_db!`], on MariaDB alone (skipped, saying so, when no server answers and
+/// `TRIGORM_REQUIRE_SERVERS` is not `1`): for what only MariaDB/MySQL has.
+#[macro_export]
+macro_rules! on_mariadb {
+    ($(#[$meta:meta])* $name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
             #[test]
             $(#[$meta])*
             fn mariadb() {

@@ -12,24 +12,6 @@ use mysql::prelude::Queryable;
 use trigorm::error::DbErrorKind;
 use trigorm::{Engine, Error, Model, Value};
 
-/// As `on_each_db!`, on MariaDB alone (skipped, saying so, when no server answers and
-/// `TRIGORM_REQUIRE_SERVERS` is not `1`).
-macro_rules! on_mariadb {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[test]
-            fn mariadb() {
-                let f: fn(Db) = $body;
-                if let Some(db) = Db::mariadb() {
-                    f(db);
-                }
-            }
-        }
-    };
-}
-
 /// The MariaDB server the tests use, or `None` (the test is skipped, and says so) when no
 /// server answers and `TRIGORM_REQUIRE_SERVERS` is not `1` (as `on_each_db!` does).
 fn mariadb_server() -> Option<String> {
@@ -42,43 +24,6 @@ fn mariadb_server() -> Option<String> {
         }
         Err(e) => panic!("no MariaDB at {server} (TRIGORM_REQUIRE_SERVERS=1): {e}"),
     }
-}
-
-/// `server`'s URL with another login (`user` or `user:password`, in place of its own) and
-/// database (or its own), its host, port and parameters kept.
-fn my_url(server: &str, login: Option<&str>, database: Option<&str>) -> String {
-    let (scheme, rest) = server.split_once("://").expect("a mysql:// URL");
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let (own_login, host) = match authority.rsplit_once('@') {
-        Some((l, h)) => (Some(l), h),
-        None => (None, authority),
-    };
-    let (own_database, query) = path.split_at(path.find('?').unwrap_or(path.len()));
-    let own_database = own_database.trim_start_matches('/');
-    let login = login.or(own_login).map_or(String::new(), |l| format!("{l}@"));
-    let database = database.unwrap_or(own_database);
-    format!("{scheme}://{login}{host}/{database}{query}")
-}
-
-/// The user of `server`'s URL (`root` when it names none).
-fn my_user(server: &str) -> String {
-    let rest = server.split_once("://").map_or(server, |(_, r)| r);
-    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-    authority
-        .rsplit_once('@')
-        .map_or("root", |(l, _)| l.split(':').next().unwrap_or("root"))
-        .to_string()
-}
-
-/// Everything an error shows: its text, its debug form and its sources'.
-fn shown(err: &Error) -> String {
-    let mut out = format!("{err}\n{err:?}");
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        out.push_str(&format!("\n{s}\n{s:?}"));
-        source = s.source();
-    }
-    out
 }
 
 /// The error of opening an engine on `url`, which must be `Error::Open` of `kind`, naming
@@ -121,9 +66,9 @@ fn a_mariadb_server_that_does_not_answer_is_an_unreachable_open_error() {
 #[test]
 fn a_wrong_mariadb_password_or_user_is_an_authentication_error() {
     let Some(server) = mariadb_server() else { return };
-    let user = my_user(&server);
+    let user = url_user(&server, "root");
     for login in [format!("{user}:not-the-password"), "trigorm_no_such_user".to_string()] {
-        let url = my_url(&server, Some(&login), None);
+        let url = url_with(&server, Some(&login), None);
         let err = open_error(&url, DbErrorKind::AuthenticationFailed);
         let name = login.split(':').next().unwrap();
         assert!(err.to_string().contains(name), "the error names the user: {err}");
@@ -134,7 +79,7 @@ fn a_wrong_mariadb_password_or_user_is_an_authentication_error() {
 #[test]
 fn a_mariadb_database_that_does_not_exist_is_an_unknown_database_error() {
     let Some(server) = mariadb_server() else { return };
-    let url = my_url(&server, None, Some("trigorm_no_such_database"));
+    let url = url_with(&server, None, Some("trigorm_no_such_database"));
     let err = open_error(&url, DbErrorKind::UnknownDatabase);
     assert!(err.to_string().contains("trigorm_no_such_database"), "{err}");
 }
@@ -192,15 +137,15 @@ impl Drop for Account {
 #[test]
 fn a_password_in_a_mariadb_url_never_appears_in_an_error() {
     let Some(server) = mariadb_server() else { return };
-    let user = my_user(&server);
+    let user = url_user(&server, "root");
     let password = "Tr1g0rm-s3cret";
     let cases = [
         // Unreachable, a refused login, a missing database, URLs refused as invalid.
         "mysql://root:Tr1g0rm-s3cret@127.0.0.1:1/test".to_string(),
         "mariadb://root:Tr1g0rm-s3cret@127.0.0.1:1/test".to_string(),
-        my_url(&server, Some(&format!("{user}:{password}")), None),
-        my_url(&server, Some("trigorm_no_such_user:Tr1g0rm-s3cret"), None),
-        my_url(
+        url_with(&server, Some(&format!("{user}:{password}")), None),
+        url_with(&server, Some("trigorm_no_such_user:Tr1g0rm-s3cret"), None),
+        url_with(
             &server,
             Some(&format!("{user}:{password}")),
             Some("trigorm_no_such_database"),
@@ -241,13 +186,13 @@ fn a_password_in_a_mariadb_url_never_appears_in_an_error() {
     // database without it.
     let db = Db::mariadb().expect("the server answered");
     let account = Account::create(&db, password);
-    let url = my_url(&db.url, Some(&format!("{}:{password}", account.name)), None);
+    let url = url_with(&db.url, Some(&format!("{}:{password}", account.name)), None);
     let engine = audited(&url).build().unwrap();
     assert!(!format!("{engine:?}").contains(password), "{engine:?}");
     engine.create_all().unwrap();
     let mut s = engine.session().unwrap();
     let err = s.execute("SELECT * FROM no_such_table", &[]).unwrap_err();
-    let redacted = my_url(&db.url, Some(&format!("{}:***", account.name)), None);
+    let redacted = url_with(&db.url, Some(&format!("{}:***", account.name)), None);
     assert_eq!(
         err.db_error().map(|e| e.database.as_str()),
         Some(redacted.as_str()),

@@ -12,20 +12,6 @@ use trigorm::error::DbErrorKind;
 use trigorm::query::col;
 use trigorm::{Engine, Error, Model, Value};
 
-/// The scenario on the MariaDB server alone (skipped, saying so, when no server answers and
-/// `TRIGORM_REQUIRE_SERVERS` is not 1).
-macro_rules! on_mariadb {
-    ($name:ident, $body:expr) => {
-        #[test]
-        fn $name() {
-            let f: fn(Db) = $body;
-            if let Some(db) = Db::mariadb() {
-                f(db);
-            }
-        }
-    };
-}
-
 #[derive(Model, Clone, Debug, PartialEq)]
 #[trigorm(table = "kin")]
 struct Kin {
