@@ -235,6 +235,15 @@ const IMPLICIT_COMMITS: &[&[&str]] = &[
     &["SET STATEMENT max_statement_time = 100 FOR CREATE TABLE scratch (x INTEGER)"],
     &["CALL commits()"],
     &["SET autocommit = 0", "SET autocommit = 1"],
+    // Executable comments are code to the server.
+    &["/*!COMMIT*/"],
+    &["/*M!COMMIT*/"],
+    &["/*!100000 COMMIT */"],
+    &["/*!CREATE TABLE scratch (x INTEGER)*/"],
+    &["/* x */ SET STATEMENT max_statement_time=0 FOR COMMIT"],
+    &["SET STATEMENT max_statement_time=0 FOR/**/COMMIT"],
+    // A savepoint rolled back behind the session's back would undo its own flush.
+    &["/*!SAVEPOINT sp*/", "DELETE FROM item", "/*!ROLLBACK TO SAVEPOINT sp*/"],
 ];
 
 on_mariadb!(raw_sql_cannot_commit_the_transaction_implicitly, |db: Db| {
@@ -277,4 +286,28 @@ on_mariadb!(raw_sql_cannot_commit_the_transaction_implicitly, |db: Db| {
     // And the connection is left as it was: autocommit on, as on a new one.
     let mut s = engine.session().unwrap();
     assert_eq!(rows(&mut s, "SELECT @@autocommit"), [[Value::Int(1)]]);
+});
+
+// A raw `USE` would send the session's later statements, and the next session's on the
+// pooled connection, to another database: refused, with a typed error, and the next
+// session writes where the engine's URL says.
+on_mariadb!(raw_use_is_refused_and_the_next_session_stays_home, |db: Db| {
+    let engine = Engine::builder(&db.url).model::<Item>().pool_size(1).build().unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let err = s.execute("/* elsewhere */ USE mysql", &[]).expect_err("USE is refused");
+    assert_eq!(err.db_kind(), Some(DbErrorKind::Refused), "{err}");
+    s.rollback().unwrap();
+    drop(s);
+    let mut s = engine.session().unwrap();
+    let home = rows(&mut s, "SELECT DATABASE()");
+    assert_eq!(home, [[Value::Text(db.my_database.as_ref().unwrap().name.clone())]]);
+    s.insert(Item {
+        id: 0,
+        name: "here".into(),
+    })
+    .unwrap();
+    s.commit().unwrap();
+    drop(s);
+    assert_eq!(count::<Item>(&engine), 1);
 });

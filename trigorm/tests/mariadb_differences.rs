@@ -294,6 +294,63 @@ on_mariadb!(
     }
 );
 
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "dated")]
+struct Dated {
+    id: i64,
+    at: DateTime<Utc>,
+    day: NaiveDate,
+}
+
+// DATETIME and DATE hold the years 0 to 9999: a value outside is a typed error naming the
+// model, and nothing is written (never another date in its place).
+on_mariadb!(dates_beyond_the_years_mariadb_holds_are_refused, |db: Db| {
+    let engine = Engine::builder(&db.url).model::<Dated>().build().unwrap();
+    engine.create_all().unwrap();
+    let ok_day = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let cases = [
+        (
+            "a timestamp in year -1",
+            Utc.with_ymd_and_hms(-1, 3, 1, 0, 0, 0).unwrap(),
+            ok_day,
+        ),
+        (
+            "a timestamp in year 12000",
+            Utc.with_ymd_and_hms(12000, 3, 1, 0, 0, 0).unwrap(),
+            ok_day,
+        ),
+        ("a date in year -5", t0(), NaiveDate::from_ymd_opt(-5, 1, 1).unwrap()),
+        (
+            "a date in year 70000",
+            t0(),
+            NaiveDate::from_ymd_opt(70000, 1, 1).unwrap(),
+        ),
+    ];
+    for (what, at, day) in cases {
+        let mut s = engine.session().unwrap();
+        let err = s.insert(Dated { id: 0, at, day }).expect_err(what);
+        match &err {
+            Error::Statement { model, source, .. } => {
+                assert_eq!(*model, Some("Dated"), "{what}");
+                assert_eq!(source.kind, DbErrorKind::InvalidValue, "{what}: {err}");
+                assert!(source.message.contains("0 to 9999"), "{what}: {err}");
+            }
+            other => panic!("{what}: expected a typed statement error, got {other:?}"),
+        }
+    }
+    assert_eq!(count::<Dated>(&engine), 0);
+    // The edges are kept.
+    let mut s = engine.session().unwrap();
+    let edge = Dated {
+        id: 0,
+        at: Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+        day: NaiveDate::from_ymd_opt(1, 1, 1).unwrap(),
+    };
+    let saved = s.insert(edge).unwrap();
+    s.commit().unwrap();
+    assert_eq!(s.get::<Dated>(saved.id).unwrap(), Some(saved));
+});
+
 /// The SQL the MariaDB and MySQL dialects render, as exact strings (no database needed).
 mod rendered {
     use trigorm::sql::{Dialect, MysqlDialect, MysqlFlavor};
@@ -403,6 +460,14 @@ mod rendered {
             posts[0]
         );
         assert!(posts[0].contains("ON DELETE CASCADE"), "{}", posts[0]);
-        assert!(MysqlDialect::mysql().create_table(User::table()).unwrap()[0].ends_with("COLLATE=utf8mb4_bin"));
+        let mysql = MysqlDialect::mysql();
+        assert!(mysql.create_table(User::table()).unwrap()[0].ends_with("COLLATE=utf8mb4_0900_bin"));
+        // MySQL 8 takes a text default only as an expression.
+        let posts = mysql.create_table(Post::table()).unwrap();
+        assert!(
+            posts[0].contains("`state` LONGTEXT NOT NULL DEFAULT ('draft')"),
+            "{}",
+            posts[0]
+        );
     }
 }

@@ -44,6 +44,10 @@ pub enum DbErrorKind {
     /// A value the database cannot store (a NUL byte in PostgreSQL text, a string longer
     /// than its column).
     InvalidValue,
+    /// trigorm refused the statement before sending it: it would begin, end or commit the
+    /// session's transaction (which the session owns), or leave state behind on a pooled
+    /// connection. The message says which and what to do instead.
+    Refused,
     /// Anything else.
     Other,
 }

@@ -126,7 +126,7 @@ impl PgConnection {
         }
         if let Some(word) = transaction_control(sql) {
             return Err(DbError {
-                kind: DbErrorKind::Other,
+                kind: DbErrorKind::Refused,
                 code: None,
                 message: format!("{word} is refused: the session owns the transaction (use commit() / rollback())"),
                 database: self.database.clone(),

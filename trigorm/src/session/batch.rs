@@ -79,7 +79,16 @@ fn missing<M: Model>() -> Error {
 fn many_failed<M: Model>(operation: &'static str, rows: &[&M], conn: &Conn<'_>, shape: ShapeId, e: DbError) -> Error {
     let pk = match rows {
         [row] => ops::pk_text(*row),
-        _ => format!("<one of {} rows>", rows.len()),
+        _ => {
+            // The keys the rows have (rows still to insert have none yet).
+            let keys: Vec<String> = rows.iter().take(8).map(|r| ops::pk_text(*r)).collect();
+            let more = if rows.len() > keys.len() { ", …" } else { "" };
+            if keys.iter().all(|k| k == "<new>") {
+                format!("<one of {} new rows>", rows.len())
+            } else {
+                format!("<one of {} rows: {}{more}>", rows.len(), keys.join(", "))
+            }
+        }
     };
     stmt_error(operation, Some(M::table().model), Some(pk), conn.shape_text(shape), e)
 }
@@ -256,7 +265,9 @@ fn insert_group<M: Model>(
         // each with its own insert id.
         for (w, ready) in group.iter() {
             let id = ops::insert_statement(ready, writes[*w].row(), cx)?;
-            ids.push(id.unwrap_or_default());
+            ids.push(id.ok_or_else(|| {
+                Error::Internal(format!("{}: an insert reported no generated key", M::table().model))
+            })?);
         }
     } else {
         let rows: Vec<&M> = group.iter().map(|(w, r)| r.row(writes[*w].row())).collect();

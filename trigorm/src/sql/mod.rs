@@ -527,6 +527,9 @@ pub(crate) struct TableStyle {
     /// A timestamp column's default is written without its offset (`DATETIME` has none;
     /// the session's time zone is UTC).
     pub(crate) naive_timestamps: bool,
+    /// A text, JSON or blob column's default is an expression in parentheses (MySQL 8
+    /// refuses a literal default on those types).
+    pub(crate) expression_defaults: bool,
 }
 
 /// `CREATE TABLE IF NOT EXISTS` of `table` and its indexes, with the foreign keys to the
@@ -573,6 +576,14 @@ pub(crate) fn render_create_table_styled<D: Dialect + ?Sized>(
                     reason: format!("the default {text:?} of column {:?} is not a timestamp", c.name),
                 })?;
                 def.default(at.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+            }
+            Some(DefaultValue::Text(text))
+                if style.expression_defaults
+                    && matches!(c.ty, ColumnType::Text | ColumnType::Json | ColumnType::Blob) =>
+            {
+                let literal = text.replace('\\', "\\\\").replace('\'', "\\'");
+                // sea-query writes a custom default in parentheses: `DEFAULT ('text')`.
+                def.default(Expr::cust(format!("'{literal}'")));
             }
             Some(v) => {
                 def.default(default_value(v));

@@ -27,7 +27,8 @@ pub enum MysqlFlavor {
 
 /// MariaDB / MySQL: `BIGINT AUTO_INCREMENT` keys, `DATETIME(6)` timestamps (UTC: every
 /// connection sets `time_zone = '+00:00'`), `LONGBLOB` bytes, tables `InnoDB` in
-/// `utf8mb4` with a binary collation (text compares as on SQLite and PostgreSQL); text
+/// `utf8mb4` with a binary collation without trailing-space padding (text compares as on
+/// SQLite and PostgreSQL); text
 /// that is a key, unique or indexed is `VARCHAR(255)`. Rows are locked where they are
 /// written, and many rows go in one statement with a placeholder per value.
 ///
@@ -126,13 +127,15 @@ impl MysqlDialect {
         let collation = match self.flavor {
             // Binary and without PAD SPACE: 'a' and 'a ' are two values, as elsewhere.
             MysqlFlavor::MariaDb => "utf8mb4_nopad_bin",
-            MysqlFlavor::Mysql => "utf8mb4_bin",
+            // utf8mb4_bin pads trailing spaces on MySQL too; the 0900 collations do not.
+            MysqlFlavor::Mysql => "utf8mb4_0900_bin",
         };
         TableStyle {
             keyed_text: Some(KEYED_TEXT),
             inline_indexes: true,
             options: Some(("InnoDB", "utf8mb4", collation)),
             naive_timestamps: true,
+            expression_defaults: self.flavor == MysqlFlavor::Mysql,
         }
     }
 
