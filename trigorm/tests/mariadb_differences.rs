@@ -471,3 +471,21 @@ mod rendered {
         );
     }
 }
+
+// `mariadb://` is the same backend as `mysql://`: an engine on it works, and says which
+// server it found.
+on_mariadb!(a_mariadb_url_opens_the_same_backend, |db: Db| {
+    let url = db.url.replacen("mysql://", "mariadb://", 1);
+    let engine = Engine::builder(&url).model::<Loner>().build().unwrap();
+    assert_eq!(engine.backend(), trigorm::driver::Backend::Mysql);
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    let saved = s
+        .insert(Loner {
+            id: 0,
+            note: "via mariadb://".into(),
+        })
+        .unwrap();
+    s.commit().unwrap();
+    assert_eq!(s.get::<Loner>(saved.id).unwrap(), Some(saved));
+});
