@@ -16,6 +16,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
     let count = Literal::usize_unsuffixed(m.columns.len());
     let wrong_length = format!("a row of {model} needs {count} values, got {{}}");
     // The check of `from_values`, `from_row` and `read_row`, whose argument is `values`.
+    let consts = column_consts(m);
     let length_check = quote! {
         if values.len() != #count {
             return ::core::result::Result::Err(::trigorm::Error::InvalidModel {
@@ -177,6 +178,31 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
         }
 
         #checks
+
+        #consts
+    }
+}
+
+/// One typed column per field, named after it in capitals (`User::NAME`): a misspelt
+/// column does not compile, nor does a comparison with a value of another type.
+fn column_consts(m: &ModelDef) -> TokenStream {
+    let ident = m.ident;
+    let consts = m.columns.iter().enumerate().map(|(i, c)| {
+        let konst = format_ident!("{}", c.field.to_uppercase(), span = c.member.span());
+        let (ty, name) = (c.ty, &c.name);
+        let index = Literal::usize_unsuffixed(i);
+        let doc = format!("The column `{name}` (field `{}`).", c.field);
+        quote! {
+            #[doc = #doc]
+            pub const #konst: ::trigorm::query::Column<#ident, #ty> = ::trigorm::query::Column::new(#name, #index);
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        #[allow(dead_code, private_interfaces)]
+        impl #ident {
+            #(#consts)*
+        }
     }
 }
 

@@ -121,11 +121,12 @@ impl<'a, M: Model> Change<'a, M> {
     }
 
     /// Whether a column (by database name) changed.
-    pub fn is_changed(&self, column: &str) -> bool {
+    pub fn is_changed(&self, column: impl crate::query::ColumnOf<M>) -> bool {
+        let name = column.column_name();
         M::table()
             .columns
             .iter()
-            .position(|c| c.name == column)
+            .position(|c| c.name == name)
             .is_some_and(|i| self.changed.contains(i))
     }
 }

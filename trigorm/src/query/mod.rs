@@ -13,6 +13,10 @@ use std::borrow::Cow;
 
 use crate::value::Value;
 
+mod column;
+
+pub use column::{Column, ColumnOf, ValueOf};
+
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpOp {
