@@ -85,6 +85,7 @@ pub mod query;
 pub mod schema;
 pub mod session;
 pub mod sql;
+pub mod trigger;
 pub mod value;
 
 pub use engine::{Engine, EngineBuilder};

@@ -25,7 +25,8 @@ mod text;
 use authorizer::authorize;
 
 use crate::value::{Value, ValueRef as Param};
-use text::{timestamp_text, timestamp_text_into, TIMESTAMP_TEXT_LEN};
+pub(crate) use text::timestamp_text;
+use text::{timestamp_text_into, TIMESTAMP_TEXT_LEN};
 
 /// How many prepared statements each connection keeps (rusqlite's default is 16).
 const STATEMENT_CACHE_CAPACITY: usize = 256;
