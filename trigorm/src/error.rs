@@ -172,6 +172,39 @@ pub enum Error {
         #[source]
         source: Box<DbError>,
     },
+    /// A trigger declaration is wrong (refused before any SQL runs).
+    #[error("trigger {trigger:?} of {model}: {reason}")]
+    InvalidTrigger {
+        /// The model (or table) it is declared on.
+        model: &'static str,
+        /// The trigger's declared name.
+        trigger: String,
+        /// What is wrong, and where.
+        reason: String,
+    },
+    /// The database's managed triggers differ from the declarations
+    /// ([`crate::trigger::manage::check`]).
+    #[error("native triggers differ from their declarations: {}", drift.join("; "))]
+    TriggerDrift {
+        /// What differs: `name: Outdated`, `name: Missing`, `name on table: orphaned`, ...
+        drift: Vec<String>,
+    },
+    /// Installing or removing native triggers failed midway on a backend whose DDL commits
+    /// by itself (MariaDB/MySQL): what was done stays; running it again completes it.
+    #[error("trigger {operation} stopped: {source}\n  sql: {sql}\n  done: {done:?}\n  not done: {not_done:?}")]
+    TriggersIncomplete {
+        /// install, uninstall, prune.
+        operation: &'static str,
+        /// The database triggers done before the failure.
+        done: Vec<String>,
+        /// The database triggers not done.
+        not_done: Vec<String>,
+        /// The statement that failed.
+        sql: String,
+        /// The database's error.
+        #[source]
+        source: Box<DbError>,
+    },
     /// A transaction command (BEGIN, COMMIT, ROLLBACK) failed.
     #[error("{operation} failed: {source}")]
     Transaction {

@@ -89,6 +89,30 @@ impl Engine {
         Ok(Session::new(self.inner.clone(), pooled))
     }
 
+    /// Run `f` on a connection of the pool, outside any session (for what manages the
+    /// database itself, such as [`crate::trigger::manage`]). The connection is reset
+    /// before the pool lends it again.
+    ///
+    /// # Errors
+    /// [`Error::PoolTimeout`] or [`Error::Open`], or what `f` returned.
+    ///
+    /// ```
+    /// let engine = trigorm::Engine::connect("sqlite::memory:")?;
+    /// let backend = engine.with_connection(|conn| Ok(conn.backend()))?;
+    /// assert_eq!(backend, trigorm::driver::Backend::Sqlite);
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn with_connection<R>(&self, f: impl FnOnce(&mut dyn crate::driver::Connection) -> Result<R>) -> Result<R> {
+        let mut pooled = self.inner.acquire()?;
+        let r = f(&mut *pooled.conn);
+        if pooled.conn.in_transaction() {
+            let _ = pooled.conn.rollback();
+        }
+        pooled.state.raw = true;
+        self.inner.release(pooled);
+        r
+    }
+
     /// Create the tables (and indexes) of every registered model and of the models they
     /// reference, parents first, in one transaction. Tables that exist are left alone, so
     /// this is idempotent.

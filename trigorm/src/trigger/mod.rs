@@ -1,11 +1,19 @@
 //! Native triggers: rules the database enforces whoever writes (raw SQL, another program,
 //! a colleague in `psql`), declared next to the model and compiled for each backend.
 //!
-//! Built so far: the condition language ([`Cond`]), typed over the derive's columns and
-//! rendered per dialect. Declarations, compilers and their lifecycle (install, check,
-//! prune) follow; `docs/design/triggers.md` is the plan. This layer depends on schema,
-//! values and drivers, never on sessions.
+//! Built so far: the condition language ([`Cond`]), declarations ([`TriggerDef`]) and their
+//! compilers per backend ([`compile`]), and their lifecycle through a driver connection
+//! ([`manage`]). `docs/design/triggers.md` is the plan for the rest. This layer depends on
+//! schema, values and drivers, never on sessions.
 
+mod compile;
 mod cond;
+mod decl;
+pub mod manage;
+mod mysql;
+mod postgres;
+mod sqlite;
 
+pub use compile::{compile, compile_among, Compiled, MARKER};
 pub use cond::{all_changed, any_changed, changed, new, old, Cond, Row, RowColumn};
+pub use decl::{CustomBodies, Op, Ops, Timing, TriggerDef, TriggerKind, PREFIX};

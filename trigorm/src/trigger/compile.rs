@@ -1,0 +1,124 @@
+//! A declaration compiled for one backend: the statements that create it, the database
+//! triggers they make, the statements that drop them, and the fingerprint stored with them.
+
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::schema::TableDef;
+use crate::value::Value;
+
+use super::cond::Cond;
+use super::decl::{TriggerDef, TriggerKind};
+
+/// Where the fingerprint goes in the rendered SQL before it is known.
+pub(super) const FP: &str = "{trigorm-fingerprint}";
+
+/// The marker that precedes a fingerprint in the database (a comment in the body, or the
+/// trigger's comment on PostgreSQL).
+pub const MARKER: &str = "trigorm:";
+
+/// A declaration compiled for one backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compiled {
+    /// The declaration's name in the database (its triggers' names start with it).
+    pub name: String,
+    /// The table.
+    pub table: &'static str,
+    /// The database triggers it makes.
+    pub triggers: Vec<String>,
+    /// The statements that create them, in order.
+    pub create: Vec<String>,
+    /// The statements that drop them (`IF EXISTS`).
+    pub drop: Vec<String>,
+    /// The fingerprint of the rendered SQL, as stored in the database.
+    pub fingerprint: String,
+}
+
+impl Compiled {
+    /// Fill in the fingerprint: FNV-1a (64 bits) of the statements with the placeholder in.
+    pub(super) fn seal(mut self) -> Compiled {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for s in &self.create {
+            for b in s.bytes().chain(std::iter::once(0)) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        self.fingerprint = format!("{h:016x}");
+        for s in &mut self.create {
+            *s = s.replace(FP, &self.fingerprint);
+        }
+        self
+    }
+}
+
+/// Compile `def` for `backend`.
+///
+/// # Errors
+/// The declaration's errors ([`TriggerDef::validate`]); [`Error::Unsupported`] for what the
+/// backend cannot express (said with the backend and why).
+pub fn compile(def: &TriggerDef, backend: Backend) -> Result<Compiled, Error> {
+    compile_among(def, backend, std::slice::from_ref(def))
+}
+
+/// Compile `def` for `backend`, knowing the other declarations of the install
+/// (`declared`): on SQLite a trigger that stamps a column with an UPDATE of its own would
+/// otherwise set off the version trigger of the same table a second time.
+///
+/// # Errors
+/// As [`compile`].
+pub fn compile_among(def: &TriggerDef, backend: Backend, declared: &[TriggerDef]) -> Result<Compiled, Error> {
+    def.validate()?;
+    let compiled = match backend {
+        Backend::Sqlite => super::sqlite::compile(def, declared)?,
+        Backend::Postgres => super::postgres::compile(def)?,
+        Backend::Mysql => super::mysql::compile(def)?,
+    };
+    Ok(compiled.seal())
+}
+
+/// The refusal a trigger raises: the marker, the database trigger's name and table, what
+/// was refused (drivers turn it into a typed error naming both).
+pub(super) fn refusal(trigger: &str, table: &str, what: &str) -> String {
+    format!("{MARKER}{trigger}:{table}: {what}")
+}
+
+/// The condition under which a kind acts, with the declared condition, for `backend`
+/// (`None`: always).
+pub(super) fn condition(def: &TriggerDef, backend: Backend) -> Result<Option<String>, Error> {
+    let t = def.table;
+    let kind = match &def.kind {
+        TriggerKind::ReadOnly(cols) => Some(Cond::AnyChanged(cols.clone())),
+        TriggerKind::Transitions { column, allowed } => {
+            let edges = allowed
+                .iter()
+                .map(|(from, to)| {
+                    let r = |row, v: &Value| Cond::Cmp(row, column.clone(), crate::query::CmpOp::Eq, v.clone());
+                    r(super::Row::Old, from).and(r(super::Row::New, to))
+                })
+                .collect();
+            Some(Cond::Changed(column.clone()).and(Cond::Or(edges).not()))
+        }
+        TriggerKind::Version(column) => Some(Cond::Changed(column.clone()).not()),
+        _ => None,
+    };
+    let all = match (kind, def.when.clone()) {
+        (Some(k), Some(w)) => Some(k.and(w)),
+        (k, w) => k.or(w),
+    };
+    all.map(|c| c.render(t, backend)).transpose()
+}
+
+/// The primary key's name.
+pub(super) fn pk(t: &TableDef) -> &'static str {
+    t.pk().name
+}
+
+/// A value as a literal in `backend`'s SQL (for a column of `t`).
+pub(super) fn literal(t: &TableDef, column: &str, v: &Value, backend: Backend) -> Result<String, Error> {
+    // Rendered through a condition, which checks and escapes it; the `= ` prefix is cut.
+    let c = Cond::Cmp(super::Row::New, column.to_string(), crate::query::CmpOp::Eq, v.clone());
+    let sql = c.render(t, backend)?;
+    Ok(sql
+        .split_once(" = ")
+        .map_or("NULL".to_string(), |(_, lit)| lit.to_string()))
+}

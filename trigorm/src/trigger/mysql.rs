@@ -1,0 +1,98 @@
+//! Triggers compiled for MariaDB / MySQL: one database trigger per operation (one event per
+//! trigger before MariaDB 12), the condition an `IF` around the body (there is no `WHEN`),
+//! refusals by `SIGNAL SQLSTATE '45000'` (error 1644), the fingerprint a comment in the
+//! body (kept in `information_schema.TRIGGERS.ACTION_STATEMENT`). MariaDB fires no trigger
+//! for rows a foreign-key action changes.
+
+use crate::backend::Backend;
+use crate::error::Error;
+
+use super::compile::{condition, refusal, Compiled, FP, MARKER};
+use super::decl::{Timing, TriggerDef, TriggerKind};
+
+/// The body of one database trigger, given its name and operation.
+type Body = Box<dyn Fn(&str, &str) -> String>;
+
+const B: Backend = Backend::Mysql;
+
+pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
+    let t = def.table;
+    let name = def.managed_name();
+    let when = condition(def, B)?;
+    let unsupported = |why: &str| Error::Unsupported {
+        backend: B.name(),
+        feature: format!("trigger {:?} on {}: {why}", def.name, t.name),
+    };
+    let (timing, body): (&str, Body) = match &def.kind {
+        TriggerKind::Protect(_) | TriggerKind::ReadOnly(_) | TriggerKind::Transitions { .. } => {
+            let table = t.name;
+            let what = match &def.kind {
+                TriggerKind::ReadOnly(_) => "a read-only column changed",
+                TriggerKind::Transitions { .. } => "a transition that is not allowed",
+                _ => "refused",
+            };
+            (
+                "BEFORE",
+                Box::new(move |trigger: &str, op: &str| {
+                    let message = refusal(trigger, table, &format!("{op} {what}"));
+                    format!(
+                        "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{}';",
+                        message.replace('\'', "''")
+                    )
+                }),
+            )
+        }
+        TriggerKind::SoftDelete { .. } => {
+            return Err(unsupported(
+                "SoftDelete: a MariaDB/MySQL trigger can neither skip a DELETE nor update its own table",
+            ))
+        }
+        TriggerKind::UpdatedAt(column) => {
+            let set = format!("SET NEW.`{column}` = UTC_TIMESTAMP(6);");
+            ("BEFORE", Box::new(move |_: &str, _: &str| set.clone()))
+        }
+        TriggerKind::Version(column) => {
+            let set = format!("SET NEW.`{column}` = OLD.`{column}` + 1;");
+            ("BEFORE", Box::new(move |_: &str, _: &str| set.clone()))
+        }
+        TriggerKind::Custom { timing, bodies, .. } => {
+            let Some(sql) = bodies.mysql.clone() else {
+                return Err(Error::InvalidTrigger {
+                    model: t.model,
+                    trigger: def.name.clone(),
+                    reason: "a Custom trigger has no body for MariaDB/MySQL".into(),
+                });
+            };
+            let timing = match timing {
+                Timing::Before => "BEFORE",
+                Timing::After => "AFTER",
+                Timing::InsteadOf => return Err(unsupported("INSTEAD OF: MariaDB/MySQL have no such triggers")),
+            };
+            (timing, Box::new(move |_: &str, _: &str| sql.clone()))
+        }
+    };
+    let mut out = Compiled {
+        name: name.clone(),
+        table: t.name,
+        triggers: Vec::new(),
+        create: Vec::new(),
+        drop: Vec::new(),
+        fingerprint: String::new(),
+    };
+    for op in def.ops().iter() {
+        let trigger = format!("{name}_{}", op.word());
+        let inner = body(&trigger, op.word());
+        let inner = match &when {
+            Some(w) => format!("IF {w} THEN {inner} END IF;"),
+            None => inner,
+        };
+        out.create.push(format!(
+            "CREATE TRIGGER `{trigger}` {timing} {} ON `{}` FOR EACH ROW BEGIN /* {MARKER}{FP} */ {inner} END",
+            op.sql(),
+            t.name
+        ));
+        out.drop.push(format!("DROP TRIGGER IF EXISTS `{trigger}`"));
+        out.triggers.push(trigger);
+    }
+    Ok(out)
+}

@@ -1,0 +1,106 @@
+//! Triggers compiled for PostgreSQL: a PL/pgSQL function and one trigger for all the
+//! declaration's operations, the condition in `WHEN`, refusals by `RAISE EXCEPTION`
+//! (SQLSTATE P0001), the fingerprint in `COMMENT ON TRIGGER`. A protection of deletes
+//! also guards `TRUNCATE`, which fires no row trigger.
+
+use crate::backend::Backend;
+use crate::error::Error;
+
+use super::compile::{condition, literal, pk, refusal, Compiled, FP, MARKER};
+use super::decl::{Timing, TriggerDef, TriggerKind};
+
+const B: Backend = Backend::Postgres;
+
+/// The dollar quote around function bodies.
+const QUOTE: &str = "$trigorm$";
+
+pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
+    let t = def.table;
+    let name = def.managed_name();
+    let function = format!("{name}_fn");
+    let when = condition(def, B)?;
+    let refuse = |what: &str| {
+        let message = refusal(&name, t.name, what).replace('\'', "''");
+        format!("RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = '{message}: ' || lower(TG_OP); RETURN NULL;")
+    };
+    let (timing, body) = match &def.kind {
+        TriggerKind::Protect(_) => ("BEFORE", refuse("refused")),
+        TriggerKind::ReadOnly(_) => ("BEFORE", refuse("a read-only column changed")),
+        TriggerKind::Transitions { .. } => ("BEFORE", refuse("a transition that is not allowed")),
+        TriggerKind::SoftDelete { column, value } => (
+            "BEFORE",
+            format!(
+                "UPDATE \"{}\" SET \"{column}\" = {} WHERE \"{}\" = OLD.\"{}\"; RETURN NULL;",
+                t.name,
+                literal(t, column, value, B)?,
+                pk(t),
+                pk(t)
+            ),
+        ),
+        TriggerKind::UpdatedAt(column) => ("BEFORE", format!("NEW.\"{column}\" := now(); RETURN NEW;")),
+        TriggerKind::Version(column) => (
+            "BEFORE",
+            format!("NEW.\"{column}\" := OLD.\"{column}\" + 1; RETURN NEW;"),
+        ),
+        TriggerKind::Custom { timing, bodies, .. } => {
+            let Some(body) = bodies.postgres.clone() else {
+                return Err(Error::InvalidTrigger {
+                    model: t.model,
+                    trigger: def.name.clone(),
+                    reason: "a Custom trigger has no body for PostgreSQL".into(),
+                });
+            };
+            if body.contains(QUOTE) {
+                return Err(Error::InvalidTrigger {
+                    model: t.model,
+                    trigger: def.name.clone(),
+                    reason: format!("its PostgreSQL body holds {QUOTE}, which quotes it"),
+                });
+            }
+            let timing = match timing {
+                Timing::Before => "BEFORE",
+                Timing::After => "AFTER",
+                Timing::InsteadOf => "INSTEAD OF",
+            };
+            (timing, body)
+        }
+    };
+    let ops: Vec<&str> = def.ops().iter().map(|op| op.sql()).collect();
+    let when = when.map_or(String::new(), |w| format!(" WHEN ({w})"));
+    let mut out = Compiled {
+        name: name.clone(),
+        table: t.name,
+        triggers: vec![name.clone()],
+        create: vec![
+            format!(
+                "CREATE OR REPLACE FUNCTION \"{function}\"() RETURNS trigger LANGUAGE plpgsql AS {QUOTE} BEGIN {body} END {QUOTE}"
+            ),
+            format!(
+                "CREATE TRIGGER \"{name}\" {timing} {} ON \"{}\" FOR EACH ROW{when} EXECUTE FUNCTION \"{function}\"()",
+                ops.join(" OR "),
+                t.name
+            ),
+            format!("COMMENT ON TRIGGER \"{name}\" ON \"{}\" IS '{MARKER}{FP}'", t.name),
+        ],
+        drop: vec![format!("DROP TRIGGER IF EXISTS \"{name}\" ON \"{}\"", t.name)],
+        fingerprint: String::new(),
+    };
+    if matches!(def.kind, TriggerKind::Protect(ops) if ops.delete) {
+        // TRUNCATE fires no row trigger: a statement trigger refuses it (OLD is NULL there;
+        // the function reads neither row).
+        let truncate = format!("{name}_truncate");
+        out.create.push(format!(
+            "CREATE TRIGGER \"{truncate}\" BEFORE TRUNCATE ON \"{}\" FOR EACH STATEMENT EXECUTE FUNCTION \"{function}\"()",
+            t.name
+        ));
+        out.create.push(format!(
+            "COMMENT ON TRIGGER \"{truncate}\" ON \"{}\" IS '{MARKER}{FP}'",
+            t.name
+        ));
+        out.drop
+            .push(format!("DROP TRIGGER IF EXISTS \"{truncate}\" ON \"{}\"", t.name));
+        out.triggers.push(truncate);
+    }
+    out.drop.push(format!("DROP FUNCTION IF EXISTS \"{function}\"()"));
+    Ok(out)
+}

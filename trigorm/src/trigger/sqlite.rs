@@ -1,0 +1,141 @@
+//! Triggers compiled for SQLite: one database trigger per operation (SQLite takes one),
+//! the condition in `WHEN`, refusals by `RAISE(ABORT, …)`, the fingerprint a comment in the
+//! body (kept in `sqlite_master.sql`). Written in SQL the `sqlite3` shell of Debian 12
+//! (3.40) also reads.
+
+use crate::backend::Backend;
+use crate::error::Error;
+
+use super::compile::{condition, literal, pk, refusal, Compiled, FP, MARKER};
+use super::decl::{Op, Timing, TriggerDef, TriggerKind};
+
+/// The body of one database trigger, given its name and operation.
+type Body = Box<dyn Fn(&str, Op) -> String>;
+
+const B: Backend = Backend::Sqlite;
+
+pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compiled, Error> {
+    let t = def.table;
+    let name = def.managed_name();
+    let when = condition(def, B)?;
+    let (timing, body): (&str, Body) = match &def.kind {
+        TriggerKind::Protect(_) | TriggerKind::ReadOnly(_) | TriggerKind::Transitions { .. } => {
+            let table = t.name;
+            let what = match &def.kind {
+                TriggerKind::ReadOnly(_) => "a read-only column changed",
+                TriggerKind::Transitions { .. } => "a transition that is not allowed",
+                _ => "refused",
+            };
+            (
+                "BEFORE",
+                Box::new(move |trigger: &str, op: Op| {
+                    let message = refusal(trigger, table, &format!("{} {what}", op.word()));
+                    format!("SELECT RAISE(ABORT, '{}');", message.replace('\'', "''"))
+                }),
+            )
+        }
+        TriggerKind::SoftDelete { column, value } => {
+            let set = format!(
+                "UPDATE \"{}\" SET \"{column}\" = {} WHERE \"{}\" = OLD.\"{}\"; SELECT RAISE(IGNORE);",
+                t.name,
+                literal(t, column, value, B)?,
+                pk(t),
+                pk(t)
+            );
+            ("BEFORE", Box::new(move |_: &str, _| set.clone()))
+        }
+        TriggerKind::UpdatedAt(column) => {
+            // trigorm's timestamp text, at the milliseconds SQLite's clock gives.
+            let set = format!(
+                "UPDATE \"{}\" SET \"{column}\" = strftime('%Y-%m-%d %H:%M:%f', 'now') || '000000+00:00' \
+                 WHERE \"{}\" = NEW.\"{}\";",
+                t.name,
+                pk(t),
+                pk(t)
+            );
+            ("AFTER", Box::new(move |_: &str, _| set.clone()))
+        }
+        TriggerKind::Version(column) => {
+            let set = format!(
+                "UPDATE \"{}\" SET \"{column}\" = OLD.\"{column}\" + 1 WHERE \"{}\" = NEW.\"{}\";",
+                t.name,
+                pk(t),
+                pk(t)
+            );
+            ("AFTER", Box::new(move |_: &str, _| set.clone()))
+        }
+        TriggerKind::Custom { timing, bodies, .. } => {
+            let Some(sql) = bodies.sqlite.clone() else {
+                return Err(no_body(def));
+            };
+            let timing = match timing {
+                Timing::Before => "BEFORE",
+                Timing::After => "AFTER",
+                Timing::InsteadOf => {
+                    return Err(Error::Unsupported {
+                        backend: B.name(),
+                        feature: format!(
+                            "INSTEAD OF on a table (trigger {:?}: SQLite has it on views only)",
+                            def.name
+                        ),
+                    })
+                }
+            };
+            (timing, Box::new(move |_: &str, _| sql.clone()))
+        }
+    };
+    let mut out = Compiled {
+        name: name.clone(),
+        table: t.name,
+        triggers: Vec::new(),
+        create: Vec::new(),
+        drop: Vec::new(),
+        fingerprint: String::new(),
+    };
+    // The triggers that write their own table with an UPDATE (SQLite cannot change NEW)
+    // fire only on updates of other columns than the ones such triggers write: a stamp
+    // must not count as a change that moves the version, nor the version's move re-stamp.
+    let of = match &def.kind {
+        TriggerKind::UpdatedAt(column) | TriggerKind::Version(column) => {
+            let written: Vec<&str> = declared
+                .iter()
+                .filter(|d| std::ptr::eq(d.table, t))
+                .filter_map(|d| match &d.kind {
+                    TriggerKind::UpdatedAt(c) | TriggerKind::Version(c) => Some(c.as_str()),
+                    _ => None,
+                })
+                .chain(std::iter::once(column.as_str()))
+                .collect();
+            let others: Vec<String> = t
+                .columns
+                .iter()
+                .filter(|c| !written.contains(&c.name))
+                .map(|c| format!("\"{}\"", c.name))
+                .collect();
+            format!(" OF {}", others.join(", "))
+        }
+        _ => String::new(),
+    };
+    for op in def.ops().iter() {
+        let trigger = format!("{name}_{}", op.word());
+        let when = when.as_ref().map_or(String::new(), |w| format!(" WHEN {w}"));
+        out.create.push(format!(
+            "CREATE TRIGGER \"{trigger}\" {timing} {}{of} ON \"{}\" FOR EACH ROW{when} BEGIN /* {MARKER}{FP} */ {} END",
+            op.sql(),
+            t.name,
+            body(&trigger, op)
+        ));
+        out.drop.push(format!("DROP TRIGGER IF EXISTS \"{trigger}\""));
+        out.triggers.push(trigger);
+    }
+    Ok(out)
+}
+
+/// A custom trigger without a body for this backend.
+pub(super) fn no_body(def: &TriggerDef) -> Error {
+    Error::InvalidTrigger {
+        model: def.table.model,
+        trigger: def.name.clone(),
+        reason: "a Custom trigger has no body for SQLite".into(),
+    }
+}

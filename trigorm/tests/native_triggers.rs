@@ -1,0 +1,407 @@
+//! Native triggers on every backend: what each kind enforces (through the ORM, raw SQL and
+//! a plain client that knows nothing of trigorm), and their lifecycle (status, install,
+//! drift, prune, check).
+mod common;
+use common::*;
+
+use chrono::{DateTime, Utc};
+use mysql::prelude::Queryable;
+use trigorm::error::DbErrorKind;
+use trigorm::trigger::manage::{self, State};
+use trigorm::trigger::{new, Ops, TriggerDef};
+use trigorm::{Engine, Error, Model, Value};
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "ledger")]
+struct Ledger {
+    id: i64,
+    entry: String,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "ticket")]
+struct Ticket {
+    id: i64,
+    title: String,
+    state: String,
+    created_by: String,
+    touched_at: DateTime<Utc>,
+    rev: i64,
+    deleted: bool,
+}
+
+fn ticket(title: &str) -> Ticket {
+    Ticket {
+        id: 0,
+        title: title.into(),
+        state: "open".into(),
+        created_by: "ann".into(),
+        touched_at: t0(),
+        rev: 0,
+        deleted: false,
+    }
+}
+
+fn engine(db: &Db) -> Engine {
+    let e = Engine::builder(&db.url)
+        .model::<Ledger>()
+        .model::<Ticket>()
+        .build()
+        .unwrap();
+    e.create_all().unwrap();
+    e
+}
+
+fn install(engine: &Engine, defs: &[TriggerDef]) -> manage::Status {
+    engine.with_connection(|c| manage::install(c, defs)).unwrap()
+}
+
+fn status(engine: &Engine, defs: &[TriggerDef]) -> manage::Status {
+    engine.with_connection(|c| manage::status(c, defs)).unwrap()
+}
+
+/// Run `sql` on a plain connection that knows nothing of trigorm (the bare driver); `None`
+/// for an in-memory SQLite database, which no other connection can reach.
+fn plain(db: &Db, sql: &str) -> Option<Result<(), String>> {
+    if db.is_mariadb() {
+        return Some(db.my_client().query_drop(sql).map_err(|e| e.to_string()));
+    }
+    if db.is_postgres() {
+        return Some(db.pg_client().batch_execute(sql).map_err(|e| format!("{e:?}")));
+    }
+    let path = db.path()?;
+    let c = rusqlite::Connection::open(path).unwrap();
+    Some(c.execute_batch(sql).map_err(|e| e.to_string()))
+}
+
+/// Run `sql` with the database's command-line client (`sqlite3`, `psql`, `mariadb`), which
+/// knows nothing of trigorm (the machine's `sqlite3` is older than the bundled library):
+/// whether it succeeded, and what it printed on stderr. `None` for an in-memory database.
+fn cli(db: &Db, sql: &str) -> Option<(bool, String)> {
+    let mut cmd = if db.is_mariadb() {
+        let name = &db.my_database.as_ref()?.name;
+        let mut c = std::process::Command::new("mariadb");
+        c.args([
+            "--protocol=tcp",
+            "-h127.0.0.1",
+            "-P3306",
+            "-uroot",
+            name.as_str(),
+            "-e",
+            sql,
+        ]);
+        c
+    } else if db.is_postgres() {
+        let mut c = std::process::Command::new("psql");
+        c.args([db.url.as_str(), "-v", "ON_ERROR_STOP=1", "-c", sql]);
+        c
+    } else {
+        let mut c = std::process::Command::new("sqlite3");
+        c.arg(db.path()?).arg(sql);
+        c
+    };
+    let out = cmd
+        .output()
+        .expect("the database's command-line client (CI machines have it)");
+    Some((out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned()))
+}
+
+fn assert_refused(r: trigorm::Result<impl std::fmt::Debug>, what: &str) {
+    let err = r.expect_err(what);
+    assert_eq!(err.db_kind(), Some(DbErrorKind::TriggerRefused), "{what}: {err:?}");
+    assert!(
+        err.to_string().contains("trigorm:"),
+        "{what}: the refusal names the trigger: {err}"
+    );
+}
+
+on_each_db!(protect_refuses_through_the_orm_raw_sql_and_a_plain_client, |db: Db| {
+    let engine = engine(&db);
+    let defs = [TriggerDef::protect(
+        "append_only",
+        Ledger::table(),
+        Ops::UPDATE | Ops::DELETE,
+    )];
+    let st = install(&engine, &defs);
+    assert!(st.in_sync(), "{st:?}");
+    let mut s = engine.session().unwrap();
+    let mut row = s
+        .insert(Ledger {
+            id: 0,
+            entry: "a".into(),
+        })
+        .unwrap();
+    s.commit().unwrap();
+
+    row.entry = "b".into();
+    s.update(&row).unwrap();
+    assert_refused(s.commit(), "an update through the ORM");
+    s.rollback().unwrap();
+    s.delete(&row).unwrap();
+    assert_refused(s.commit(), "a delete through the ORM");
+    s.rollback().unwrap();
+    assert_refused(
+        s.execute(
+            &db.sql("UPDATE ledger SET entry = 'c' WHERE id = ?"),
+            &[Value::Int(row.id)],
+        ),
+        "raw SQL on the session's connection",
+    );
+    s.rollback().unwrap();
+    drop(s);
+    for sql in ["UPDATE ledger SET entry = 'd'", "DELETE FROM ledger"] {
+        if let Some(r) = plain(&db, sql) {
+            let err = r.expect_err(sql);
+            assert!(err.contains("trigorm_ledger_append_only"), "{sql}: {err}");
+        }
+    }
+    for sql in ["UPDATE ledger SET entry = 'cli'", "DELETE FROM ledger"] {
+        if let Some((ok, stderr)) = cli(&db, sql) {
+            assert!(
+                !ok && stderr.contains("trigorm_ledger_append_only"),
+                "{sql} from the CLI: {stderr}"
+            );
+        }
+    }
+    if let Some((ok, stderr)) = cli(&db, "INSERT INTO ledger (entry) VALUES ('from the cli')") {
+        assert!(ok, "the CLI may still insert: {stderr}");
+    }
+    if db.is_postgres() {
+        let err = plain(&db, "TRUNCATE ledger")
+            .unwrap()
+            .expect_err("TRUNCATE is guarded too");
+        assert!(err.contains("trigorm_ledger_append_only"), "{err}");
+    }
+    let mut s = engine.session().unwrap();
+    s.insert(Ledger {
+        id: 0,
+        entry: "more".into(),
+    })
+    .unwrap();
+    s.commit().unwrap();
+    let all = s.query::<Ledger>().all().unwrap();
+    let expected = if db.kind == "memory" { 2 } else { 3 };
+    assert_eq!(
+        all.len(),
+        expected,
+        "inserts still work; nothing was changed or removed"
+    );
+    assert!(all.iter().any(|l| l.entry == "a"));
+});
+
+on_each_db!(read_only_transitions_updated_at_and_version, |db: Db| {
+    let engine = engine(&db);
+    let t = Ticket::table();
+    let defs = [
+        TriggerDef::read_only("created_by_fixed", t, [Ticket::CREATED_BY.name()]),
+        TriggerDef::transitions(
+            "state_flow",
+            t,
+            Ticket::STATE,
+            [("open", "working"), ("working", "done"), ("working", "open")]
+                .map(|(a, b)| (a.to_string(), b.to_string())),
+        ),
+        TriggerDef::updated_at("touch", t, Ticket::TOUCHED_AT),
+        TriggerDef::version("rev", t, Ticket::REV),
+    ];
+    assert!(install(&engine, &defs).in_sync());
+    let mut s = engine.session().unwrap();
+    let tk = s.insert(ticket("first")).unwrap();
+    s.commit().unwrap();
+    let raw = |s: &mut trigorm::Session, set: &str| {
+        let r = s.execute(
+            &db.sql(&format!("UPDATE ticket SET {set} WHERE id = ?")),
+            &[Value::Int(tk.id)],
+        );
+        if r.is_err() {
+            s.rollback().unwrap();
+        } else {
+            s.commit().unwrap();
+        }
+        r
+    };
+    // Other columns change; the read-only one does not.
+    raw(&mut s, "title = 'renamed'").unwrap();
+    assert_refused(raw(&mut s, "created_by = 'bob'"), "a read-only column");
+    // Allowed edges only; staying put is no move.
+    assert_refused(raw(&mut s, "state = 'done'"), "open -> done is not an edge");
+    raw(&mut s, "state = 'working'").unwrap();
+    raw(&mut s, "state = 'working'").unwrap();
+    raw(&mut s, "state = 'done'").unwrap();
+    let now = s.get::<Ticket>(tk.id).unwrap().unwrap();
+    assert_eq!(
+        (now.title.as_str(), now.state.as_str(), now.created_by.as_str()),
+        ("renamed", "done", "ann")
+    );
+    // Four raw updates went through, none touching `rev`: each moved it one up.
+    assert_eq!(now.rev, 4, "the version moved on every raw update");
+    assert!(now.touched_at > t0(), "updated_at stamped: {:?}", now.touched_at);
+    // An update that sets the version itself is left as it is.
+    raw(&mut s, "rev = 40").unwrap();
+    assert_eq!(s.get::<Ticket>(tk.id).unwrap().unwrap().rev, 40);
+});
+
+on_each_db!(soft_delete_marks_the_row_or_is_refused_where_it_cannot_be, |db: Db| {
+    let engine = engine(&db);
+    let defs = [TriggerDef::soft_delete("keep", Ticket::table(), Ticket::DELETED, true)];
+    if db.is_mariadb() {
+        let err = engine.with_connection(|c| manage::install(c, &defs)).unwrap_err();
+        assert!(
+            matches!(&err, Error::Unsupported { backend: "MariaDB/MySQL", feature } if feature.contains("SoftDelete")),
+            "{err:?}"
+        );
+        return;
+    }
+    assert!(install(&engine, &defs).in_sync());
+    let mut s = engine.session().unwrap();
+    let tk = s.insert(ticket("t")).unwrap();
+    s.commit().unwrap();
+    s.execute(&db.sql("DELETE FROM ticket WHERE id = ?"), &[Value::Int(tk.id)])
+        .unwrap();
+    s.commit().unwrap();
+    let kept = s.get::<Ticket>(tk.id).unwrap().expect("the row stays");
+    assert!(kept.deleted, "and is marked");
+});
+
+on_each_db!(status_drift_install_prune_and_check, |db: Db| {
+    let engine = engine(&db);
+    let t = Ledger::table();
+    let v1 = [TriggerDef::protect("guard", t, Ops::DELETE)];
+    let st = status(&engine, &v1);
+    assert_eq!(st.declared, [("trigorm_ledger_guard".to_string(), State::Missing)]);
+    assert!(engine.with_connection(|c| manage::check(c, &v1)).is_err());
+    assert!(install(&engine, &v1).in_sync());
+    // Installing twice changes nothing.
+    assert!(install(&engine, &v1).in_sync());
+    engine.with_connection(|c| manage::check(c, &v1)).unwrap();
+
+    // Changed in code: outdated until installed.
+    let v2 = [
+        TriggerDef::protect("guard", t, Ops::DELETE).when(trigorm::trigger::Cond::Cmp(
+            trigorm::trigger::Row::Old,
+            "entry".into(),
+            trigorm::query::CmpOp::Ne,
+            Value::from("disposable"),
+        )),
+    ];
+    assert_eq!(status(&engine, &v2).declared[0].1, State::Outdated);
+    let err = engine.with_connection(|c| manage::check(c, &v2)).unwrap_err();
+    assert!(
+        matches!(&err, Error::TriggerDrift { drift } if drift[0].contains("Outdated")),
+        "{err}"
+    );
+    assert!(install(&engine, &v2).in_sync());
+    // The new condition holds: a disposable entry may go, others may not.
+    let mut s = engine.session().unwrap();
+    let keep = s
+        .insert(Ledger {
+            id: 0,
+            entry: "keep".into(),
+        })
+        .unwrap();
+    let gone = s
+        .insert(Ledger {
+            id: 0,
+            entry: "disposable".into(),
+        })
+        .unwrap();
+    s.commit().unwrap();
+    s.delete(&gone).unwrap();
+    s.commit().unwrap();
+    s.delete(&keep).unwrap();
+    assert_refused(s.commit(), "the condition holds for this row");
+    s.rollback().unwrap();
+    drop(s);
+
+    // Dropped by hand: missing.
+    // One trigger for all operations on PostgreSQL; one per operation elsewhere.
+    let drop_sql = if db.is_postgres() {
+        "DROP TRIGGER trigorm_ledger_guard ON ledger"
+    } else {
+        "DROP TRIGGER trigorm_ledger_guard_delete"
+    };
+    run_ddl(&db, &engine, drop_sql);
+    assert_eq!(status(&engine, &v2).declared[0].1, State::Missing);
+    assert!(install(&engine, &v2).in_sync());
+
+    // Made by hand with the managed prefix: orphaned, and prune removes it.
+    let by_hand = if db.is_postgres() {
+        "CREATE TRIGGER trigorm_ledger_by_hand AFTER INSERT ON ledger FOR EACH ROW EXECUTE FUNCTION trigorm_ledger_guard_fn()"
+    } else if db.is_mariadb() {
+        "CREATE TRIGGER trigorm_ledger_by_hand AFTER INSERT ON ledger FOR EACH ROW SET @x = 1"
+    } else {
+        "CREATE TRIGGER trigorm_ledger_by_hand AFTER INSERT ON ledger FOR EACH ROW BEGIN SELECT 1; END"
+    };
+    run_ddl(&db, &engine, by_hand);
+    let st = status(&engine, &v2);
+    assert_eq!(
+        st.orphaned,
+        [("ledger".to_string(), "trigorm_ledger_by_hand".to_string())]
+    );
+    assert!(engine.with_connection(|c| manage::check(c, &v2)).is_err());
+    let pruned = engine.with_connection(|c| manage::prune(c, &v2)).unwrap();
+    assert_eq!(pruned, ["trigorm_ledger_by_hand"]);
+    engine.with_connection(|c| manage::check(c, &v2)).unwrap();
+
+    // Uninstalled: missing again, and nothing left.
+    engine.with_connection(|c| manage::uninstall(c, &v2)).unwrap();
+    let st = status(&engine, &v2);
+    assert_eq!(st.declared[0].1, State::Missing);
+    assert!(st.orphaned.is_empty());
+});
+
+/// DDL by hand: a plain connection on MariaDB (a session refuses DDL there), the session
+/// elsewhere.
+fn run_ddl(db: &Db, engine: &Engine, sql: &str) {
+    if db.is_mariadb() {
+        db.my_client().query_drop(sql).unwrap();
+        return;
+    }
+    let mut s = engine.session().unwrap();
+    s.execute(sql, &[]).unwrap();
+    s.commit().unwrap();
+}
+
+#[test]
+fn declarations_are_checked_before_any_sql() {
+    let t = Ticket::table();
+    let cases = [
+        (TriggerDef::read_only("ro", t, []), "names no column"),
+        (TriggerDef::read_only("ro", t, ["nope"]), "\"nope\" is not a column"),
+        (TriggerDef::read_only("bad;name", t, ["title"]), "its name"),
+        (TriggerDef::read_only("q\"uote", t, ["title"]), "its name"),
+        (
+            TriggerDef::protect("p", t, Ops::INSERT).when(trigorm::trigger::old(Ticket::STATE).eq("x")),
+            "reads OLD",
+        ),
+        (
+            TriggerDef::protect("p", t, Ops::DELETE).when(new(Ticket::STATE).eq("x")),
+            "reads NEW",
+        ),
+        (TriggerDef::protect("p", t, Ops::default()), "no operation"),
+        (
+            TriggerDef::transitions("tr", t, Ticket::STATE, Vec::<(String, String)>::new()),
+            "allows no move",
+        ),
+    ];
+    for (def, expected) in cases {
+        let err = def.validate().expect_err(expected);
+        assert!(
+            matches!(&err, Error::InvalidTrigger { model: "Ticket", .. }) && err.to_string().contains(expected),
+            "{expected}: {err}"
+        );
+    }
+    let custom = TriggerDef::custom(
+        "c",
+        t,
+        trigorm::trigger::Timing::After,
+        Ops::INSERT,
+        trigorm::trigger::CustomBodies {
+            sqlite: Some("SELECT 1;".into()),
+            ..Default::default()
+        },
+    );
+    trigorm::trigger::compile(&custom, trigorm::backend::Backend::Sqlite).unwrap();
+    let err = trigorm::trigger::compile(&custom, trigorm::backend::Backend::Postgres).unwrap_err();
+    assert!(err.to_string().contains("no body for PostgreSQL"), "{err}");
+}
