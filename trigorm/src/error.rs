@@ -315,6 +315,41 @@ impl Error {
         self.db_error().map(|e| e.kind)
     }
 
+    /// The native trigger that refused the write, if one of trigorm's did: its database
+    /// name, its table and what it refused.
+    ///
+    /// ```
+    /// # use trigorm::{Engine, Model};
+    /// # use trigorm::trigger::{manage, Ops, TriggerDef};
+    /// # #[derive(Model, Clone, Debug)]
+    /// # #[trigorm(table = "log")]
+    /// # struct Log { id: i64, text: String }
+    /// let engine = Engine::builder("sqlite::memory:").model::<Log>().build()?;
+    /// engine.create_all()?;
+    /// let guard = [TriggerDef::protect("append_only", Log::table(), Ops::DELETE)];
+    /// engine.with_connection(|c| manage::install(c, &guard))?;
+    /// let mut s = engine.session()?;
+    /// s.insert(Log { id: 0, text: "kept".into() })?;
+    /// let err = s.execute("DELETE FROM log", &[]).unwrap_err();
+    /// let refusal = err.trigger_refusal().expect("a refusal of a managed trigger");
+    /// assert_eq!((refusal.trigger.as_str(), refusal.table.as_str()), ("trigorm_log_append_only_delete", "log"));
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn trigger_refusal(&self) -> Option<TriggerRefusal> {
+        let e = self.db_error()?;
+        if e.kind != DbErrorKind::TriggerRefused {
+            return None;
+        }
+        let at = e.message.find(crate::trigger::MARKER)? + crate::trigger::MARKER.len();
+        let (names, reason) = e.message[at..].split_once(": ")?;
+        let (trigger, table) = names.split_once(':')?;
+        Some(TriggerRefusal {
+            trigger: trigger.to_string(),
+            table: table.to_string(),
+            reason: reason.to_string(),
+        })
+    }
+
     /// Whether the transaction that failed may succeed when run again from the start: a
     /// deadlock, a serialization failure, a busy database (see
     /// [`DbErrorKind::is_retryable`]), or a version conflict of optimistic locking.
@@ -333,4 +368,15 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Error::Conflict { .. }) || self.db_kind().is_some_and(DbErrorKind::is_retryable)
     }
+}
+
+/// Which native trigger refused a write ([`Error::trigger_refusal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerRefusal {
+    /// The trigger's name in the database (`trigorm_<table>_<name>…`).
+    pub trigger: String,
+    /// The table.
+    pub table: String,
+    /// What was refused (`update refused`, `update a read-only column changed`, ...).
+    pub reason: String,
 }

@@ -109,9 +109,12 @@ fn cli(db: &Db, sql: &str) -> Option<(bool, String)> {
 fn assert_refused(r: trigorm::Result<impl std::fmt::Debug>, what: &str) {
     let err = r.expect_err(what);
     assert_eq!(err.db_kind(), Some(DbErrorKind::TriggerRefused), "{what}: {err:?}");
+    let refusal = err
+        .trigger_refusal()
+        .unwrap_or_else(|| panic!("{what}: a managed trigger's refusal: {err}"));
     assert!(
-        err.to_string().contains("trigorm:"),
-        "{what}: the refusal names the trigger: {err}"
+        refusal.trigger.starts_with(&format!("trigorm_{}_", refusal.table)),
+        "{what}: the refusal names the trigger and its table: {refusal:?}"
     );
 }
 

@@ -30,6 +30,7 @@ pub struct EngineBuilder {
     wrap: Option<DriverWrapper>,
     max_flush_rounds: usize,
     observer: Option<StatementObserver>,
+    triggers: Vec<crate::trigger::TriggerDef>,
     error: Option<Error>,
 }
 
@@ -45,8 +46,33 @@ impl EngineBuilder {
             pool_timeout: Duration::from_secs(30),
             max_flush_rounds: DEFAULT_MAX_FLUSH_ROUNDS,
             observer: None,
+            triggers: Vec::new(),
             error: None,
         }
+    }
+
+    /// Declare a native trigger: [`Engine::create_all`] installs it with the tables, and
+    /// [`Engine::check_triggers`] says whether the database has it as declared. A wrong
+    /// declaration fails [`EngineBuilder::build`], before anything is written.
+    ///
+    /// ```
+    /// use trigorm::trigger::{Ops, TriggerDef};
+    /// use trigorm::{Engine, Model};
+    /// #[derive(Model, Clone, Debug)]
+    /// #[trigorm(table = "log")]
+    /// struct Log { id: i64, text: String }
+    ///
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .model::<Log>()
+    ///     .trigger(TriggerDef::protect("append_only", Log::table(), Ops::UPDATE | Ops::DELETE))
+    ///     .build()?;
+    /// engine.create_all()?;
+    /// engine.check_triggers()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn trigger(mut self, def: crate::trigger::TriggerDef) -> Self {
+        self.triggers.push(def);
+        self
     }
 
     fn register<M: Model>(&mut self) {
@@ -315,6 +341,9 @@ impl EngineBuilder {
         for t in &self.models {
             t.validate()?;
         }
+        for t in &self.triggers {
+            t.validate()?;
+        }
         let opened = open_driver(&self.url, self.busy_timeout)?;
         let dialect = opened.dialect;
         let driver = match self.wrap {
@@ -339,7 +368,10 @@ impl EngineBuilder {
             models: self.models,
             pool: Pool::new(PooledConn::new(first), pool_size, self.pool_timeout),
         };
-        Ok(Engine { inner: Arc::new(inner) })
+        Ok(Engine {
+            inner: Arc::new(inner),
+            triggers: Arc::new(self.triggers),
+        })
     }
 }
 

@@ -43,6 +43,8 @@ pub const DEFAULT_MAX_FLUSH_ROUNDS: usize = 16;
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Shared>,
+    /// The native triggers declared with [`EngineBuilder::trigger`].
+    triggers: Arc<Vec<crate::trigger::TriggerDef>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -113,9 +115,37 @@ impl Engine {
         r
     }
 
+    /// The state of the declared native triggers in the database, and the managed triggers
+    /// nothing declares.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub fn trigger_status(&self) -> Result<crate::trigger::manage::Status> {
+        self.with_connection(|c| crate::trigger::manage::status(c, &self.triggers))
+    }
+
+    /// Install the declared native triggers (missing or outdated ones; installed ones are
+    /// left alone). [`Engine::create_all`] does it too.
+    ///
+    /// # Errors
+    /// As [`crate::trigger::manage::install`].
+    pub fn install_triggers(&self) -> Result<crate::trigger::manage::Status> {
+        self.with_connection(|c| crate::trigger::manage::install(c, &self.triggers))
+    }
+
+    /// Fail unless the database's managed triggers are exactly the declared ones.
+    ///
+    /// # Errors
+    /// [`Error::TriggerDrift`] listing what differs.
+    pub fn check_triggers(&self) -> Result<crate::trigger::manage::Status> {
+        self.with_connection(|c| crate::trigger::manage::check(c, &self.triggers))
+    }
+
     /// Create the tables (and indexes) of every registered model and of the models they
-    /// reference, parents first, in one transaction. Tables that exist are left alone, so
-    /// this is idempotent.
+    /// reference, parents first, in one transaction (statement by statement where DDL
+    /// commits by itself: see [`Error::CreateIncomplete`]); then install the declared
+    /// native triggers ([`Engine::install_triggers`]). Tables and triggers that exist as
+    /// declared are left alone, so this is idempotent.
     ///
     /// # Errors
     /// [`Error::InvalidModel`] / [`Error::InvalidIdentifier`] before anything is written,
@@ -129,7 +159,11 @@ impl Engine {
         let mut pooled = self.inner.acquire()?;
         let r = run_ddl(&self.inner, &mut pooled, &statements);
         self.inner.release(pooled);
-        r
+        r?;
+        if !self.triggers.is_empty() {
+            self.install_triggers()?;
+        }
+        Ok(())
     }
 }
 
