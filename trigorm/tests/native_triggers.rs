@@ -408,3 +408,53 @@ fn declarations_are_checked_before_any_sql() {
     let err = trigorm::trigger::compile(&custom, trigorm::backend::Backend::Postgres).unwrap_err();
     assert!(err.to_string().contains("no body for PostgreSQL"), "{err}");
 }
+
+on_each_db!(disable_and_enable_switch_a_trigger_and_status_says_so, |db: Db| {
+    let engine = engine(&db);
+    let defs = [TriggerDef::protect("guard", Ledger::table(), Ops::UPDATE | Ops::DELETE)];
+    assert!(install(&engine, &defs).in_sync());
+    let name = defs[0].managed_name();
+    let set = |on: bool| {
+        engine
+            .with_connection(|c| manage::set_enabled(c, &defs, &name, on))
+            .unwrap()
+    };
+    let mut s = engine.session().unwrap();
+    let mut row = s
+        .insert(Ledger {
+            id: 0,
+            entry: "a".into(),
+        })
+        .unwrap();
+    s.commit().unwrap();
+    drop(s);
+
+    set(false);
+    assert_eq!(status(&engine, &defs).declared[0].1, State::Disabled);
+    assert!(
+        engine.with_connection(|c| manage::check(c, &defs)).is_err(),
+        "disabled is drift"
+    );
+    set(false); // already off: nothing to do
+    let mut s = engine.session().unwrap();
+    row.entry = "fixed while off".into();
+    s.update(&row).unwrap();
+    s.commit().unwrap();
+    drop(s);
+    // Installing leaves a disabled trigger as it is.
+    assert_eq!(install(&engine, &defs).declared[0].1, State::Disabled);
+
+    set(true);
+    assert_eq!(status(&engine, &defs).declared[0].1, State::Installed);
+    let mut s = engine.session().unwrap();
+    row.entry = "refused again".into();
+    s.update(&row).unwrap();
+    assert_refused(s.commit(), "on again");
+    s.rollback().unwrap();
+    assert_eq!(s.get::<Ledger>(row.id).unwrap().unwrap().entry, "fixed while off");
+    drop(s);
+    let err = engine
+        .with_connection(|c| manage::set_enabled(c, &defs, "trigorm_ledger_nope", false))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidTrigger { .. }), "{err:?}");
+});

@@ -16,6 +16,10 @@ pub(super) const FP: &str = "{trigorm-fingerprint}";
 /// trigger's comment on PostgreSQL).
 pub const MARKER: &str = "trigorm:";
 
+/// What follows the fingerprint of a trigger switched off by replacement (SQLite,
+/// MariaDB/MySQL).
+pub const OFF: &str = ":off";
+
 /// A declaration compiled for one backend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compiled {
@@ -29,6 +33,12 @@ pub struct Compiled {
     pub create: Vec<String>,
     /// The statements that drop them (`IF EXISTS`).
     pub drop: Vec<String>,
+    /// The statements that switch them off, once created (PostgreSQL `DISABLE TRIGGER`;
+    /// elsewhere, where triggers cannot be switched off, they are replaced by ones that do
+    /// nothing and say so in their marker: the drops come first).
+    pub disable: Vec<String>,
+    /// The statements that switch them on again.
+    pub enable: Vec<String>,
     /// The fingerprint of the rendered SQL, as stored in the database.
     pub fingerprint: String,
 }
@@ -44,7 +54,7 @@ impl Compiled {
             }
         }
         self.fingerprint = format!("{h:016x}");
-        for s in &mut self.create {
+        for s in self.create.iter_mut().chain(&mut self.disable).chain(&mut self.enable) {
             *s = s.replace(FP, &self.fingerprint);
         }
         self

@@ -197,7 +197,8 @@ pub struct TriggerDef {
 }
 
 impl TriggerDef {
-    fn new(name: &str, table: &'static TableDef, kind: TriggerKind) -> TriggerDef {
+    /// A trigger of any kind, its columns named at run time (checked by [`TriggerDef::validate`]).
+    pub fn new(name: &str, table: &'static TableDef, kind: TriggerKind) -> TriggerDef {
         TriggerDef {
             name: name.to_string(),
             table,

@@ -9,7 +9,7 @@ use crate::driver::{Connection, QueryError};
 use crate::error::{DbError, Error};
 use crate::value::Value;
 
-use super::compile::{compile_among, Compiled, MARKER};
+use super::compile::{compile_among, Compiled, MARKER, OFF};
 use super::decl::{TriggerDef, PREFIX};
 
 /// The state of one declared trigger in the database.
@@ -79,11 +79,15 @@ fn found(conn: &mut dyn Connection) -> Result<Vec<Found>, Error> {
             _ => String::new(),
         };
         let source = text(&row[2]);
+        let fingerprint = fingerprint_in(&source);
+        let off = fingerprint
+            .as_ref()
+            .is_some_and(|fp| source.contains(&format!("{MARKER}{fp}{OFF}")));
         out.push(Found {
             name: text(&row[0]),
             table: text(&row[1]),
-            fingerprint: fingerprint_in(&source),
-            enabled: row[3] != Value::Int(0),
+            fingerprint,
+            enabled: row[3] != Value::Int(0) && !off,
         });
         Ok(())
     })
@@ -309,4 +313,35 @@ pub fn prune(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Vec<Strin
     }
     apply(conn, "prune", &statements)?;
     Ok(statements.into_iter().map(|(n, _)| n).collect())
+}
+
+/// Switch the declared trigger `name` (its database name, [`TriggerDef::managed_name`])
+/// off or on. It must be installed as declared ([`install`] first).
+///
+/// # Errors
+/// [`Error::InvalidTrigger`] for a name nothing declares or a trigger not installed as
+/// declared; the database's error.
+pub fn set_enabled(conn: &mut dyn Connection, defs: &[TriggerDef], name: &str, on: bool) -> Result<(), Error> {
+    let compiled = compiled(conn, defs)?;
+    let found = found(conn)?;
+    let not = |reason: &str| Error::InvalidTrigger {
+        model: defs.first().map_or("-", |d| d.table.model),
+        trigger: name.to_string(),
+        reason: reason.to_string(),
+    };
+    let c = compiled
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| not("no declaration has this name"))?;
+    match (state_of(c, &found), on) {
+        (State::Installed, true) | (State::Disabled, false) => return Ok(()),
+        (State::Installed, false) | (State::Disabled, true) => {}
+        _ => return Err(not("it is not installed as declared: install it first")),
+    }
+    let first = c.triggers.first().cloned().unwrap_or_default();
+    let statements: Vec<(String, String)> = if on { &c.enable } else { &c.disable }
+        .iter()
+        .map(|s| (first.clone(), s.clone()))
+        .collect();
+    apply(conn, if on { "enable" } else { "disable" }, &statements)
 }

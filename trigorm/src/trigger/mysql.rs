@@ -7,7 +7,7 @@
 use crate::backend::Backend;
 use crate::error::Error;
 
-use super::compile::{condition, refusal, Compiled, FP, MARKER};
+use super::compile::{condition, refusal, Compiled, FP, MARKER, OFF};
 use super::decl::{Timing, TriggerDef, TriggerKind};
 
 /// The body of one database trigger, given its name and operation.
@@ -77,6 +77,8 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
         triggers: Vec::new(),
         create: Vec::new(),
         drop: Vec::new(),
+        disable: Vec::new(),
+        enable: Vec::new(),
         fingerprint: String::new(),
     };
     for op in def.ops().iter() {
@@ -86,12 +88,18 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
             Some(w) => format!("IF {w} THEN {inner} END IF;"),
             None => inner,
         };
-        out.create.push(format!(
-            "CREATE TRIGGER `{trigger}` {timing} {} ON `{}` FOR EACH ROW BEGIN /* {MARKER}{FP} */ {inner} END",
-            op.sql(),
-            t.name
-        ));
-        out.drop.push(format!("DROP TRIGGER IF EXISTS `{trigger}`"));
+        let create = |marker: &str, inner: &str| {
+            format!(
+                "CREATE TRIGGER `{trigger}` {timing} {} ON `{}` FOR EACH ROW BEGIN /* {MARKER}{FP}{marker} */ {inner} END",
+                op.sql(),
+                t.name
+            )
+        };
+        let drop = format!("DROP TRIGGER IF EXISTS `{trigger}`");
+        out.create.push(create("", &inner));
+        out.disable.extend([drop.clone(), create(OFF, "DO 0;")]);
+        out.enable.extend([drop.clone(), create("", &inner)]);
+        out.drop.push(drop);
         out.triggers.push(trigger);
     }
     Ok(out)

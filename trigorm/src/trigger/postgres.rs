@@ -83,6 +83,8 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
             format!("COMMENT ON TRIGGER \"{name}\" ON \"{}\" IS '{MARKER}{FP}'", t.name),
         ],
         drop: vec![format!("DROP TRIGGER IF EXISTS \"{name}\" ON \"{}\"", t.name)],
+        disable: vec![format!("ALTER TABLE \"{}\" DISABLE TRIGGER \"{name}\"", t.name)],
+        enable: vec![format!("ALTER TABLE \"{}\" ENABLE TRIGGER \"{name}\"", t.name)],
         fingerprint: String::new(),
     };
     if matches!(def.kind, TriggerKind::Protect(ops) if ops.delete) {
@@ -99,6 +101,10 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
         ));
         out.drop
             .push(format!("DROP TRIGGER IF EXISTS \"{truncate}\" ON \"{}\"", t.name));
+        out.disable
+            .push(format!("ALTER TABLE \"{}\" DISABLE TRIGGER \"{truncate}\"", t.name));
+        out.enable
+            .push(format!("ALTER TABLE \"{}\" ENABLE TRIGGER \"{truncate}\"", t.name));
         out.triggers.push(truncate);
     }
     out.drop.push(format!("DROP FUNCTION IF EXISTS \"{function}\"()"));

@@ -6,7 +6,7 @@
 use crate::backend::Backend;
 use crate::error::Error;
 
-use super::compile::{condition, literal, pk, refusal, Compiled, FP, MARKER};
+use super::compile::{condition, literal, pk, refusal, Compiled, FP, MARKER, OFF};
 use super::decl::{Op, Timing, TriggerDef, TriggerKind};
 
 /// The body of one database trigger, given its name and operation.
@@ -90,6 +90,8 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
         triggers: Vec::new(),
         create: Vec::new(),
         drop: Vec::new(),
+        disable: Vec::new(),
+        enable: Vec::new(),
         fingerprint: String::new(),
     };
     // The triggers that write their own table with an UPDATE (SQLite cannot change NEW)
@@ -119,13 +121,19 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
     for op in def.ops().iter() {
         let trigger = format!("{name}_{}", op.word());
         let when = when.as_ref().map_or(String::new(), |w| format!(" WHEN {w}"));
-        out.create.push(format!(
-            "CREATE TRIGGER \"{trigger}\" {timing} {}{of} ON \"{}\" FOR EACH ROW{when} BEGIN /* {MARKER}{FP} */ {} END",
-            op.sql(),
-            t.name,
-            body(&trigger, op)
-        ));
-        out.drop.push(format!("DROP TRIGGER IF EXISTS \"{trigger}\""));
+        let create = |when: &str, marker: &str| {
+            format!(
+                "CREATE TRIGGER \"{trigger}\" {timing} {}{of} ON \"{}\" FOR EACH ROW{when} BEGIN /* {MARKER}{FP}{marker} */ {} END",
+                op.sql(),
+                t.name,
+                body(&trigger, op)
+            )
+        };
+        let drop = format!("DROP TRIGGER IF EXISTS \"{trigger}\"");
+        out.create.push(create(&when, ""));
+        out.disable.extend([drop.clone(), create(" WHEN 0", OFF)]);
+        out.enable.extend([drop.clone(), create(&when, "")]);
+        out.drop.push(drop);
         out.triggers.push(trigger);
     }
     Ok(out)
