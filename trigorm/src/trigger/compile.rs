@@ -92,6 +92,15 @@ pub(super) fn refusal(trigger: &str, table: &str, what: &str) -> String {
     format!("{MARKER}{trigger}:{table}: {what}")
 }
 
+/// What a refusing kind says it refused (after the operation).
+pub(super) fn refused_what(kind: &TriggerKind) -> &'static str {
+    match kind {
+        TriggerKind::ReadOnly(_) => "a read-only column changed",
+        TriggerKind::Transitions { .. } => "a transition that is not allowed",
+        _ => "refused",
+    }
+}
+
 /// The condition under which a kind acts, with the declared condition, for `backend`
 /// (`None`: always).
 pub(super) fn condition(def: &TriggerDef, backend: Backend) -> Result<Option<String>, Error> {

@@ -6,7 +6,7 @@
 use crate::backend::Backend;
 use crate::error::Error;
 
-use super::compile::{condition, literal, pk, refusal, Compiled, FP, MARKER};
+use super::compile::{condition, literal, pk, refusal, refused_what, Compiled, FP, MARKER};
 use super::decl::{Timing, TriggerDef, TriggerKind};
 
 const B: Backend = Backend::Postgres;
@@ -24,9 +24,9 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
         format!("RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = '{message}: ' || lower(TG_OP); RETURN NULL;")
     };
     let (timing, body) = match &def.kind {
-        TriggerKind::Protect(_) => ("BEFORE", refuse("refused")),
-        TriggerKind::ReadOnly(_) => ("BEFORE", refuse("a read-only column changed")),
-        TriggerKind::Transitions { .. } => ("BEFORE", refuse("a transition that is not allowed")),
+        TriggerKind::Protect(_) | TriggerKind::ReadOnly(_) | TriggerKind::Transitions { .. } => {
+            ("BEFORE", refuse(refused_what(&def.kind)))
+        }
         TriggerKind::SoftDelete { column, value } => (
             "BEFORE",
             format!(

@@ -6,7 +6,7 @@
 use crate::backend::Backend;
 use crate::error::Error;
 
-use super::compile::{condition, literal, pk, refusal, Compiled, FP, MARKER, OFF};
+use super::compile::{condition, literal, pk, refusal, refused_what, Compiled, FP, MARKER, OFF};
 use super::decl::{Op, Timing, TriggerDef, TriggerKind};
 
 /// The body of one database trigger, given its name and operation.
@@ -21,11 +21,7 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
     let (timing, body): (&str, Body) = match &def.kind {
         TriggerKind::Protect(_) | TriggerKind::ReadOnly(_) | TriggerKind::Transitions { .. } => {
             let table = t.name;
-            let what = match &def.kind {
-                TriggerKind::ReadOnly(_) => "a read-only column changed",
-                TriggerKind::Transitions { .. } => "a transition that is not allowed",
-                _ => "refused",
-            };
+            let what = refused_what(&def.kind);
             (
                 "BEFORE",
                 Box::new(move |trigger: &str, op: Op| {
