@@ -360,8 +360,10 @@ mod tests {
         };
         let tokens = expand(&input).unwrap();
         let file: syn::File = syn::parse2(tokens.clone()).unwrap();
-        assert_eq!(file.items.len(), 3);
+        // The Model impl, the compile-time checks, the typed columns' impl.
+        assert_eq!(file.items.len(), 4);
         let text = tokens.to_string();
+        assert!(text.contains("pub const NAME : :: trigorm :: query :: Column < User , String >"));
         assert!(text.contains("impl :: trigorm :: Model for User"));
         assert!(text.contains("name : \"user\""));
         assert!(text.contains("< User as :: trigorm :: Model > :: table"));
