@@ -458,3 +458,100 @@ on_each_db!(disable_and_enable_switch_a_trigger_and_status_says_so, |db: Db| {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidTrigger { .. }), "{err:?}");
 });
+
+// A data fix: a session ignores a trigger for one transaction. The ignore ends with that
+// transaction whether it commits, rolls back or fails; it never reaches the session's next
+// transaction, another session, the next user of the pooled connection, or a plain client.
+on_each_db!(ignore_holds_for_one_transaction_only, |db: Db| {
+    let e = Engine::builder(&db.url)
+        .model::<Ledger>()
+        .trigger(TriggerDef::protect("guard", Ledger::table(), Ops::UPDATE | Ops::DELETE))
+        .pool_size(1)
+        .build()
+        .unwrap();
+    e.create_all().unwrap();
+    let name = "trigorm_ledger_guard";
+    let mut s = e.session().unwrap();
+    let row = s
+        .insert(Ledger {
+            id: 0,
+            entry: "tpyo".into(),
+        })
+        .unwrap();
+    let second = s
+        .insert(Ledger {
+            id: 0,
+            entry: "other".into(),
+        })
+        .unwrap();
+    s.commit().unwrap();
+    let fix = |s: &mut trigorm::Session, text: &str| {
+        s.execute(
+            &db.sql("UPDATE ledger SET entry = ? WHERE id = ?"),
+            &[Value::from(text), Value::Int(row.id)],
+        )
+    };
+
+    // Ignored in this transaction: the fix goes through. Meanwhile, on a server, another
+    // session (another connection) and a plain client are still refused, on another row.
+    s.ignore_triggers(&[name]).unwrap();
+    fix(&mut s, "typo").unwrap();
+    if db.is_server() {
+        let other = Engine::builder(&db.url).model::<Ledger>().build().unwrap();
+        let mut o = other.session().unwrap();
+        assert_refused(
+            o.execute(
+                &db.sql("UPDATE ledger SET entry = 'x' WHERE id = ?"),
+                &[Value::Int(second.id)],
+            ),
+            "another session while the ignore is on",
+        );
+        o.rollback().unwrap();
+        let sql = format!("UPDATE ledger SET entry = 'y' WHERE id = {}", second.id);
+        assert!(plain(&db, &sql).unwrap().unwrap_err().contains("trigorm_ledger_guard"));
+    }
+    s.commit().unwrap();
+    assert_eq!(s.get::<Ledger>(row.id).unwrap().unwrap().entry, "typo");
+
+    // The next transaction of the same session: guarded again.
+    assert_refused(fix(&mut s, "after commit"), "after the ignoring transaction committed");
+    s.rollback().unwrap();
+
+    // Ignore, then roll back: guarded again.
+    s.ignore_triggers(&[name]).unwrap();
+    fix(&mut s, "rolled back").unwrap();
+    s.rollback().unwrap();
+    assert_refused(
+        fix(&mut s, "after rollback"),
+        "after the ignoring transaction rolled back",
+    );
+    s.rollback().unwrap();
+
+    // Ignore, then a failed statement ends the transaction: guarded again after it.
+    s.ignore_triggers(&[name]).unwrap();
+    assert!(s.execute("SELECT * FROM no_such_table", &[]).is_err());
+    s.rollback().unwrap();
+    assert_refused(fix(&mut s, "after failure"), "after the ignoring transaction failed");
+    s.rollback().unwrap();
+
+    // Ignore, and the session is dropped mid-transaction: the pool's next user (the same
+    // connection, pool_size 1) is guarded.
+    s.ignore_triggers(&[name]).unwrap();
+    drop(s);
+    let mut next = e.session().unwrap();
+    assert_refused(fix(&mut next, "next user"), "the next user of the pooled connection");
+    next.rollback().unwrap();
+    drop(next);
+
+    // A plain client never sees an ignore.
+    if let Some(r) = plain(&db, "UPDATE ledger SET entry = 'plain'") {
+        assert!(r.unwrap_err().contains("trigorm_ledger_guard"));
+    }
+    let mut s = e.session().unwrap();
+    assert_eq!(
+        s.get::<Ledger>(row.id).unwrap().unwrap().entry,
+        "typo",
+        "only the committed fix stayed"
+    );
+    assert!(s.ignore_triggers(&["bad;name"]).is_err(), "names are checked");
+});

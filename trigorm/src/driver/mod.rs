@@ -224,6 +224,23 @@ pub trait Connection: Statements + Send {
         Ok(())
     }
 
+    /// Ignore the native triggers named (their database names, as
+    /// [`crate::trigger::TriggerDef::managed_name`] gives them) for the rest of the open
+    /// transaction: it ends when the transaction does, by commit, rollback or failure, and
+    /// reaches no other transaction or connection. The provided method refuses.
+    ///
+    /// # Errors
+    /// The database's error, or [`DbErrorKind::Other`] where the driver cannot.
+    fn ignore_triggers(&mut self, names: &[&str]) -> Result<(), DbError> {
+        let _ = names;
+        Err(DbError {
+            kind: DbErrorKind::Other,
+            code: None,
+            message: "this driver cannot ignore triggers".into(),
+            database: String::new(),
+        })
+    }
+
     /// Run several statements without parameters (DDL).
     ///
     /// # Errors

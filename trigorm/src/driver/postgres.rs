@@ -93,6 +93,7 @@ impl Driver for PostgresDriver {
             database: self.display.clone(),
             statements: HashMap::new(),
             in_tx: false,
+            ignored: Vec::new(),
             lost: std::cell::Cell::new(false),
         }))
     }
@@ -105,6 +106,8 @@ struct PgConnection {
     /// Prepared statements by their text.
     statements: HashMap<String, Statement>,
     in_tx: bool,
+    /// The triggers ignored in the open transaction.
+    ignored: Vec<String>,
     /// A statement found the connection lost: it is not lent again.
     lost: std::cell::Cell<bool>,
 }
@@ -244,7 +247,33 @@ impl Connection for PgConnection {
     fn commit(&mut self) -> Result<(), DbError> {
         let r = self.control("COMMIT");
         self.in_tx = false;
+        self.ignored.clear();
         r
+    }
+
+    /// `set_config('trigorm.ignore', …, true)`: a setting of the transaction alone, gone at
+    /// its end whatever the end (PostgreSQL's own rule, not trigorm's bookkeeping).
+    fn ignore_triggers(&mut self, names: &[&str]) -> Result<(), DbError> {
+        for n in names {
+            if !self.ignored.iter().any(|i| i == n) {
+                self.ignored.push((*n).to_string());
+            }
+        }
+        let list = format!(",{},", self.ignored.join(","));
+        self.query(
+            "SELECT set_config('trigorm.ignore', $1, true)",
+            &[ValueRef::Text(&list)],
+            &mut |_| Ok(()),
+        )
+        .map_err(|e| match e {
+            QueryError::Db(e) => e,
+            other => DbError {
+                kind: DbErrorKind::Other,
+                code: None,
+                message: format!("{other:?}"),
+                database: self.database.clone(),
+            },
+        })
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
@@ -255,6 +284,7 @@ impl Connection for PgConnection {
         // A connection that cannot roll back is broken: the server ends the transaction
         // when the connection goes.
         self.in_tx = false;
+        self.ignored.clear();
         r
     }
 

@@ -438,6 +438,21 @@ impl Conn<'_> {
             .map_err(|e| stmt_error("prepare", None, None, sql, e))
     }
 
+    /// Ignore native triggers for the rest of the open transaction (see
+    /// [`crate::Session::ignore_triggers`]).
+    pub(crate) fn ignore_triggers(&mut self, names: &[&str]) -> Result<(), Error> {
+        self.observe("ignore triggers");
+        self.state
+            .check(|| self.db.database())
+            .map_err(|e| stmt_error("ignore triggers", None, None, "", e))?;
+        // The pool resets the connection after this session, whatever it ends with.
+        self.state.raw = true;
+        let r = self.transaction()?.ignore_triggers(names);
+        self.state
+            .track(r)
+            .map_err(|e| stmt_error("ignore triggers", None, None, "", e))
+    }
+
     pub(crate) fn begin(&mut self, write: bool) -> Result<(), Error> {
         self.observe("BEGIN");
         self.state.aborted = false;

@@ -456,6 +456,47 @@ impl Session {
         r.map_err(|e| self.fail(e))
     }
 
+    /// Ignore the native triggers named (their database names, as
+    /// [`crate::trigger::TriggerDef::managed_name`] and [`crate::Engine::trigger_status`]
+    /// give them) for the rest of this transaction: a data fix that a trigger would refuse.
+    /// The ignore ends with the transaction, whether it commits, rolls back or fails; it
+    /// never reaches another transaction, another session, the next user of the pooled
+    /// connection, or any client that is not this session.
+    ///
+    /// # Errors
+    /// [`Error::InvalidIdentifier`] for a name that cannot be a trigger's; the database's.
+    ///
+    /// ```
+    /// use trigorm::trigger::{Ops, TriggerDef};
+    /// use trigorm::{Engine, Model};
+    /// #[derive(Model, Clone, Debug)]
+    /// #[trigorm(table = "log")]
+    /// struct Log { id: i64, text: String }
+    ///
+    /// let guard = TriggerDef::protect("append_only", Log::table(), Ops::UPDATE | Ops::DELETE);
+    /// let name = guard.managed_name();
+    /// let engine = Engine::builder("sqlite::memory:").model::<Log>().trigger(guard).build()?;
+    /// engine.create_all()?;
+    /// let mut s = engine.session()?;
+    /// s.insert(Log { id: 0, text: "tpyo".into() })?;
+    /// s.commit()?;
+    /// s.ignore_triggers(&[&name])?;
+    /// s.execute("UPDATE log SET text = 'typo'", &[])?; // the fix
+    /// s.commit()?;
+    /// assert!(s.execute("UPDATE log SET text = 'again'", &[]).is_err()); // guarded again
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn ignore_triggers(&mut self, names: &[&str]) -> Result<()> {
+        for n in names {
+            crate::schema::validate_identifier(crate::schema::IdentKind::Trigger, n)?;
+        }
+        self.flush()?;
+        let r = self
+            .begun(true)
+            .and_then(|(mut conn, _, _)| conn.ignore_triggers(names));
+        r.map_err(|e| self.fail(e))
+    }
+
     /// Run a query with bound parameters in the session's transaction; its rows. A query
     /// that writes (`... RETURNING`) makes the session forget the old values it remembered,
     /// as [`Session::execute`] does.

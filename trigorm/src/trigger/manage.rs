@@ -269,6 +269,20 @@ pub fn install(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Status,
         statements.extend(c.drop.iter().map(|s| (first.clone(), s.clone())));
         statements.extend(c.create.iter().map(|s| (first.clone(), s.clone())));
     }
+    if conn.backend() == Backend::Sqlite && !statements.is_empty() {
+        // What the triggers read to be ignored for one transaction (a main-schema table:
+        // a trigger cannot read a TEMP one).
+        statements.insert(
+            0,
+            (
+                super::sqlite::IGNORE_TABLE.to_string(),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS \"{}\" (name TEXT PRIMARY KEY)",
+                    super::sqlite::IGNORE_TABLE
+                ),
+            ),
+        );
+    }
     apply(conn, "install", &statements)?;
     status(conn, defs)
 }

@@ -80,9 +80,11 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
     for op in def.ops().iter() {
         let trigger = format!("{name}_{}", op.word());
         let inner = body(&trigger, op.word());
+        // Ignored for one transaction: `@trigorm_ignore` (see `Session::ignore_triggers`).
+        let not_ignored = format!("FIND_IN_SET('{name}', COALESCE(@trigorm_ignore, '')) = 0");
         let inner = match &when {
-            Some(w) => format!("IF {w} THEN {inner} END IF;"),
-            None => inner,
+            Some(w) => format!("IF {not_ignored} AND ({w}) THEN {inner} END IF;"),
+            None => format!("IF {not_ignored} THEN {inner} END IF;"),
         };
         let create = |marker: &str, inner: &str| {
             format!(

@@ -65,6 +65,13 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
             (timing, body)
         }
     };
+    // Ignored for one transaction: `trigorm.ignore`, a setting local to it (see
+    // `Session::ignore_triggers`); the write goes on as if there were no trigger.
+    let body = format!(
+        "IF position(',{name},' in coalesce(current_setting('trigorm.ignore', true), '')) > 0 THEN \
+         IF TG_LEVEL = 'STATEMENT' OR TG_WHEN = 'AFTER' THEN RETURN NULL; END IF; \
+         IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END IF; {body}"
+    );
     let ops: Vec<&str> = def.ops().iter().map(|op| op.sql()).collect();
     let when = when.map_or(String::new(), |w| format!(" WHEN ({w})"));
     let mut out = Compiled {

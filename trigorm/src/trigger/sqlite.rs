@@ -9,6 +9,10 @@ use crate::error::Error;
 use super::compile::{condition, literal, pk, refusal, refused_what, Compiled, FP, MARKER, OFF};
 use super::decl::{Op, Timing, TriggerDef, TriggerKind};
 
+/// The table whose rows say which triggers a transaction ignores (written and deleted in
+/// that transaction, never committed).
+pub(super) const IGNORE_TABLE: &str = "trigorm_ignore";
+
 /// The body of one database trigger, given its name and operation.
 type Body = Box<dyn Fn(&str, Op) -> String>;
 
@@ -116,7 +120,12 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
     };
     for op in def.ops().iter() {
         let trigger = format!("{name}_{}", op.word());
-        let when = when.as_ref().map_or(String::new(), |w| format!(" WHEN {w}"));
+        // Ignored for one transaction: a row of `trigorm_ignore` (see `Session::ignore_triggers`).
+        let not_ignored = format!("NOT EXISTS (SELECT 1 FROM \"{IGNORE_TABLE}\" WHERE name = '{name}')");
+        let when = match when.as_ref() {
+            Some(w) => format!(" WHEN {not_ignored} AND ({w})"),
+            None => format!(" WHEN {not_ignored}"),
+        };
         let create = |when: &str, marker: &str| {
             format!(
                 "CREATE TRIGGER \"{trigger}\" {timing} {}{of} ON \"{}\" FOR EACH ROW{when} BEGIN /* {MARKER}{FP}{marker} */ {} END",

@@ -107,6 +107,7 @@ impl Driver for MysqlDriver {
             database: self.display.clone(),
             version: version.unwrap_or_default(),
             home: self.opts.get_db_name().map(str::to_string),
+            ignored: Vec::new(),
             in_tx: false,
             lost: false,
         }))
@@ -121,6 +122,8 @@ struct MyConnection {
     version: String,
     /// The URL's database.
     home: Option<String>,
+    /// The triggers ignored in the open transaction (`@trigorm_ignore`).
+    ignored: Vec<String>,
     in_tx: bool,
     /// A statement found the connection lost: it is not lent again.
     lost: bool,
@@ -185,6 +188,15 @@ impl MyConnection {
             message,
             database: self.database.clone(),
         })
+    }
+
+    /// End the ignore of triggers, if one is on.
+    fn clear_ignored(&mut self) -> Result<(), DbError> {
+        if self.ignored.is_empty() {
+            return Ok(());
+        }
+        self.ignored.clear();
+        self.control("SET @trigorm_ignore = NULL")
     }
 
     fn control(&mut self, sql: &str) -> Result<(), DbError> {
@@ -399,18 +411,34 @@ impl Connection for MyConnection {
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
-        let r = self.control("COMMIT");
+        // The ignore ends before the COMMIT: a user variable outlives transactions.
+        let cleared = self.clear_ignored();
+        let r = cleared.and_then(|()| self.control("COMMIT"));
         self.in_tx = false;
         r
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
         if !self.in_tx {
-            return Ok(());
+            return self.clear_ignored();
         }
         let r = self.control("ROLLBACK");
         self.in_tx = false;
-        r
+        let cleared = self.clear_ignored();
+        r.and(cleared)
+    }
+
+    /// `@trigorm_ignore`, read by the triggers, cleared by this connection's commit and
+    /// rollback (and by the pool's reset, which clears user variables).
+    fn ignore_triggers(&mut self, names: &[&str]) -> Result<(), DbError> {
+        for n in names {
+            if !self.ignored.iter().any(|i| i == n) {
+                self.ignored.push((*n).to_string());
+            }
+        }
+        let list = self.ignored.join(",");
+        let r = self.conn.exec_drop("SET @trigorm_ignore = ?", (list,));
+        r.map_err(|e| self.err(e))
     }
 
     fn in_transaction(&self) -> bool {

@@ -139,6 +139,7 @@ impl Driver for SqliteDriver {
             conn,
             database: self.display.clone(),
             transaction_control,
+            ignoring: false,
         }))
     }
 }
@@ -149,6 +150,8 @@ pub struct SqliteConnection {
     database: String,
     /// Set while the connection itself runs BEGIN, COMMIT or ROLLBACK.
     transaction_control: Arc<AtomicBool>,
+    /// Rows of `trigorm_ignore` were written in the open transaction.
+    ignoring: bool,
 }
 
 impl SqliteConnection {
@@ -449,10 +452,29 @@ impl Connection for SqliteConnection {
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
+        // The ignore's rows go before the COMMIT: no other connection ever sees them.
+        if self.ignoring {
+            self.ignoring = false;
+            self.control("DELETE FROM trigorm_ignore")?;
+        }
         self.control("COMMIT")
     }
 
+    /// Rows of `trigorm_ignore` (a main-schema table `install` creates: a trigger cannot
+    /// read a TEMP one), written in the transaction and deleted before its COMMIT; a
+    /// rollback or a failure takes them away with the rest.
+    fn ignore_triggers(&mut self, names: &[&str]) -> Result<(), DbError> {
+        for n in names {
+            self.conn
+                .execute("INSERT OR IGNORE INTO trigorm_ignore (name) VALUES (?1)", [n])
+                .map_err(|e| self.err(e))?;
+        }
+        self.ignoring = true;
+        Ok(())
+    }
+
     fn rollback(&mut self) -> Result<(), DbError> {
+        self.ignoring = false;
         if self.conn.is_autocommit() {
             return Ok(());
         }
