@@ -73,6 +73,7 @@ impl DbError {
     /// The error of opening a connection: one that carries no code of the server's (no
     /// server answered, or the connection broke before it said why) is
     /// [`DbErrorKind::Unreachable`].
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn at_connect(mut self) -> DbError {
         if self.code.is_none() {
             self.kind = DbErrorKind::Unreachable;

@@ -459,8 +459,20 @@ pub(crate) fn render_insert(syntax: SqlSyntax, table: &TableDef, with_key: bool,
     syntax.query(&q).0
 }
 
+/// Append `items` to `sql`, separated by commas.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn push_list(sql: &mut String, items: impl Iterator<Item = String>) {
+    for (n, item) in items.enumerate() {
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&item);
+    }
+}
+
 /// A foreign key to a table created later (tables that reference each other): the table,
 /// the column, the parent, and the constraint's name (validated).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) struct LateForeignKey<'a> {
     pub(crate) table: &'a TableDef,
     pub(crate) column: &'a crate::schema::ColumnDef,
@@ -526,6 +538,7 @@ pub(crate) struct TableStyle {
     pub(crate) options: Option<(&'static str, &'static str, &'static str)>,
     /// A timestamp column's default is written without its offset (`DATETIME` has none;
     /// the session's time zone is UTC).
+    #[cfg(feature = "mysql")]
     pub(crate) naive_timestamps: bool,
     /// A text, JSON or blob column's default is an expression in parentheses (MySQL 8
     /// refuses a literal default on those types).
@@ -570,6 +583,8 @@ pub(crate) fn render_create_table_styled<D: Dialect + ?Sized>(
             def.unique_key();
         }
         match c.default {
+            // Only the MySQL dialect writes timestamps without an offset.
+            #[cfg(feature = "mysql")]
             Some(DefaultValue::Text(text)) if style.naive_timestamps && c.ty == ColumnType::Timestamp => {
                 let at = crate::value::parse_timestamp(text).ok_or_else(|| Error::InvalidModel {
                     model: table.model,

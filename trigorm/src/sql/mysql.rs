@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    create_tables_late_fks, on_delete_sql, render_create_table_styled, Capabilities, Ddl, Dialect, SqlSyntax,
-    TableStyle,
+    create_tables_late_fks, on_delete_sql, push_list, render_create_table_styled, Capabilities, Ddl, Dialect,
+    SqlSyntax, TableStyle,
 };
 use crate::backend::Backend;
 use crate::error::Error;
@@ -340,13 +340,4 @@ fn quote(name: &str) -> String {
 
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
-}
-
-fn push_list(sql: &mut String, items: impl Iterator<Item = String>) {
-    for (n, item) in items.enumerate() {
-        if n > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&item);
-    }
 }

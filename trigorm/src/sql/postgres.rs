@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use super::{create_tables_late_fks, on_delete_sql, render_insert, Capabilities, Ddl, Dialect, SqlSyntax, TableStyle};
+use super::{
+    create_tables_late_fks, on_delete_sql, push_list, render_insert, Capabilities, Ddl, Dialect, SqlSyntax, TableStyle,
+};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::model::ColumnSet;
@@ -199,13 +201,4 @@ impl PostgresDialect {
 /// be in them).
 fn quote(name: &str) -> String {
     format!("\"{name}\"")
-}
-
-fn push_list(sql: &mut String, items: impl Iterator<Item = String>) {
-    for (n, item) in items.enumerate() {
-        if n > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&item);
-    }
 }

@@ -132,12 +132,8 @@ pub(super) fn pk(t: &TableDef) -> &'static str {
     t.pk().name
 }
 
-/// A value as a literal in `backend`'s SQL (for a column of `t`).
+/// A value as a literal in `backend`'s SQL, for `column` of `t` (checked).
 pub(super) fn literal(t: &TableDef, column: &str, v: &Value, backend: Backend) -> Result<String, Error> {
-    // Rendered through a condition, which checks and escapes it; the `= ` prefix is cut.
-    let c = Cond::Cmp(super::Row::New, column.to_string(), crate::query::CmpOp::Eq, v.clone());
-    let sql = c.render(t, backend)?;
-    Ok(sql
-        .split_once(" = ")
-        .map_or("NULL".to_string(), |(_, lit)| lit.to_string()))
+    let name = t.columns[t.column_index(column)?].name;
+    super::cond::literal(v, backend, t, name)
 }

@@ -291,8 +291,8 @@ fn column(table: &TableDef, b: Backend, row: Row, name: &str) -> Result<String, 
     })
 }
 
-/// A literal as `b` writes it in SQL text.
-fn literal(v: &Value, b: Backend, table: &TableDef, column: &'static str) -> Result<String, Error> {
+/// A literal as `b` writes it in SQL text (for `column` of `table`, named in errors).
+pub(super) fn literal(v: &Value, b: Backend, table: &TableDef, column: &'static str) -> Result<String, Error> {
     let refuse = |reason: &'static str| Error::InvalidValue {
         model: table.model,
         column,

@@ -11,7 +11,7 @@ mod field;
 mod timestamp;
 
 pub use field::Field;
-#[cfg(any(feature = "postgres", all(test, feature = "sqlite")))]
+#[cfg(any(feature = "postgres", feature = "mysql", all(test, feature = "sqlite")))]
 pub(crate) use timestamp::parse_timestamp;
 #[cfg(all(test, feature = "sqlite"))]
 pub(crate) use timestamp::parse_timestamp_fast;
