@@ -10,7 +10,8 @@ use syn::{Attribute, Lit, LitStr, Path, Token};
 
 use crate::names::Case;
 
-const STRUCT_KEYS: &str = "`table`";
+const STRUCT_KEYS: &str =
+    "`table`, `protect`, `read_only`, `soft_delete`, `transitions`, `updated_at`, `version`, `custom`";
 const FIELD_KEYS: &str =
     "`primary_key`, `natural`, `column`, `unique`, `index`, `version`, `default`, `references`, `on_delete`";
 const DEFAULT_FORMS: &str =
@@ -25,6 +26,8 @@ const VARIANT_KEYS: &str = "`rename`";
 pub(crate) struct StructAttrs {
     /// `table = "name"`.
     pub table: Option<LitStr>,
+    /// Native triggers (`protect(...)`, `read_only(...)`, ...), in declaration order.
+    pub triggers: Vec<crate::triggers::TriggerAttr>,
 }
 
 /// The attributes on one field. Flags hold the span of their key, for errors.
@@ -88,6 +91,10 @@ impl StructAttrs {
             "table" => {
                 let name = string(&meta, "table", "users")?;
                 set(&mut out.table, name, &meta, key)
+            }
+            k if crate::triggers::KINDS.contains(&k) => {
+                out.triggers.push(crate::triggers::parse(&meta, k)?);
+                Ok(())
             }
             _ => Err(unknown(&meta, "struct", STRUCT_KEYS)),
         })?;

@@ -30,6 +30,7 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
     let field: Vec<_> = m.columns.iter().map(field_trait).collect();
     let decode_error: Vec<_> = m.columns.iter().map(|c| decode_error(model, c)).collect();
     let checks = checks(m);
+    let triggers = crate::triggers::generate(m, &m.triggers);
     // `bind_insert`: every column in order, the primary key only `with_key`.
     // A field not known to bind exactly one parameter is checked right after it binds.
     let insert_binds = m.columns.iter().enumerate().map(|(i, c)| {
@@ -52,6 +53,8 @@ pub(crate) fn generate(m: &ModelDef) -> TokenStream {
         #[automatically_derived]
         impl ::trigorm::Model for #ident {
             #table
+
+            #triggers
 
             fn values(&self) -> ::std::vec::Vec<::trigorm::Value> {
                 ::std::vec![#(#field::to_value(&self.#member)),*]

@@ -6,6 +6,7 @@ mod codegen;
 mod field;
 mod model;
 mod names;
+mod triggers;
 
 use proc_macro::TokenStream;
 
@@ -48,6 +49,51 @@ use proc_macro::TokenStream;
 ///
 /// - `#[trigorm(table = "name")]`: the table name. Default: the struct's name in
 ///   snake_case, not pluralized (`User` -> `user`, `AuditLog` -> `audit_log`).
+///
+/// # Native triggers
+///
+/// Struct attributes declare native triggers (rules the database enforces whoever writes);
+/// `Model::triggers()` returns them, an engine that registers the model checks them when
+/// it is built and `create_all` installs them. Each takes an optional `name = "..."`
+/// (default: its key; the database name is `trigorm_<table>_<name>`) and an optional
+/// `when = <condition>`, a Rust expression of type `trigorm::trigger::Cond` over the typed
+/// columns (`Self::AMOUNT`). Fields are named as in the struct.
+///
+/// ```ignore
+/// use trigorm::trigger::{changed, new};
+/// #[derive(Model, Clone, Debug)]
+/// #[trigorm(
+///     table = "invoice",
+///     protect(name = "keep", delete),                       // refuse these writes
+///     read_only(name = "fixed", columns(number)),           // refuse updates of these
+///     transitions(column = stage, allow(Draft -> Sent, Sent -> Paid)), // variants of Stage
+///     updated_at(column = touched_at),                      // stamp every update
+///     version(column = rev),                                // bump on every update
+///     custom(name = "big", after, update,                   // before / after / instead_of
+///            when = changed(Self::AMOUNT).and(new(Self::AMOUNT).gt(1000)),
+///            sqlite = "INSERT INTO alert (amount) VALUES (NEW.amount);",
+///            postgres = "INSERT INTO alert (amount) VALUES (NEW.amount); RETURN NULL;",
+///            mysql = "INSERT INTO alert (amount) VALUES (NEW.amount);"),
+/// )]
+/// struct Invoice { id: i64, number: String, stage: Stage, amount: i64,
+///                  touched_at: DateTime<Utc>, rev: i64 }
+/// ```
+///
+/// - `protect(insert, update, delete)`: refuse these writes (at least one).
+/// - `read_only(columns(a, b))`: refuse updates that change these columns.
+/// - `soft_delete(column = deleted, value = true)`: a `DELETE` sets the column instead
+///   (`value` is an expression of the field's type; not on MariaDB/MySQL).
+/// - `transitions(column = state, allow(A -> B, ...))`: the column moves only along these
+///   edges; a bare name is a variant of the field's type (`Some(..)` of it for an
+///   `Option`), anything else an expression of the field's type.
+/// - `updated_at(column = c)`, `version(column = c)`: stamp the time, or move the version
+///   one up, on every update (one that sets the version itself is left alone).
+/// - `custom(before | after | instead_of, insert, update, delete, sqlite = "...",
+///   postgres = "...", mysql = "...")`: bodies of your own per backend (statements;
+///   PostgreSQL's end with a `RETURN`); an engine on a backend without a body refuses it.
+///
+/// A field the model lacks, a misspelt column in `when`, a state its enum lacks, a
+/// missing setting or two triggers of one name are compile errors.
 ///
 /// # Field attributes
 ///

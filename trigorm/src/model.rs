@@ -107,6 +107,25 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// The table this model maps to.
     fn table() -> &'static TableDef;
 
+    /// The native triggers declared on the model (`#[trigorm(protect(...))]` and the other
+    /// trigger attributes of `#[derive(Model)]`), in declaration order. An engine that
+    /// registers the model ([`EngineBuilder::model`](crate::EngineBuilder::model), or a
+    /// listener on it) checks them when it is built and installs them with
+    /// [`Engine::create_all`](crate::Engine::create_all). The provided method declares none.
+    ///
+    /// ```
+    /// use trigorm::Model;
+    /// #[derive(Model, Clone, Debug)]
+    /// #[trigorm(table = "log", protect(name = "append_only", update, delete))]
+    /// struct Log { id: i64, text: String }
+    ///
+    /// let triggers = Log::triggers();
+    /// assert_eq!(triggers[0].managed_name(), "trigorm_log_append_only");
+    /// ```
+    fn triggers() -> Vec<crate::trigger::TriggerDef> {
+        Vec::new()
+    }
+
     /// All column values, in column order.
     fn values(&self) -> Vec<Value>;
 

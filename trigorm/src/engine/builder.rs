@@ -31,8 +31,13 @@ pub struct EngineBuilder {
     max_flush_rounds: usize,
     observer: Option<StatementObserver>,
     triggers: Vec<crate::trigger::TriggerDef>,
+    /// How each registered model reads a value of a column (to check trigger states).
+    readers: Vec<(&'static TableDef, ValueCheck)>,
     error: Option<Error>,
 }
+
+/// [`Model::check_value`] of one model.
+type ValueCheck = fn(usize, &crate::ValueRef<'_>) -> Result<()>;
 
 impl EngineBuilder {
     pub(super) fn new(url: String) -> EngineBuilder {
@@ -47,6 +52,7 @@ impl EngineBuilder {
             max_flush_rounds: DEFAULT_MAX_FLUSH_ROUNDS,
             observer: None,
             triggers: Vec::new(),
+            readers: Vec::new(),
             error: None,
         }
     }
@@ -79,6 +85,8 @@ impl EngineBuilder {
         let t = M::table();
         if !self.models.iter().any(|m| std::ptr::eq(*m, t)) {
             self.models.push(t);
+            self.readers.push((t, M::check_value));
+            self.triggers.extend(M::triggers());
             if self.error.is_none() {
                 self.error = check_defaults::<M>().err();
             }
@@ -343,7 +351,12 @@ impl EngineBuilder {
         }
         for t in &self.triggers {
             t.validate()?;
+            let reader = self.readers.iter().find(|(table, _)| std::ptr::eq(*table, t.table));
+            if let Some((_, read)) = reader {
+                check_states(t, *read)?;
+            }
         }
+        check_trigger_names(&self.triggers)?;
         let opened = open_driver(&self.url, self.busy_timeout)?;
         let dialect = opened.dialect;
         let driver = match self.wrap {
@@ -359,6 +372,11 @@ impl EngineBuilder {
             Some(refined) => refined,
             None => dialect,
         };
+        // What the backend cannot express (or a custom trigger without its body) is refused
+        // now, before any SQL runs.
+        for t in &self.triggers {
+            crate::trigger::compile_among(t, dialect.backend(), &self.triggers)?;
+        }
         let inner = Shared {
             driver,
             dialect,
@@ -373,6 +391,40 @@ impl EngineBuilder {
             triggers: Arc::new(self.triggers),
         })
     }
+}
+
+/// The states of a transition and the value of a soft delete must be values of their
+/// column's field (a variant of its enum, say).
+fn check_states(t: &crate::trigger::TriggerDef, read: ValueCheck) -> Result<()> {
+    use crate::trigger::TriggerKind;
+    let (column, values): (&str, Vec<&crate::Value>) = match &t.kind {
+        TriggerKind::Transitions { column, allowed } => (column, allowed.iter().flat_map(|(a, b)| [a, b]).collect()),
+        TriggerKind::SoftDelete { column, value } => (column, vec![value]),
+        _ => return Ok(()),
+    };
+    let index = t.table.column_index(column)?;
+    for v in values {
+        read(index, &v.as_value_ref()).map_err(|e| Error::InvalidTrigger {
+            model: t.table.model,
+            trigger: t.name.clone(),
+            reason: format!("{v:?} is not a value of column {column:?}: {e}"),
+        })?;
+    }
+    Ok(())
+}
+
+/// Two triggers of one table cannot share a name.
+fn check_trigger_names(triggers: &[crate::trigger::TriggerDef]) -> Result<()> {
+    for (i, t) in triggers.iter().enumerate() {
+        if triggers[..i].iter().any(|o| o.managed_name() == t.managed_name()) {
+            return Err(Error::InvalidTrigger {
+                model: t.table.model,
+                trigger: t.name.clone(),
+                reason: "declared twice (on the model and with the builder, or twice with the builder)".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Every column `default` of `M` must read back as its field: a default the field cannot
