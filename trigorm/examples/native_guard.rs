@@ -1,6 +1,7 @@
 //! The seed's tables kept honest by the database itself, whoever writes: `log` is
 //! append-only, `users.created_at` never changes, and every insert, update and delete of
-//! `users` writes its `log` row — three native triggers, declared here and installed by
+//! `users` writes its `log` row — three native triggers, declared here (the first two on
+//! the models, the audit with the builder, its bodies made at run time) and installed by
 //! `create_all` on SQLite, PostgreSQL or MariaDB/MySQL.
 //!
 //! `cargo run --example native_guard -- sqlite://guard.db` (or a `postgres://` or
@@ -13,7 +14,7 @@ use trigorm::trigger::{CustomBodies, Ops, Timing, TriggerDef};
 use trigorm::{Engine, Model};
 
 #[derive(Model, Clone, Debug)]
-#[trigorm(table = "users")]
+#[trigorm(table = "users", read_only(name = "created_at_fixed", columns(created_at)))]
 struct User {
     id: i64,
     name: String,
@@ -21,7 +22,7 @@ struct User {
 }
 
 #[derive(Model, Clone, Debug)]
-#[trigorm(table = "log")]
+#[trigorm(table = "log", protect(name = "append_only", update, delete))]
 struct Log {
     id: i64,
     user_id: i64,
@@ -65,16 +66,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Engine::builder(url)
         .model::<User>()
         .model::<Log>()
-        .trigger(TriggerDef::protect(
-            "append_only",
-            Log::table(),
-            Ops::UPDATE | Ops::DELETE,
-        ))
-        .trigger(TriggerDef::read_only(
-            "created_at_fixed",
-            User::table(),
-            [User::CREATED_AT.name()],
-        ))
         .trigger(audit("insert", Ops::INSERT))
         .trigger(audit("update", Ops::UPDATE))
         .trigger(audit("delete", Ops::DELETE))
