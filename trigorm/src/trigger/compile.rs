@@ -20,6 +20,42 @@ pub const MARKER: &str = "trigorm:";
 /// MariaDB/MySQL).
 pub const OFF: &str = ":off";
 
+/// One database trigger a declaration makes: what places it among the other triggers of
+/// its table (its timing and events: triggers of one table, timing and event fire in the
+/// order of their declared names), and the statements that make and remove it alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbTrigger {
+    /// Its name in the database.
+    pub name: String,
+    /// `BEFORE`, `AFTER` or `INSTEAD OF`.
+    pub timing: &'static str,
+    /// The events it fires on: `INSERT`, `UPDATE`, `DELETE` (one per trigger on SQLite and
+    /// MariaDB/MySQL), `TRUNCATE` (the guard PostgreSQL adds to a protection of deletes).
+    pub events: Vec<&'static str>,
+    /// The statements that create it, switched on (on PostgreSQL its function is created
+    /// by the declaration's first statement, [`Compiled::create`]).
+    pub create: Vec<String>,
+    /// The statements that create it switched off, where a trigger is switched off by
+    /// replacing it (SQLite, MariaDB/MySQL); empty on PostgreSQL (`DISABLE TRIGGER`).
+    pub create_off: Vec<String>,
+    /// The statement that drops it (`IF EXISTS`).
+    pub drop: String,
+}
+
+impl DbTrigger {
+    /// A trigger with no statements yet.
+    pub(super) fn new(name: String, timing: &'static str, events: Vec<&'static str>, drop: String) -> DbTrigger {
+        DbTrigger {
+            name,
+            timing,
+            events,
+            create: Vec::new(),
+            create_off: Vec::new(),
+            drop,
+        }
+    }
+}
+
 /// A declaration compiled for one backend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compiled {
@@ -28,7 +64,9 @@ pub struct Compiled {
     /// The table.
     pub table: &'static str,
     /// The database triggers it makes.
-    pub triggers: Vec<String>,
+    pub triggers: Vec<DbTrigger>,
+    /// The other database objects it makes: the trigger function on PostgreSQL.
+    pub functions: Vec<String>,
     /// The statements that create them, in order.
     pub create: Vec<String>,
     /// The statements that drop them (`IF EXISTS`).
@@ -54,10 +92,36 @@ impl Compiled {
             }
         }
         self.fingerprint = format!("{h:016x}");
-        for s in self.create.iter_mut().chain(&mut self.disable).chain(&mut self.enable) {
-            *s = s.replace(FP, &self.fingerprint);
+        let fingerprint = self.fingerprint.clone();
+        let parts = self
+            .triggers
+            .iter_mut()
+            .flat_map(|t| t.create.iter_mut().chain(&mut t.create_off));
+        for s in self
+            .create
+            .iter_mut()
+            .chain(&mut self.disable)
+            .chain(&mut self.enable)
+            .chain(parts)
+        {
+            *s = s.replace(FP, &fingerprint);
         }
         self
+    }
+
+    /// A declaration with nothing in it yet, for `def`.
+    pub(super) fn empty(def: &TriggerDef) -> Compiled {
+        Compiled {
+            name: def.managed_name(),
+            table: def.table.name,
+            triggers: Vec::new(),
+            functions: Vec::new(),
+            create: Vec::new(),
+            drop: Vec::new(),
+            disable: Vec::new(),
+            enable: Vec::new(),
+            fingerprint: String::new(),
+        }
     }
 }
 

@@ -2,15 +2,17 @@
 //! there ([`status`]), bringing it in line ([`install`]), removing ([`uninstall`],
 //! [`prune`]), and a check for CI ([`check`]). The same on every backend; where DDL is
 //! transactional (SQLite, PostgreSQL) a change is one transaction, elsewhere a failure
-//! midway says what was and was not done.
+//! midway says what was and was not done. Several triggers of one table, timing and event
+//! fire in the order of their declared names on every backend (see [`install`]).
 
 use crate::backend::Backend;
 use crate::driver::{Connection, QueryError};
 use crate::error::{DbError, Error};
 use crate::value::Value;
 
-use super::compile::{compile_among, Compiled, MARKER, OFF};
+use super::compile::{compile_among, Compiled, DbTrigger, MARKER, OFF};
 use super::decl::{TriggerDef, PREFIX};
+use super::mysql::Place;
 
 /// The state of one declared trigger in the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,12 +35,18 @@ pub struct Status {
     pub declared: Vec<(String, State)>,
     /// Database triggers with the managed prefix that no declaration makes (table, name).
     pub orphaned: Vec<(String, String)>,
+    /// Trigger functions with the managed prefix (PostgreSQL, in the current schema) that
+    /// no declaration makes and no trigger calls but orphaned ones: left behind by a
+    /// trigger dropped by hand, or by a declaration removed from the code. Empty elsewhere.
+    pub orphaned_functions: Vec<String>,
 }
 
 impl Status {
     /// Whether the database is exactly as declared: everything installed, nothing orphaned.
     pub fn in_sync(&self) -> bool {
-        self.orphaned.is_empty() && self.declared.iter().all(|(_, s)| *s == State::Installed)
+        self.orphaned.is_empty()
+            && self.orphaned_functions.is_empty()
+            && self.declared.iter().all(|(_, s)| *s == State::Installed)
     }
 }
 
@@ -49,6 +57,10 @@ struct Found {
     table: String,
     fingerprint: Option<String>,
     enabled: bool,
+    /// Where it stands among the triggers of its table, timing and event: SQLite the
+    /// `sqlite_master` rowid (the newest fires first), MariaDB/MySQL `ACTION_ORDER` (the
+    /// lowest first); 0 on PostgreSQL (names order them).
+    position: i64,
 }
 
 /// The managed triggers in the connection's database (its current schema on PostgreSQL).
@@ -56,28 +68,24 @@ fn found(conn: &mut dyn Connection) -> Result<Vec<Found>, Error> {
     let backend = conn.backend();
     let sql = match backend {
         Backend::Sqlite => {
-            "SELECT name, tbl_name, sql, 1 FROM sqlite_master WHERE type = 'trigger' \
+            "SELECT name, tbl_name, sql, 1, rowid FROM sqlite_master WHERE type = 'trigger' \
              AND substr(name, 1, 8) = 'trigorm_'"
         }
         Backend::Postgres => {
             "SELECT t.tgname::text, c.relname::text, COALESCE(obj_description(t.oid, 'pg_trigger'), ''), \
-             CASE WHEN t.tgenabled = 'D' THEN 0 ELSE 1 END FROM pg_trigger t \
+             CASE WHEN t.tgenabled = 'D' THEN 0 ELSE 1 END, 0 FROM pg_trigger t \
              JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE NOT t.tgisinternal AND n.nspname = current_schema() AND substr(t.tgname, 1, 8) = 'trigorm_'"
         }
         Backend::Mysql => {
-            "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_STATEMENT, 1 FROM information_schema.TRIGGERS \
+            "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_STATEMENT, 1, ACTION_ORDER \
+             FROM information_schema.TRIGGERS \
              WHERE TRIGGER_SCHEMA = DATABASE() AND SUBSTR(TRIGGER_NAME, 1, 8) = 'trigorm_'"
         }
     };
     debug_assert_eq!(PREFIX.len(), 8);
     let mut out = Vec::new();
     conn.query(sql, &[], &mut |row| {
-        let text = |v: &Value| match v {
-            Value::Text(s) => s.clone(),
-            Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
-            _ => String::new(),
-        };
         let source = text(&row[2]);
         let fingerprint = fingerprint_in(&source);
         let off = fingerprint
@@ -87,13 +95,79 @@ fn found(conn: &mut dyn Connection) -> Result<Vec<Found>, Error> {
             name: text(&row[0]),
             table: text(&row[1]),
             fingerprint,
-            enabled: row[3] != Value::Int(0) && !off,
+            enabled: int(&row[3]) != 0 && !off,
+            position: int(&row[4]),
         });
         Ok(())
     })
     .map_err(|e| query_failed(e, sql))?;
     out.sort_by(|a, b| (&a.table, &a.name).cmp(&(&b.table, &b.name)));
     Ok(out)
+}
+
+/// A managed trigger function found in the database (PostgreSQL) and the triggers that
+/// call it: (table, trigger, whether in the current schema).
+#[derive(Debug, Clone)]
+struct FoundFunction {
+    name: String,
+    callers: Vec<(String, String, bool)>,
+}
+
+/// The managed trigger functions of the current schema (PostgreSQL; none elsewhere).
+fn found_functions(conn: &mut dyn Connection) -> Result<Vec<FoundFunction>, Error> {
+    if conn.backend() != Backend::Postgres {
+        return Ok(Vec::new());
+    }
+    let sql = "SELECT p.proname::text, COALESCE(t.tgname::text, ''), COALESCE(c.relname::text, ''), \
+               CASE WHEN tn.nspname = current_schema() THEN 1 ELSE 0 END \
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+               LEFT JOIN pg_trigger t ON t.tgfoid = p.oid LEFT JOIN pg_class c ON c.oid = t.tgrelid \
+               LEFT JOIN pg_namespace tn ON tn.oid = c.relnamespace \
+               WHERE n.nspname = current_schema() AND p.prorettype = 'trigger'::regtype \
+               AND p.pronargs = 0 AND substr(p.proname, 1, 8) = 'trigorm_'";
+    let mut out: Vec<FoundFunction> = Vec::new();
+    conn.query(sql, &[], &mut |row| {
+        let name = text(&row[0]);
+        let at = match out.iter().position(|f| f.name == name) {
+            Some(at) => at,
+            None => {
+                out.push(FoundFunction {
+                    name,
+                    callers: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        let trigger = text(&row[1]);
+        if !trigger.is_empty() {
+            out[at].callers.push((text(&row[2]), trigger, int(&row[3]) != 0));
+        }
+        Ok(())
+    })
+    .map_err(|e| query_failed(e, sql))?;
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// A catalog value as text.
+fn text(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Int(i) => i.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A catalog value as an integer (0 when it is none).
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        Value::Bool(b) => i64::from(*b),
+        Value::Text(s) => s.trim().parse().unwrap_or(0),
+        Value::Blob(b) => String::from_utf8_lossy(b).trim().parse().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// The fingerprint after the marker in a trigger's source or comment.
@@ -135,44 +209,189 @@ fn compiled(conn: &dyn Connection, defs: &[TriggerDef]) -> Result<Vec<Compiled>,
     Ok(out)
 }
 
-fn state_of(c: &Compiled, found: &[Found]) -> State {
-    let parts: Vec<&Found> = c
-        .triggers
-        .iter()
-        .filter_map(|n| found.iter().find(|f| &f.name == n && f.table == c.table))
-        .collect();
-    if parts.len() < c.triggers.len() {
-        State::Missing
-    } else if parts
-        .iter()
-        .any(|f| f.fingerprint.as_deref() != Some(c.fingerprint.as_str()))
-    {
-        State::Outdated
-    } else if parts.iter().any(|f| !f.enabled) {
-        State::Disabled
-    } else {
-        State::Installed
+/// One database trigger a declaration makes, with its declaration.
+type Member<'a> = (&'a Compiled, &'a DbTrigger);
+
+/// Triggers of one table, timing and event fire in a defined order.
+type GroupKey<'a> = (&'a str, &'a str, &'a str);
+
+/// The database against the declarations.
+struct View {
+    backend: Backend,
+    compiled: Vec<Compiled>,
+    found: Vec<Found>,
+    /// Database triggers there as declared, but out of the declared order.
+    misplaced: Vec<String>,
+}
+
+impl View {
+    fn read(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<View, Error> {
+        let mut view = View {
+            backend: conn.backend(),
+            compiled: compiled(conn, defs)?,
+            found: found(conn)?,
+            misplaced: Vec::new(),
+        };
+        let mut misplaced = Vec::new();
+        for group in view.groups() {
+            let kept = view.kept(&group);
+            for ((c, t), keep) in group.iter().zip(kept) {
+                if !keep && view.current(c, t).is_some() {
+                    misplaced.push(t.name.clone());
+                }
+            }
+        }
+        view.misplaced = misplaced;
+        Ok(view)
+    }
+
+    /// The database trigger `t` of `c`, if it is there.
+    fn found(&self, c: &Compiled, t: &DbTrigger) -> Option<&Found> {
+        self.found.iter().find(|f| f.name == t.name && f.table == c.table)
+    }
+
+    /// The database trigger `t` of `c`, if it is there as declared (on or off).
+    fn current(&self, c: &Compiled, t: &DbTrigger) -> Option<&Found> {
+        self.found(c, t)
+            .filter(|f| f.fingerprint.as_deref() == Some(c.fingerprint.as_str()))
+    }
+
+    fn state(&self, c: &Compiled) -> State {
+        let parts: Vec<&Found> = c.triggers.iter().filter_map(|t| self.found(c, t)).collect();
+        if parts.len() < c.triggers.len() {
+            State::Missing
+        } else if parts
+            .iter()
+            .any(|f| f.fingerprint.as_deref() != Some(c.fingerprint.as_str()) || self.misplaced.contains(&f.name))
+        {
+            State::Outdated
+        } else if parts.iter().any(|f| !f.enabled) {
+            State::Disabled
+        } else {
+            State::Installed
+        }
+    }
+
+    /// The declared database triggers by table, timing and event, each group in the order
+    /// they are to fire: by declared name (byte order; PostgreSQL's own rule).
+    fn groups(&self) -> Vec<Vec<Member<'_>>> {
+        let mut groups: Vec<(GroupKey<'_>, Vec<Member<'_>>)> = Vec::new();
+        for c in &self.compiled {
+            for t in &c.triggers {
+                for event in &t.events {
+                    let key = (c.table, t.timing, *event);
+                    match groups.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, members)) => members.push((c, t)),
+                        None => groups.push((key, vec![(c, t)])),
+                    }
+                }
+            }
+        }
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        groups
+            .into_iter()
+            .map(|(_, mut members)| {
+                members.sort_by(|a, b| (&a.0.name, &a.1.name).cmp(&(&b.0.name, &b.1.name)));
+                members
+            })
+            .collect()
+    }
+
+    /// Which triggers of `group` may stay where they are: the longest run of those there
+    /// as declared that already fire in the declared order.
+    fn kept(&self, group: &[Member<'_>]) -> Vec<bool> {
+        let keys: Vec<Option<i64>> = group
+            .iter()
+            .map(|(c, t)| {
+                let f = self.current(c, t)?;
+                Some(match self.backend {
+                    Backend::Sqlite => -f.position,
+                    Backend::Mysql => f.position,
+                    Backend::Postgres => 0,
+                })
+            })
+            .collect();
+        if self.backend == Backend::Postgres {
+            return keys.iter().map(Option::is_some).collect();
+        }
+        longest_increasing(&keys)
+    }
+
+    /// The statements that create `t` of `c` as it is to stay: switched off if it is there
+    /// as declared and off, else on.
+    fn create_as_is(&self, c: &Compiled, t: &DbTrigger) -> Vec<String> {
+        let off = self.current(c, t).is_some_and(|f| !f.enabled);
+        let statements = if off && !t.create_off.is_empty() {
+            &t.create_off
+        } else {
+            &t.create
+        };
+        statements.clone()
     }
 }
 
-/// The state of each declaration, and the managed triggers nothing declares.
+/// The longest chain of `keys` (`None`: out of it) whose keys increase in the given
+/// order, as a mask.
+fn longest_increasing(keys: &[Option<i64>]) -> Vec<bool> {
+    let mut length = vec![0usize; keys.len()];
+    let mut before: Vec<Option<usize>> = vec![None; keys.len()];
+    for (i, key) in keys.iter().enumerate() {
+        let Some(key) = key else { continue };
+        length[i] = 1;
+        for (j, earlier) in keys[..i].iter().enumerate() {
+            if earlier.is_some_and(|e| e < *key) && length[j] + 1 > length[i] {
+                length[i] = length[j] + 1;
+                before[i] = Some(j);
+            }
+        }
+    }
+    let mut keep = vec![false; keys.len()];
+    let mut at = (0..keys.len())
+        .filter(|&i| length[i] > 0)
+        .max_by_key(|&i| (length[i], std::cmp::Reverse(i)));
+    while let Some(i) = at {
+        keep[i] = true;
+        at = before[i];
+    }
+    keep
+}
+
+/// The state of each declaration, and the managed triggers (and PostgreSQL functions)
+/// nothing declares. A trigger there as declared but out of the declared order (see
+/// [`install`]) makes its declaration [`State::Outdated`].
 ///
 /// # Errors
 /// A declaration's error, or the database's.
 pub fn status(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Status, Error> {
-    let compiled = compiled(conn, defs)?;
-    let found = found(conn)?;
-    let declared = compiled.iter().map(|c| (c.name.clone(), state_of(c, &found))).collect();
-    let orphaned = found
+    let view = View::read(conn, defs)?;
+    let functions = found_functions(conn)?;
+    let declared = view.compiled.iter().map(|c| (c.name.clone(), view.state(c))).collect();
+    let orphaned: Vec<(String, String)> = view
+        .found
         .iter()
         .filter(|f| {
-            !compiled
+            !view
+                .compiled
                 .iter()
-                .any(|c| c.table == f.table && c.triggers.contains(&f.name))
+                .any(|c| c.table == f.table && c.triggers.iter().any(|t| t.name == f.name))
         })
         .map(|f| (f.table.clone(), f.name.clone()))
         .collect();
-    Ok(Status { declared, orphaned })
+    let orphaned_functions = functions
+        .into_iter()
+        .filter(|f| !view.compiled.iter().any(|c| c.functions.contains(&f.name)))
+        .filter(|f| {
+            f.callers
+                .iter()
+                .all(|(table, trigger, here)| *here && orphaned.iter().any(|(t, n)| t == table && n == trigger))
+        })
+        .map(|f| f.name)
+        .collect();
+    Ok(Status {
+        declared,
+        orphaned,
+        orphaned_functions,
+    })
 }
 
 /// Fail unless the database is exactly as declared.
@@ -191,10 +410,11 @@ pub fn check(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Status, E
         .map(|(n, st)| format!("{n}: {st:?}"))
         .collect();
     drift.extend(s.orphaned.iter().map(|(t, n)| format!("{n} on {t}: orphaned")));
+    drift.extend(s.orphaned_functions.iter().map(|n| format!("function {n}: orphaned")));
     Err(Error::TriggerDrift { drift })
 }
 
-/// Run `statements` (each with the database trigger it concerns) as one change: in one
+/// Run `statements` (each with the database trigger it concerns, or none: empty) as one change: in one
 /// transaction where DDL is transactional, else one by one, saying what was done.
 fn apply(conn: &mut dyn Connection, operation: &'static str, statements: &[(String, String)]) -> Result<(), Error> {
     if statements.is_empty() {
@@ -210,7 +430,7 @@ fn apply(conn: &mut dyn Connection, operation: &'static str, statements: &[(Stri
             } else {
                 &mut not_done
             };
-            if !list.contains(trigger) {
+            if !trigger.is_empty() && !list.contains(trigger) {
                 list.push(trigger.clone());
             }
         }
@@ -250,32 +470,104 @@ fn apply(conn: &mut dyn Connection, operation: &'static str, statements: &[(Stri
     Ok(())
 }
 
+/// Remake the triggers of `group` (one table, timing and event, in firing order) for
+/// which `redo` holds, each with `create(member)`, where the backend fires them in the
+/// group's order: SQLite drops and creates them all (it fires the newest first);
+/// MariaDB/MySQL places each one right after the one before it in the group (`FOLLOWS`),
+/// or the first right before the first one that stays (`PRECEDES`). Those not redone
+/// stay; `exists` says which are in the database. Each statement comes with its trigger.
+fn remake(
+    backend: Backend,
+    group: &[Member<'_>],
+    redo: &[bool],
+    exists: &[bool],
+    create: impl Fn(&Compiled, &DbTrigger) -> Vec<String>,
+) -> Result<Vec<(String, String)>, Error> {
+    if backend == Backend::Sqlite {
+        let made: Vec<(&DbTrigger, Vec<String>)> = group
+            .iter()
+            .zip(redo)
+            .filter(|(_, r)| **r)
+            .map(|((c, t), _)| (*t, create(c, t)))
+            .collect();
+        let made: Vec<(&DbTrigger, &[String])> = made.iter().map(|(t, s)| (*t, s.as_slice())).collect();
+        return Ok(super::sqlite::remake(&made));
+    }
+    let mut out = Vec::new();
+    let mut there: Vec<bool> = exists.to_vec();
+    for (i, (c, t)) in group.iter().enumerate() {
+        if !redo[i] {
+            continue;
+        }
+        there[i] = false;
+        let place = match group[..i].iter().zip(&there[..i]).rev().find(|(_, e)| **e) {
+            Some(((_, before), _)) => Place::Follows(&before.name),
+            None => match group.iter().zip(&there).skip(i + 1).find(|(_, e)| **e) {
+                Some(((_, after), _)) => Place::Precedes(&after.name),
+                None => Place::Last,
+            },
+        };
+        out.push((t.name.clone(), t.drop.clone()));
+        for sql in create(c, t) {
+            out.push((t.name.clone(), super::mysql::placed(&sql, place)?));
+        }
+        there[i] = true;
+    }
+    Ok(out)
+}
+
 /// Install the declarations: those missing are created, outdated ones replaced, installed
 /// ones left alone (so installing twice changes nothing). Orphans stay (see [`prune`]).
+///
+/// Several triggers of one table, timing and event fire in the order of their declared
+/// names (byte order): PostgreSQL's own rule (it fires them by name, and all managed names
+/// share `trigorm_<table>_`), kept on the other backends by where each trigger is created.
+/// SQLite fires the newest trigger first, so when a trigger of such a group is created or
+/// replaced, the group is dropped and created again from its last to its first; MariaDB
+/// and MySQL fire them in creation order, so a trigger created or replaced there is placed
+/// with `FOLLOWS` / `PRECEDES` and the others stay. A disabled trigger keeps its place and
+/// stays disabled; one found out of order shows as [`State::Outdated`] and is put back.
 ///
 /// # Errors
 /// A declaration's error before anything runs; the database's, with
 /// [`Error::TriggersIncomplete`] saying what was done where DDL is not transactional.
 pub fn install(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Status, Error> {
-    let compiled = compiled(conn, defs)?;
-    let found = found(conn)?;
+    let view = View::read(conn, defs)?;
     let mut statements = Vec::new();
-    for c in &compiled {
-        match state_of(c, &found) {
-            State::Installed | State::Disabled => continue,
-            State::Outdated | State::Missing => {}
+    if view.backend == Backend::Postgres {
+        // Names order the triggers: each outdated or missing declaration is made again.
+        for c in &view.compiled {
+            if !matches!(view.state(c), State::Outdated | State::Missing) {
+                continue;
+            }
+            let first = c.triggers.first().map_or_else(|| c.name.clone(), |t| t.name.clone());
+            statements.extend(c.triggers.iter().map(|t| (t.name.clone(), t.drop.clone())));
+            statements.extend(c.create.iter().map(|s| (first.clone(), s.clone())));
         }
-        let first = c.triggers.first().cloned().unwrap_or_default();
-        statements.extend(c.drop.iter().map(|s| (first.clone(), s.clone())));
-        statements.extend(c.create.iter().map(|s| (first.clone(), s.clone())));
+    } else {
+        for group in view.groups() {
+            let kept = view.kept(&group);
+            if kept.iter().all(|k| *k) {
+                continue;
+            }
+            let exists: Vec<bool> = group.iter().map(|(c, t)| view.found(c, t).is_some()).collect();
+            let redo: Vec<bool> = if view.backend == Backend::Sqlite {
+                vec![true; group.len()]
+            } else {
+                kept.iter().map(|k| !k).collect()
+            };
+            statements.extend(remake(view.backend, &group, &redo, &exists, |c, t| {
+                view.create_as_is(c, t)
+            })?);
+        }
     }
-    if conn.backend() == Backend::Sqlite && !statements.is_empty() {
+    if view.backend == Backend::Sqlite && !statements.is_empty() {
         // What the triggers read to be ignored for one transaction (a main-schema table:
-        // a trigger cannot read a TEMP one).
+        // a trigger cannot read a TEMP one); no trigger of its own.
         statements.insert(
             0,
             (
-                super::sqlite::IGNORE_TABLE.to_string(),
+                String::new(),
                 format!(
                     "CREATE TABLE IF NOT EXISTS \"{}\" (name TEXT PRIMARY KEY)",
                     super::sqlite::IGNORE_TABLE
@@ -296,21 +588,25 @@ pub fn uninstall(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<(), E
     let statements: Vec<(String, String)> = compiled
         .iter()
         .flat_map(|c| {
-            let first = c.triggers.first().cloned().unwrap_or_default();
-            c.drop.iter().map(move |s| (first.clone(), s.clone()))
+            c.drop.iter().map(move |s| {
+                let of = c.triggers.iter().find(|t| &t.drop == s).or(c.triggers.first());
+                (of.map_or_else(|| c.name.clone(), |t| t.name.clone()), s.clone())
+            })
         })
         .collect();
     apply(conn, "uninstall", &statements)
 }
 
-/// Remove the managed triggers that no declaration makes (orphans); the names removed.
+/// Remove the managed triggers that no declaration makes (orphans), then the orphaned
+/// PostgreSQL trigger functions ([`Status::orphaned_functions`], those the triggers just
+/// removed called included); the names removed.
 ///
 /// # Errors
 /// As [`install`].
 pub fn prune(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Vec<String>, Error> {
     let s = status(conn, defs)?;
     let backend = conn.backend();
-    let statements: Vec<(String, String)> = s
+    let mut statements: Vec<(String, String)> = s
         .orphaned
         .iter()
         .map(|(table, name)| {
@@ -322,40 +618,97 @@ pub fn prune(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Vec<Strin
             (name.clone(), sql)
         })
         .collect();
+    statements.extend(
+        s.orphaned_functions
+            .iter()
+            .map(|name| (name.clone(), format!("DROP FUNCTION IF EXISTS \"{name}\"()"))),
+    );
     for (name, _) in &statements {
         crate::schema::validate_identifier(crate::schema::IdentKind::Trigger, name)?;
+    }
+    if backend == Backend::Postgres {
+        for (table, _) in &s.orphaned {
+            crate::schema::validate_identifier(crate::schema::IdentKind::Table, table)?;
+        }
     }
     apply(conn, "prune", &statements)?;
     Ok(statements.into_iter().map(|(n, _)| n).collect())
 }
 
 /// Switch the declared trigger `name` (its database name, [`TriggerDef::managed_name`])
-/// off or on. It must be installed as declared ([`install`] first).
+/// off or on. It must be installed as declared ([`install`] first). Where a trigger is
+/// switched off by replacing it (SQLite, MariaDB/MySQL), it keeps its place among the
+/// triggers of its table, timing and event (see [`install`]).
 ///
 /// # Errors
 /// [`Error::InvalidTrigger`] for a name nothing declares or a trigger not installed as
 /// declared; the database's error.
 pub fn set_enabled(conn: &mut dyn Connection, defs: &[TriggerDef], name: &str, on: bool) -> Result<(), Error> {
-    let compiled = compiled(conn, defs)?;
-    let found = found(conn)?;
+    let view = View::read(conn, defs)?;
     let not = |reason: &str| Error::InvalidTrigger {
         model: defs.first().map_or("-", |d| d.table.model),
         trigger: name.to_string(),
         reason: reason.to_string(),
     };
-    let c = compiled
+    let c = view
+        .compiled
         .iter()
         .find(|c| c.name == name)
         .ok_or_else(|| not("no declaration has this name"))?;
-    match (state_of(c, &found), on) {
+    match (view.state(c), on) {
         (State::Installed, true) | (State::Disabled, false) => return Ok(()),
         (State::Installed, false) | (State::Disabled, true) => {}
         _ => return Err(not("it is not installed as declared: install it first")),
     }
-    let first = c.triggers.first().cloned().unwrap_or_default();
-    let statements: Vec<(String, String)> = if on { &c.enable } else { &c.disable }
-        .iter()
-        .map(|s| (first.clone(), s.clone()))
-        .collect();
-    apply(conn, if on { "enable" } else { "disable" }, &statements)
+    let operation = if on { "enable" } else { "disable" };
+    if view.backend == Backend::Postgres {
+        let first = c.triggers.first().map_or_else(|| c.name.clone(), |t| t.name.clone());
+        let statements: Vec<(String, String)> = if on { &c.enable } else { &c.disable }
+            .iter()
+            .map(|s| (first.clone(), s.clone()))
+            .collect();
+        return apply(conn, operation, &statements);
+    }
+    // Triggers switched off by replacement: each group it is in is remade with it switched,
+    // the others as they are (on SQLite those there as declared are remade too, to keep
+    // the order; outdated ones stay for `install`).
+    let create = |d: &Compiled, t: &DbTrigger| {
+        if d.name != c.name {
+            view.create_as_is(d, t)
+        } else if on {
+            t.create.clone()
+        } else {
+            t.create_off.clone()
+        }
+    };
+    let mut statements = Vec::new();
+    for group in view.groups() {
+        if !group.iter().any(|(d, _)| d.name == c.name) {
+            continue;
+        }
+        let exists: Vec<bool> = group.iter().map(|(d, t)| view.found(d, t).is_some()).collect();
+        let redo: Vec<bool> = group
+            .iter()
+            .map(|(d, t)| d.name == c.name || (view.backend == Backend::Sqlite && view.current(d, t).is_some()))
+            .collect();
+        statements.extend(remake(view.backend, &group, &redo, &exists, create)?);
+    }
+    apply(conn, operation, &statements)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::longest_increasing;
+
+    #[test]
+    fn the_longest_chain_in_order_stays() {
+        assert_eq!(longest_increasing(&[]), Vec::<bool>::new());
+        assert_eq!(longest_increasing(&[Some(1), Some(2), Some(3)]), [true; 3]);
+        assert_eq!(longest_increasing(&[Some(3), Some(1), Some(2)]), [false, true, true]);
+        assert_eq!(
+            longest_increasing(&[Some(5), None, Some(6), Some(1)]),
+            [true, false, true, false]
+        );
+        assert_eq!(longest_increasing(&[None, None]), [false, false]);
+    }
 }

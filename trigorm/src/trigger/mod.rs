@@ -14,6 +14,6 @@ mod mysql;
 mod postgres;
 mod sqlite;
 
-pub use compile::{compile, compile_among, Compiled, MARKER};
+pub use compile::{compile, compile_among, Compiled, DbTrigger, MARKER};
 pub use cond::{all_changed, any_changed, changed, new, old, Cond, Row, RowColumn};
 pub use decl::{CustomBodies, Op, Ops, Timing, TriggerDef, TriggerKind, PREFIX};

@@ -7,7 +7,7 @@
 use crate::backend::Backend;
 use crate::error::Error;
 
-use super::compile::{condition, refusal, refused_what, Compiled, FP, MARKER, OFF};
+use super::compile::{condition, refusal, refused_what, Compiled, DbTrigger, FP, MARKER, OFF};
 use super::decl::{Timing, TriggerDef, TriggerKind};
 
 /// The body of one database trigger, given its name and operation.
@@ -23,7 +23,7 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
         backend: B.name(),
         feature: format!("trigger {:?} on {}: {why}", def.name, t.name),
     };
-    let (timing, body): (&str, Body) = match &def.kind {
+    let (timing, body): (&'static str, Body) = match &def.kind {
         TriggerKind::Protect(_) | TriggerKind::ReadOnly(_) | TriggerKind::Transitions { .. } => {
             let table = t.name;
             let what = refused_what(&def.kind);
@@ -67,16 +67,7 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
             (timing, Box::new(move |_: &str, _: &str| sql.clone()))
         }
     };
-    let mut out = Compiled {
-        name: name.clone(),
-        table: t.name,
-        triggers: Vec::new(),
-        create: Vec::new(),
-        drop: Vec::new(),
-        disable: Vec::new(),
-        enable: Vec::new(),
-        fingerprint: String::new(),
-    };
+    let mut out = Compiled::empty(def);
     for op in def.ops().iter() {
         let trigger = format!("{name}_{}", op.word());
         let inner = body(&trigger, op.word());
@@ -88,17 +79,59 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
         };
         let create = |marker: &str, inner: &str| {
             format!(
-                "CREATE TRIGGER `{trigger}` {timing} {} ON `{}` FOR EACH ROW BEGIN /* {MARKER}{FP}{marker} */ {inner} END",
+                "CREATE TRIGGER `{trigger}` {timing} {} ON `{}`{ROW}BEGIN /* {MARKER}{FP}{marker} */ {inner} END",
                 op.sql(),
                 t.name
             )
         };
         let drop = format!("DROP TRIGGER IF EXISTS `{trigger}`");
-        out.create.push(create("", &inner));
-        out.disable.extend([drop.clone(), create(OFF, "DO 0;")]);
-        out.enable.extend([drop.clone(), create("", &inner)]);
-        out.drop.push(drop);
-        out.triggers.push(trigger);
+        let (on, off) = (create("", &inner), create(OFF, "DO 0;"));
+        out.create.push(on.clone());
+        out.disable.extend([drop.clone(), off.clone()]);
+        out.enable.extend([drop.clone(), on.clone()]);
+        out.drop.push(drop.clone());
+        let mut part = DbTrigger::new(trigger, timing, vec![op.sql()], drop);
+        part.create.push(on);
+        part.create_off.push(off);
+        out.triggers.push(part);
     }
     Ok(out)
+}
+
+/// What comes between the table and the body of every trigger this module renders (and
+/// nowhere before it: the names are identifiers, without spaces).
+const ROW: &str = " FOR EACH ROW ";
+
+/// Where a trigger is created among the others of its table, timing and event (MariaDB and
+/// MySQL fire them in the order of `information_schema.TRIGGERS.ACTION_ORDER`, the order
+/// of creation unless a `FOLLOWS` or `PRECEDES` clause says otherwise; the clause is not
+/// kept in the trigger's definition, so the fingerprint does not depend on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Place<'a> {
+    /// Last.
+    Last,
+    /// Right after this trigger.
+    Follows(&'a str),
+    /// Right before this trigger.
+    Precedes(&'a str),
+}
+
+/// `create`, a statement of this module that creates a trigger, placed at `place`.
+pub(super) fn placed(create: &str, place: Place<'_>) -> Result<String, Error> {
+    let clause = match place {
+        Place::Last => return Ok(create.to_string()),
+        Place::Follows(other) => format!("FOLLOWS `{}`", checked(other)?),
+        Place::Precedes(other) => format!("PRECEDES `{}`", checked(other)?),
+    };
+    let Some(at) = create.find(ROW) else {
+        return Err(Error::Internal(format!("not a trigger this module rendered: {create}")));
+    };
+    let at = at + ROW.len();
+    Ok(format!("{}{clause} {}", &create[..at], &create[at..]))
+}
+
+/// A trigger's name, checked before it reaches SQL.
+fn checked(name: &str) -> Result<&str, Error> {
+    crate::schema::validate_identifier(crate::schema::IdentKind::Trigger, name)?;
+    Ok(name)
 }

@@ -6,7 +6,7 @@
 use crate::backend::Backend;
 use crate::error::Error;
 
-use super::compile::{condition, literal, pk, refusal, refused_what, Compiled, FP, MARKER};
+use super::compile::{condition, literal, pk, refusal, refused_what, Compiled, DbTrigger, FP, MARKER};
 use super::decl::{Timing, TriggerDef, TriggerKind};
 
 const B: Backend = Backend::Postgres;
@@ -72,48 +72,47 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
          IF TG_LEVEL = 'STATEMENT' OR TG_WHEN = 'AFTER' THEN RETURN NULL; END IF; \
          IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END IF; {body}"
     );
-    let ops: Vec<&str> = def.ops().iter().map(|op| op.sql()).collect();
+    let ops: Vec<&'static str> = def.ops().iter().map(|op| op.sql()).collect();
     let when = when.map_or(String::new(), |w| format!(" WHEN ({w})"));
-    let mut out = Compiled {
-        name: name.clone(),
-        table: t.name,
-        triggers: vec![name.clone()],
-        create: vec![
-            format!(
-                "CREATE OR REPLACE FUNCTION \"{function}\"() RETURNS trigger LANGUAGE plpgsql AS {QUOTE} BEGIN {body} END {QUOTE}"
-            ),
-            format!(
-                "CREATE TRIGGER \"{name}\" {timing} {} ON \"{}\" FOR EACH ROW{when} EXECUTE FUNCTION \"{function}\"()",
-                ops.join(" OR "),
-                t.name
-            ),
-            format!("COMMENT ON TRIGGER \"{name}\" ON \"{}\" IS '{MARKER}{FP}'", t.name),
-        ],
-        drop: vec![format!("DROP TRIGGER IF EXISTS \"{name}\" ON \"{}\"", t.name)],
-        disable: vec![format!("ALTER TABLE \"{}\" DISABLE TRIGGER \"{name}\"", t.name)],
-        enable: vec![format!("ALTER TABLE \"{}\" ENABLE TRIGGER \"{name}\"", t.name)],
-        fingerprint: String::new(),
-    };
+    let table = t.name;
+    let comment = |trigger: &str| format!("COMMENT ON TRIGGER \"{trigger}\" ON \"{table}\" IS '{MARKER}{FP}'");
+    let drop = |trigger: &str| format!("DROP TRIGGER IF EXISTS \"{trigger}\" ON \"{table}\"");
+    let mut main = DbTrigger::new(name.clone(), timing, ops.clone(), drop(&name));
+    main.create = vec![
+        format!(
+            "CREATE TRIGGER \"{name}\" {timing} {} ON \"{table}\" FOR EACH ROW{when} EXECUTE FUNCTION \"{function}\"()",
+            ops.join(" OR ")
+        ),
+        comment(&name),
+    ];
+    let mut parts = vec![main];
     if matches!(def.kind, TriggerKind::Protect(ops) if ops.delete) {
         // TRUNCATE fires no row trigger: a statement trigger refuses it (OLD is NULL there;
         // the function reads neither row).
         let truncate = format!("{name}_truncate");
-        out.create.push(format!(
-            "CREATE TRIGGER \"{truncate}\" BEFORE TRUNCATE ON \"{}\" FOR EACH STATEMENT EXECUTE FUNCTION \"{function}\"()",
-            t.name
-        ));
-        out.create.push(format!(
-            "COMMENT ON TRIGGER \"{truncate}\" ON \"{}\" IS '{MARKER}{FP}'",
-            t.name
-        ));
-        out.drop
-            .push(format!("DROP TRIGGER IF EXISTS \"{truncate}\" ON \"{}\"", t.name));
+        let mut guard = DbTrigger::new(truncate.clone(), "BEFORE", vec!["TRUNCATE"], drop(&truncate));
+        guard.create = vec![
+            format!(
+                "CREATE TRIGGER \"{truncate}\" BEFORE TRUNCATE ON \"{table}\" FOR EACH STATEMENT EXECUTE FUNCTION \"{function}\"()"
+            ),
+            comment(&truncate),
+        ];
+        parts.push(guard);
+    }
+    let mut out = Compiled::empty(def);
+    out.create.push(format!(
+        "CREATE OR REPLACE FUNCTION \"{function}\"() RETURNS trigger LANGUAGE plpgsql AS {QUOTE} BEGIN {body} END {QUOTE}"
+    ));
+    for p in &parts {
+        out.create.extend(p.create.iter().cloned());
+        out.drop.push(p.drop.clone());
         out.disable
-            .push(format!("ALTER TABLE \"{}\" DISABLE TRIGGER \"{truncate}\"", t.name));
+            .push(format!("ALTER TABLE \"{table}\" DISABLE TRIGGER \"{}\"", p.name));
         out.enable
-            .push(format!("ALTER TABLE \"{}\" ENABLE TRIGGER \"{truncate}\"", t.name));
-        out.triggers.push(truncate);
+            .push(format!("ALTER TABLE \"{table}\" ENABLE TRIGGER \"{}\"", p.name));
     }
     out.drop.push(format!("DROP FUNCTION IF EXISTS \"{function}\"()"));
+    out.functions.push(function);
+    out.triggers = parts;
     Ok(out)
 }

@@ -6,7 +6,7 @@
 use crate::backend::Backend;
 use crate::error::Error;
 
-use super::compile::{condition, literal, pk, refusal, refused_what, Compiled, FP, MARKER, OFF};
+use super::compile::{condition, literal, pk, refusal, refused_what, Compiled, DbTrigger, FP, MARKER, OFF};
 use super::decl::{Op, Timing, TriggerDef, TriggerKind};
 
 /// The table whose rows say which triggers a transaction ignores (written and deleted in
@@ -22,7 +22,7 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
     let t = def.table;
     let name = def.managed_name();
     let when = condition(def, B)?;
-    let (timing, body): (&str, Body) = match &def.kind {
+    let (timing, body): (&'static str, Body) = match &def.kind {
         TriggerKind::Protect(_) | TriggerKind::ReadOnly(_) | TriggerKind::Transitions { .. } => {
             let table = t.name;
             let what = refused_what(&def.kind);
@@ -84,16 +84,7 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
             (timing, Box::new(move |_: &str, _| sql.clone()))
         }
     };
-    let mut out = Compiled {
-        name: name.clone(),
-        table: t.name,
-        triggers: Vec::new(),
-        create: Vec::new(),
-        drop: Vec::new(),
-        disable: Vec::new(),
-        enable: Vec::new(),
-        fingerprint: String::new(),
-    };
+    let mut out = Compiled::empty(def);
     // The triggers that write their own table with an UPDATE (SQLite cannot change NEW)
     // fire only on updates of other columns than the ones such triggers write: a stamp
     // must not count as a change that moves the version, nor the version's move re-stamp.
@@ -135,13 +126,31 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
             )
         };
         let drop = format!("DROP TRIGGER IF EXISTS \"{trigger}\"");
-        out.create.push(create(&when, ""));
-        out.disable.extend([drop.clone(), create(" WHEN 0", OFF)]);
-        out.enable.extend([drop.clone(), create(&when, "")]);
-        out.drop.push(drop);
-        out.triggers.push(trigger);
+        let (on, off) = (create(&when, ""), create(" WHEN 0", OFF));
+        out.create.push(on.clone());
+        out.disable.extend([drop.clone(), off.clone()]);
+        out.enable.extend([drop.clone(), on.clone()]);
+        out.drop.push(drop.clone());
+        let mut part = DbTrigger::new(trigger, timing, vec![op.sql()], drop);
+        part.create.push(on);
+        part.create_off.push(off);
+        out.triggers.push(part);
     }
     Ok(out)
+}
+
+/// Remake `group`, the database triggers of one table, timing and event in the order they
+/// are to fire, each with its statements (switched on or off): SQLite fires the newest
+/// trigger first (the latest row of `sqlite_master`, also once the database is opened
+/// again), so they are dropped and then created last to first. Each statement comes with
+/// the trigger it concerns.
+pub(super) fn remake(group: &[(&DbTrigger, &[String])]) -> Vec<(String, String)> {
+    let drops = group.iter().map(|(t, _)| (t.name.clone(), t.drop.clone()));
+    let creates = group
+        .iter()
+        .rev()
+        .flat_map(|(t, create)| create.iter().map(|s| (t.name.clone(), s.clone())));
+    drops.chain(creates).collect()
 }
 
 /// A custom trigger without a body for this backend.
