@@ -555,3 +555,71 @@ on_each_db!(ignore_holds_for_one_transaction_only, |db: Db| {
     );
     assert!(s.ignore_triggers(&["bad;name"]).is_err(), "names are checked");
 });
+
+/// A view over `ledger`, described as a model (never created as a table: its DDL is ours).
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(table = "ledger_entries")]
+struct LedgerEntry {
+    id: i64,
+    entry: String,
+}
+
+// INSTEAD OF makes a view writable on SQLite and PostgreSQL; MariaDB has no INSTEAD OF.
+on_each_db!(instead_of_makes_a_view_writable_where_the_backend_has_it, |db: Db| {
+    let engine = engine(&db);
+    let bodies = trigorm::trigger::CustomBodies {
+        sqlite: Some("INSERT INTO ledger (entry) VALUES (upper(NEW.entry));".into()),
+        postgres: Some("INSERT INTO ledger (entry) VALUES (upper(NEW.entry)); RETURN NEW;".into()),
+        mysql: Some("DO 1;".into()),
+    };
+    let defs = [TriggerDef::custom(
+        "write",
+        LedgerEntry::table(),
+        trigorm::trigger::Timing::InsteadOf,
+        Ops::INSERT,
+        bodies,
+    )];
+    if db.is_mariadb() {
+        let err = engine.with_connection(|c| manage::install(c, &defs)).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::Unsupported {
+                    backend: "MariaDB/MySQL",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        return;
+    }
+    run_ddl(
+        &db,
+        &engine,
+        "CREATE VIEW ledger_entries AS SELECT id, entry FROM ledger",
+    );
+    assert!(install(&engine, &defs).in_sync());
+    let mut s = engine.session().unwrap();
+    s.execute(
+        "INSERT INTO ledger_entries (id, entry) VALUES (0, 'through the view')",
+        &[],
+    )
+    .unwrap();
+    s.commit().unwrap();
+    let rows = s.query::<Ledger>().all().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].entry, "THROUGH THE VIEW");
+    // On a table, the database itself refuses an INSTEAD OF trigger.
+    let on_table = [TriggerDef::custom(
+        "write",
+        Ledger::table(),
+        trigorm::trigger::Timing::InsteadOf,
+        Ops::INSERT,
+        trigorm::trigger::CustomBodies {
+            sqlite: Some("SELECT 1;".into()),
+            postgres: Some("RETURN NEW;".into()),
+            mysql: None,
+        },
+    )];
+    assert!(engine.with_connection(|c| manage::install(c, &on_table)).is_err());
+});

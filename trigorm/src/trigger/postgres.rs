@@ -60,6 +60,16 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
             let timing = match timing {
                 Timing::Before => "BEFORE",
                 Timing::After => "AFTER",
+                Timing::InsteadOf if def.when.is_some() => {
+                    return Err(Error::Unsupported {
+                        backend: B.name(),
+                        feature: format!(
+                            "a condition on INSTEAD OF trigger {:?} on {} (PostgreSQL: INSTEAD OF triggers cannot have WHEN)",
+                            def.name, def.table.name
+                        ),
+                    })
+                }
+                // On a view (described with a `TableDef`); PostgreSQL refuses it on a table.
                 Timing::InsteadOf => "INSTEAD OF",
             };
             (timing, body)
