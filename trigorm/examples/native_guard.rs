@@ -79,6 +79,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (table, name) in &status.orphaned {
             println!("{name:<40} orphaned (on {table})");
         }
+        for name in &status.orphaned_functions {
+            println!("{name:<40} orphaned function");
+        }
         if !status.in_sync() {
             eprintln!("the database's triggers differ from their declarations");
             std::process::exit(1);
