@@ -48,51 +48,51 @@ const EXPECTED: &[(Backend, &str, &[&str])] = &[
         Backend::Sqlite,
         "keep",
         &[
-            r#"CREATE TRIGGER "trigorm_doc_keep_update" BEFORE UPDATE ON "doc" FOR EACH ROW WHEN NOT EXISTS (SELECT 1 FROM "trigorm_ignore" WHERE name = 'trigorm_doc_keep') BEGIN /* trigorm:{fp} */ SELECT RAISE(ABORT, 'trigorm:trigorm_doc_keep_update:doc: update refused'); END"#,
-            r#"CREATE TRIGGER "trigorm_doc_keep_delete" BEFORE DELETE ON "doc" FOR EACH ROW WHEN NOT EXISTS (SELECT 1 FROM "trigorm_ignore" WHERE name = 'trigorm_doc_keep') BEGIN /* trigorm:{fp} */ SELECT RAISE(ABORT, 'trigorm:trigorm_doc_keep_delete:doc: delete refused'); END"#,
+            r#"CREATE TRIGGER "trigorm_doc_keep_update" BEFORE UPDATE ON "doc" FOR EACH ROW BEGIN /* trigorm:{fp} */ SELECT RAISE(ABORT, 'trigorm:trigorm_doc_keep_update:doc: update refused'); END"#,
+            r#"CREATE TRIGGER "trigorm_doc_keep_delete" BEFORE DELETE ON "doc" FOR EACH ROW BEGIN /* trigorm:{fp} */ SELECT RAISE(ABORT, 'trigorm:trigorm_doc_keep_delete:doc: delete refused'); END"#,
         ],
     ),
     (
         Backend::Sqlite,
         "fixed",
         &[
-            r#"CREATE TRIGGER "trigorm_doc_fixed_update" BEFORE UPDATE ON "doc" FOR EACH ROW WHEN NOT EXISTS (SELECT 1 FROM "trigorm_ignore" WHERE name = 'trigorm_doc_fixed') AND (((OLD."title" IS NOT NEW."title") AND NEW."state" <> 'draft')) BEGIN /* trigorm:{fp} */ SELECT RAISE(ABORT, 'trigorm:trigorm_doc_fixed_update:doc: update a read-only column changed'); END"#,
+            r#"CREATE TRIGGER "trigorm_doc_fixed_update" BEFORE UPDATE ON "doc" FOR EACH ROW WHEN ((OLD."title" IS NOT NEW."title") AND NEW."state" <> 'draft') BEGIN /* trigorm:{fp} */ SELECT RAISE(ABORT, 'trigorm:trigorm_doc_fixed_update:doc: update a read-only column changed'); END"#,
         ],
     ),
     (
         Backend::Sqlite,
         "flow",
         &[
-            r#"CREATE TRIGGER "trigorm_doc_flow_update" BEFORE UPDATE ON "doc" FOR EACH ROW WHEN NOT EXISTS (SELECT 1 FROM "trigorm_ignore" WHERE name = 'trigorm_doc_flow') AND ((OLD."state" IS NOT NEW."state" AND NOT (((OLD."state" = 'a' AND NEW."state" = 'b'))))) BEGIN /* trigorm:{fp} */ SELECT RAISE(ABORT, 'trigorm:trigorm_doc_flow_update:doc: update a transition that is not allowed'); END"#,
+            r#"CREATE TRIGGER "trigorm_doc_flow_update" BEFORE UPDATE ON "doc" FOR EACH ROW WHEN (OLD."state" IS NOT NEW."state" AND NOT (((OLD."state" = 'a' AND NEW."state" = 'b')))) BEGIN /* trigorm:{fp} */ SELECT RAISE(ABORT, 'trigorm:trigorm_doc_flow_update:doc: update a transition that is not allowed'); END"#,
         ],
     ),
     (
         Backend::Sqlite,
         "stamp",
         &[
-            r#"CREATE TRIGGER "trigorm_doc_stamp_update" AFTER UPDATE OF "id", "title", "state", "rev", "gone" ON "doc" FOR EACH ROW WHEN NOT EXISTS (SELECT 1 FROM "trigorm_ignore" WHERE name = 'trigorm_doc_stamp') BEGIN /* trigorm:{fp} */ UPDATE "doc" SET "touched" = strftime('%Y-%m-%d %H:%M:%f', 'now') || '000000+00:00' WHERE "id" = NEW."id"; END"#,
+            r#"CREATE TRIGGER "trigorm_doc_stamp_update" AFTER UPDATE OF "id", "title", "state", "rev", "gone" ON "doc" FOR EACH ROW BEGIN /* trigorm:{fp} */ UPDATE "doc" SET "touched" = strftime('%Y-%m-%d %H:%M:%f', 'now') || '000000+00:00' WHERE "id" = NEW."id"; END"#,
         ],
     ),
     (
         Backend::Sqlite,
         "bump",
         &[
-            r#"CREATE TRIGGER "trigorm_doc_bump_update" AFTER UPDATE OF "id", "title", "state", "touched", "gone" ON "doc" FOR EACH ROW WHEN NOT EXISTS (SELECT 1 FROM "trigorm_ignore" WHERE name = 'trigorm_doc_bump') AND (NOT (OLD."rev" IS NOT NEW."rev")) BEGIN /* trigorm:{fp} */ UPDATE "doc" SET "rev" = OLD."rev" + 1 WHERE "id" = NEW."id"; END"#,
+            r#"CREATE TRIGGER "trigorm_doc_bump_update" AFTER UPDATE OF "id", "title", "state", "touched", "gone" ON "doc" FOR EACH ROW WHEN NOT (OLD."rev" IS NOT NEW."rev") BEGIN /* trigorm:{fp} */ UPDATE "doc" SET "rev" = OLD."rev" + 1 WHERE "id" = NEW."id"; END"#,
         ],
     ),
     (
         Backend::Sqlite,
         "soft",
         &[
-            r#"CREATE TRIGGER "trigorm_doc_soft_delete" BEFORE DELETE ON "doc" FOR EACH ROW WHEN NOT EXISTS (SELECT 1 FROM "trigorm_ignore" WHERE name = 'trigorm_doc_soft') BEGIN /* trigorm:{fp} */ UPDATE "doc" SET "gone" = 1 WHERE "id" = OLD."id"; SELECT RAISE(IGNORE); END"#,
+            r#"CREATE TRIGGER "trigorm_doc_soft_delete" BEFORE DELETE ON "doc" FOR EACH ROW BEGIN /* trigorm:{fp} */ UPDATE "doc" SET "gone" = 1 WHERE "id" = OLD."id"; SELECT RAISE(IGNORE); END"#,
         ],
     ),
     (
         Backend::Sqlite,
         "note",
         &[
-            r#"CREATE TRIGGER "trigorm_doc_note_update" AFTER UPDATE ON "doc" FOR EACH ROW WHEN NOT EXISTS (SELECT 1 FROM "trigorm_ignore" WHERE name = 'trigorm_doc_note') AND (NOT ((OLD."title" = 'it''s \ x' OR OLD."rev" > 3))) BEGIN /* trigorm:{fp} */ SELECT 1; END"#,
-            r#"CREATE TRIGGER "trigorm_doc_note_delete" AFTER DELETE ON "doc" FOR EACH ROW WHEN NOT EXISTS (SELECT 1 FROM "trigorm_ignore" WHERE name = 'trigorm_doc_note') AND (NOT ((OLD."title" = 'it''s \ x' OR OLD."rev" > 3))) BEGIN /* trigorm:{fp} */ SELECT 1; END"#,
+            r#"CREATE TRIGGER "trigorm_doc_note_update" AFTER UPDATE ON "doc" FOR EACH ROW WHEN NOT ((OLD."title" = 'it''s \ x' OR OLD."rev" > 3)) BEGIN /* trigorm:{fp} */ SELECT 1; END"#,
+            r#"CREATE TRIGGER "trigorm_doc_note_delete" AFTER DELETE ON "doc" FOR EACH ROW WHEN NOT ((OLD."title" = 'it''s \ x' OR OLD."rev" > 3)) BEGIN /* trigorm:{fp} */ SELECT 1; END"#,
         ],
     ),
     (

@@ -561,20 +561,6 @@ pub fn install(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Status,
             })?);
         }
     }
-    if view.backend == Backend::Sqlite && !statements.is_empty() {
-        // What the triggers read to be ignored for one transaction (a main-schema table:
-        // a trigger cannot read a TEMP one); no trigger of its own.
-        statements.insert(
-            0,
-            (
-                String::new(),
-                format!(
-                    "CREATE TABLE IF NOT EXISTS \"{}\" (name TEXT PRIMARY KEY)",
-                    super::sqlite::IGNORE_TABLE
-                ),
-            ),
-        );
-    }
     apply(conn, "install", &statements)?;
     status(conn, defs)
 }

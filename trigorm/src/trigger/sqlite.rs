@@ -9,10 +9,6 @@ use crate::error::Error;
 use super::compile::{condition, literal, pk, refusal, refused_what, Compiled, DbTrigger, FP, MARKER, OFF};
 use super::decl::{Op, Timing, TriggerDef, TriggerKind};
 
-/// The table whose rows say which triggers a transaction ignores (written and deleted in
-/// that transaction, never committed).
-pub(super) const IGNORE_TABLE: &str = "trigorm_ignore";
-
 /// The body of one database trigger, given its name and operation.
 type Body = Box<dyn Fn(&str, Op) -> String>;
 
@@ -104,11 +100,11 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
     };
     for op in def.ops().iter() {
         let trigger = format!("{name}_{}", op.word());
-        // Ignored for one transaction: a row of `trigorm_ignore` (see `Session::ignore_triggers`).
-        let not_ignored = format!("NOT EXISTS (SELECT 1 FROM \"{IGNORE_TABLE}\" WHERE name = '{name}')");
+        // Ignored for one transaction by being dropped in it (see `Session::ignore_triggers`):
+        // nothing to check per row.
         let when = match when.as_ref() {
-            Some(w) => format!(" WHEN {not_ignored} AND ({w})"),
-            None => format!(" WHEN {not_ignored}"),
+            Some(w) => format!(" WHEN {w}"),
+            None => String::new(),
         };
         let create = |when: &str, marker: &str| {
             format!(

@@ -20,6 +20,7 @@ use rusqlite::{ffi, OpenFlags, ToSql};
 use super::{Backend, Binder, Connection, Driver, QueryError, RowCallback, RowParams, RowRefCallback, Statements};
 use super::{CallbackError, DbError, DbErrorKind};
 mod authorizer;
+mod ignore;
 mod text;
 
 use authorizer::authorize;
@@ -139,7 +140,7 @@ impl Driver for SqliteDriver {
             conn,
             database: self.display.clone(),
             transaction_control,
-            ignoring: false,
+            ignored: Vec::new(),
         }))
     }
 }
@@ -150,8 +151,9 @@ pub struct SqliteConnection {
     database: String,
     /// Set while the connection itself runs BEGIN, COMMIT or ROLLBACK.
     transaction_control: Arc<AtomicBool>,
-    /// Rows of `trigorm_ignore` were written in the open transaction.
-    ignoring: bool,
+    /// Every trigger of the tables whose triggers an ignore dropped in the open
+    /// transaction, to put back before its COMMIT.
+    ignored: Vec<ignore::Saved>,
 }
 
 impl SqliteConnection {
@@ -452,29 +454,24 @@ impl Connection for SqliteConnection {
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
-        // The ignore's rows go before the COMMIT: no other connection ever sees them.
-        if self.ignoring {
-            self.ignoring = false;
-            self.control("DELETE FROM trigorm_ignore")?;
+        // Triggers an ignore dropped come back before the COMMIT: no other connection
+        // ever sees them missing. If this fails, the transaction is still open, and its
+        // rollback puts them back.
+        if !self.ignored.is_empty() {
+            let saved = std::mem::take(&mut self.ignored);
+            ignore::restore(&self.conn, &saved).map_err(|e| self.err(e))?;
         }
         self.control("COMMIT")
     }
 
-    /// Rows of `trigorm_ignore` (a main-schema table `install` creates: a trigger cannot
-    /// read a TEMP one), written in the transaction and deleted before its COMMIT; a
-    /// rollback or a failure takes them away with the rest.
+    /// The triggers are dropped in the open transaction and made again before its COMMIT
+    /// (see `ignore.rs`); a rollback or a failure puts them back with the rest.
     fn ignore_triggers(&mut self, names: &[&str]) -> Result<(), DbError> {
-        for n in names {
-            self.conn
-                .execute("INSERT OR IGNORE INTO trigorm_ignore (name) VALUES (?1)", [n])
-                .map_err(|e| self.err(e))?;
-        }
-        self.ignoring = true;
-        Ok(())
+        ignore::drop_named(&self.conn, names, &mut self.ignored).map_err(|e| self.err(e))
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
-        self.ignoring = false;
+        self.ignored.clear();
         if self.conn.is_autocommit() {
             return Ok(());
         }
