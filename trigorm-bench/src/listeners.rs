@@ -97,7 +97,7 @@ fn secs(t: Instant) -> f64 {
 /// Run the workload through trigorm's engine on `url`: a fresh SQLite file, a fresh
 /// PostgreSQL schema (selected by the URL) whose tables the parent created with the same
 /// `create_all`, or a fresh MariaDB/MySQL database (the URL's path) whose tables the
-/// parent created for both variants. Schema creation is not timed.
+/// parent created for every variant. Schema creation is not timed.
 pub fn run(url: &str, plan: Plan) -> Result<Timings> {
     let engine = audited(url)
         .build()
@@ -105,8 +105,9 @@ pub fn run(url: &str, plan: Plan) -> Result<Timings> {
     run_on(&engine, plan)
 }
 
-/// Run the workload through `engine` (built by [`audited`]); its tables are created
-/// first if missing (not timed).
+/// Run the workload through `engine` (built by [`audited`], or by
+/// [`crate::native::audited`] with triggers instead of listeners); its tables are created
+/// first if missing and its declared triggers installed (not timed).
 pub fn run_on(engine: &Engine, plan: Plan) -> Result<Timings> {
     engine.create_all().context("creating the schema")?;
     let b = plan.batch as i64;

@@ -28,28 +28,35 @@
 //!   floor stays per row, `floor_mysql.rs` has the test). The variant runs when trigorm's
 //!   engine opens the URL; when trigorm refuses it as unsupported (a build without its
 //!   MariaDB/MySQL driver), `--variant all` runs the floor alone and reports the listeners
-//!   as not run, with trigorm's reason, and `--variant listeners` fails.
-//! - `native`: trigorm with database-side triggers. They do not exist yet: reported as
-//!   "not yet available", never as a number (`null` in the JSON).
+//!   (and `native`) as not run, with trigorm's reason, and `--variant listeners` fails.
+//! - `native`: the same trigorm models, sessions, steps and transactions as `listeners`,
+//!   with no listener: the log rows are written by three native triggers (after insert,
+//!   after update of the name, after delete of `users`), declared with trigorm's trigger
+//!   API (`TriggerDef::custom`, one body per backend) and installed by the engine's
+//!   `create_all` before the timed work, untimed (see `native.rs`). The same code on every
+//!   database; refused as the listeners are (`--variant native` fails, `--variant all`
+//!   reports it as not run) when trigorm refuses the URL.
 //!
 //! ## The database: `--url`
 //! Without `--url` (or with `--url sqlite:`) every run gets a fresh SQLite file in `--dir`.
 //! With `--url postgres://USER@HOST:PORT/DB` (or `postgresql://`), every run gets a fresh
 //! schema `bench_<pid>_<n>` on that server, and its tables `users` and `log` are created
 //! by trigorm (`create_all` of the listeners' models) before the child starts, identically
-//! for both variants and untimed (a failure there fails the run); the child's connections,
+//! for every variant and untimed (a failure there fails the run); the child's connections,
 //! the bare driver's and trigorm's engine alike, reach the schema through the URL
 //! parameter `options=-csearch_path%3D...` (`pg.rs`). After the end state is checked the
-//! schema is dropped with `CASCADE`, on failure too.
+//! schema is dropped with `CASCADE`, on failure too, and with it the native variant's
+//! triggers and their functions (`trigorm_users_audit_*_fn`, created in the run's schema).
 //!
 //! With `--url mysql://USER@HOST:PORT/DB` (or `mariadb://`, read as `mysql://` by the
 //! `mysql` crate), every run gets a fresh database `bench_<pid>_<n>` on that server (the
 //! URL's own database is never written to), its tables created by the benchmark's DDL
 //! (`my.rs`: `BIGINT AUTO_INCREMENT` keys, `LONGTEXT`, `DATETIME(6)`, InnoDB, utf8mb4),
-//! identically for both variants and untimed; the child's connections reach it through
+//! identically for every variant and untimed; the child's connections reach it through
 //! the URL's path, and every connection is set up as trigorm's driver sets up its own
 //! (`time_zone = '+00:00'`, strict `sql_mode`, READ COMMITTED). After the end state is
-//! checked the database is dropped, on failure too.
+//! checked the database is dropped, on failure too (the native variant's triggers with
+//! their tables).
 //!
 //! ## How it measures
 //! Each run of a variant is a child process of this binary (`--child VARIANT --db FILE`,
@@ -58,13 +65,14 @@
 //! (`VmHWM`) is its own: on a server that is the client's memory, the server's is not
 //! counted. Schema creation is not timed. Every round runs
 //! each variant once, back to back, in an order that alternates from round to round
-//! (floor then listeners, then listeners then floor, ...), so that a machine getting
+//! (floor, listeners, native, then native, listeners, floor, ...), so that a machine getting
 //! faster or slower during a round favours neither. The parent verifies the end state of
 //! every run on a plain rusqlite, `postgres` or `mysql` connection (`verify.rs`), and
 //! reports per variant the median of each phase, the median total and the highest peak RSS, and two
 //! ratios to the floor: `ratio`, the median over rounds of the variant's total divided by
 //! the floor's total *in the same round* (the two ran within a second of each other, on
-//! the same machine state), and `ratio_of_medians`, the median total divided by the
+//! the same machine state; also `ratio_listeners` and `ratio_native` at the JSON's top
+//! level), and `ratio_of_medians`, the median total divided by the
 //! floor's median total. On a quiet machine they agree;
 //! on a noisy one (a VM whose speed drifts by 2x over seconds) the paired one is the
 //! steadier reading. The output is a table, then one JSON line (`--json-only`: the JSON
@@ -86,6 +94,7 @@ mod floor_postgres;
 mod listeners;
 mod memory;
 mod my;
+mod native;
 mod pg;
 mod report;
 mod server;
@@ -106,11 +115,12 @@ use sys::WorkDir;
 use verify::CheckFailed;
 use workload::{Plan, Timings};
 
-/// A variant that runs today.
+/// A variant of the workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Variant {
     Floor,
     Listeners,
+    Native,
 }
 
 impl Variant {
@@ -118,7 +128,14 @@ impl Variant {
         match self {
             Variant::Floor => "floor",
             Variant::Listeners => "listeners",
+            Variant::Native => "native",
         }
+    }
+
+    /// Whether the variant runs through trigorm's engine (and so only where trigorm opens
+    /// the URL).
+    fn uses_trigorm(self) -> bool {
+        self != Variant::Floor
     }
 }
 
@@ -127,6 +144,7 @@ impl Variant {
 enum Which {
     Floor,
     Listeners,
+    Native,
     All,
 }
 
@@ -135,7 +153,8 @@ impl Which {
         match self {
             Which::Floor => vec![Variant::Floor],
             Which::Listeners => vec![Variant::Listeners],
-            Which::All => vec![Variant::Floor, Variant::Listeners],
+            Which::Native => vec![Variant::Native],
+            Which::All => vec![Variant::Floor, Variant::Listeners, Variant::Native],
         }
     }
 }
@@ -164,7 +183,7 @@ fn count(what: &'static str, max: u64) -> impl Fn(&str) -> Result<u64, String> +
 }
 
 /// The seed-workload benchmark of trigorm: a hand-written floor on the bare driver against
-/// trigorm with audit listeners (native triggers: not yet available), on SQLite,
+/// trigorm with audit listeners and trigorm with native audit triggers, on SQLite,
 /// PostgreSQL or MariaDB/MySQL.
 #[derive(Debug, Parser)]
 #[command(name = "trigorm-bench", version)]
@@ -197,7 +216,7 @@ struct Args {
     #[arg(long, value_name = "URL")]
     url: Option<String>,
 
-    /// Which variants to run.
+    /// Which variants to run (all: floor, listeners and native).
     #[arg(long, value_enum, default_value_t = Which::All)]
     variant: Which,
 
@@ -320,6 +339,7 @@ fn child(v: Variant, args: &Args) -> Result<()> {
         (Some(db), None) => match v {
             Variant::Floor => floor::run(db, plan)?,
             Variant::Listeners => listeners::run(&sqlite_url(db), plan)?,
+            Variant::Native => native::run(&sqlite_url(db), plan)?,
         },
         (None, Some(schema)) => match args.target()? {
             Target::Postgres(base) => {
@@ -327,6 +347,7 @@ fn child(v: Variant, args: &Args) -> Result<()> {
                 match v {
                     Variant::Floor => floor_postgres::run(&url, schema, plan)?,
                     Variant::Listeners => listeners::run(&url, plan)?,
+                    Variant::Native => native::run(&url, plan)?,
                 }
             }
             Target::Mysql(base) => {
@@ -334,6 +355,7 @@ fn child(v: Variant, args: &Args) -> Result<()> {
                 match v {
                     Variant::Floor => floor_mysql::run(&url, schema, plan)?,
                     Variant::Listeners => listeners::run(&url, plan)?,
+                    Variant::Native => native::run(&url, plan)?,
                 }
             }
             Target::Sqlite => bail!("--schema needs a postgres:// or mysql:// --url"),
@@ -439,25 +461,26 @@ impl Runner<'_> {
         }
     }
 
-    /// The variants of `which` to run, and why the listeners are left out when they are:
-    /// on MariaDB/MySQL, trigorm refusing the URL as unsupported leaves them out of
-    /// `--variant all` with its reason, and fails `--variant listeners`.
+    /// The variants of `which` to run, and why trigorm's variants (listeners, native) are
+    /// left out when they are: on MariaDB/MySQL, trigorm refusing the URL as unsupported
+    /// leaves them out of `--variant all` with its reason, and fails `--variant listeners`
+    /// and `--variant native`.
     fn variants(&self, which: Which) -> Result<(Vec<Variant>, Option<String>)> {
         let all = which.variants();
         let Runner::Mysql(server) = self else {
             return Ok((all, None));
         };
-        if !all.contains(&Variant::Listeners) {
+        if !all.iter().any(|v| v.uses_trigorm()) {
             return Ok((all, None));
         }
         match listeners::unsupported(server.url()) {
             None => Ok((all, None)),
-            Some(why) if which == Which::All => Ok((
-                all.into_iter().filter(|v| *v != Variant::Listeners).collect(),
-                Some(why),
-            )),
+            Some(why) if which == Which::All => {
+                Ok((all.into_iter().filter(|v| !v.uses_trigorm()).collect(), Some(why)))
+            }
             Some(why) => bail!(
-                "the listeners variant cannot run on {}: {why}",
+                "the {} variant cannot run on {}: {why}",
+                all[0].name(),
                 server::redact(server.url())
             ),
         }
@@ -495,7 +518,7 @@ fn parent(args: &Args) -> Result<()> {
     let go = |runner: &mut Runner<'_>| {
         let (variants, skipped) = runner.variants(args.variant)?;
         if let (Some(why), false) = (&skipped, args.json_only) {
-            eprintln!("trigorm-bench: the listeners variant is not run: {why}");
+            eprintln!("trigorm-bench: the listeners and native variants are not run: {why}");
         }
         if args.memory_check {
             memory::check(args, runner, &variants, skipped)
@@ -528,8 +551,8 @@ fn parent(args: &Args) -> Result<()> {
     }
 }
 
-/// Run `variants` round by round and report; `skipped` is why the listeners are not
-/// among them, when they were asked for.
+/// Run `variants` round by round and report; `skipped` is why trigorm's variants
+/// (listeners, native) are not among them, when they were asked for.
 fn bench(args: &Args, runner: &mut Runner<'_>, variants: &[Variant], skipped: Option<String>) -> Result<()> {
     let plan = args.plan();
     let mut runs: Vec<Vec<Timings>> = vec![Vec::new(); variants.len()];
@@ -560,10 +583,12 @@ fn bench(args: &Args, runner: &mut Runner<'_>, variants: &[Variant], skipped: Op
     }
     let mut floor = None;
     let mut lis = None;
+    let mut native = None;
     for (v, r) in variants.iter().zip(&runs) {
         match v {
             Variant::Floor => floor = Some(summarize(r)),
             Variant::Listeners => lis = Some(summarize(r)),
+            Variant::Native => native = Some(summarize(r)),
         }
     }
     let floor_runs = variants
@@ -571,7 +596,11 @@ fn bench(args: &Args, runner: &mut Runner<'_>, variants: &[Variant], skipped: Op
         .position(|v| *v == Variant::Floor)
         .map(|k| runs[k].clone());
     let floor_total = floor.as_ref().map(|f| f.total_s);
-    for (f, k) in [(&mut floor, Variant::Floor), (&mut lis, Variant::Listeners)] {
+    for (f, k) in [
+        (&mut floor, Variant::Floor),
+        (&mut lis, Variant::Listeners),
+        (&mut native, Variant::Native),
+    ] {
         let (Some(f), Some(k)) = (f.as_mut(), variants.iter().position(|v| *v == k)) else {
             continue;
         };
@@ -587,13 +616,14 @@ fn bench(args: &Args, runner: &mut Runner<'_>, variants: &[Variant], skipped: Op
         batch: plan.batch,
         backend: runner.backend(),
         ratio_listeners: lis.as_ref().and_then(|l| l.ratio),
-        listeners_status: skipped,
+        ratio_native: native.as_ref().and_then(|n| n.ratio),
+        listeners_status: skipped.clone(),
+        native_status: skipped,
         variants: Variants {
             floor,
             listeners: lis,
-            native: None,
+            native,
         },
-        native_status: report::NATIVE_STATUS,
     };
     if !args.json_only {
         report::print_table(&report);
@@ -629,7 +659,8 @@ mod tests {
             (&["--rows", "99999999999999999999999"][..], "must be at most"),
             (&["--rounds", "0"][..], "the round count must be at least 1"),
             (&["--batch", "-1"][..], "the batch size must be at least 1"),
-            (&["--variant", "native"][..], "invalid value 'native'"),
+            (&["--variant", "triggers"][..], "invalid value 'triggers'"),
+            (&["--child", "all", "--db", "x.db"][..], "invalid value 'all'"),
         ] {
             let e = parse(args).expect_err("rejected");
             assert!(
@@ -639,6 +670,34 @@ mod tests {
             assert!(e.to_string().contains(needle), "{args:?}: {e}");
             assert_eq!(e.exit_code(), 2);
         }
+    }
+
+    #[test]
+    fn native_is_a_variant() {
+        let a = parse(&["--variant", "native"]).expect("--variant native");
+        assert_eq!(a.variant.variants(), [Variant::Native]);
+        assert_eq!(
+            Which::All.variants(),
+            [Variant::Floor, Variant::Listeners, Variant::Native],
+            "all runs the three, the floor first"
+        );
+        let a = parse(&["--child", "native", "--db", "x.db"]).expect("a native child");
+        assert_eq!(a.child, Some(Variant::Native));
+        assert_eq!(Variant::Native.name(), "native");
+        assert!(Variant::Native.uses_trigorm() && Variant::Listeners.uses_trigorm());
+        assert!(!Variant::Floor.uses_trigorm());
+    }
+
+    /// A tiny native run on SQLite through the child's own code path ends in the
+    /// workload's end state.
+    #[test]
+    fn a_native_child_run_verifies() {
+        let dir = WorkDir::fresh().expect("temp dir");
+        let db = dir.path().join("native.db");
+        let db_arg = db.to_str().expect("a UTF-8 path");
+        let a = parse(&["--child", "native", "--rows", "300", "--batch", "50", "--db", db_arg]).expect("args");
+        child(Variant::Native, &a).expect("the native run");
+        verify::verify(&db, a.plan()).expect("the native run verifies");
     }
 
     #[test]

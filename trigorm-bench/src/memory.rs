@@ -13,8 +13,8 @@ use crate::{Args, Runner, Variant, MAX_ROWS};
 pub const MEMORY_GROWTH_LIMIT: f64 = 2.0;
 
 /// Run each of `variants` at N and at 10 N, report their peak RSS and fail when it grows
-/// more than [`MEMORY_GROWTH_LIMIT`] times; `skipped` is why the listeners are not among
-/// them, when they were asked for.
+/// more than [`MEMORY_GROWTH_LIMIT`] times; `skipped` is why trigorm's variants
+/// (listeners, native) are not among them, when they were asked for.
 pub fn check(args: &Args, runner: &mut Runner<'_>, variants: &[Variant], skipped: Option<String>) -> Result<()> {
     let plan = args.plan();
     let large = Plan {
@@ -64,7 +64,8 @@ pub fn check(args: &Args, runner: &mut Runner<'_>, variants: &[Variant], skipped
         backend: runner.backend(),
         limit_growth: MEMORY_GROWTH_LIMIT,
         variants: figures,
-        listeners_status: skipped,
+        listeners_status: skipped.clone(),
+        native_status: skipped,
         ok,
     };
     if !args.json_only {
@@ -93,6 +94,9 @@ pub fn check(args: &Args, runner: &mut Runner<'_>, variants: &[Variant], skipped
         }
         if let Some(why) = &report.listeners_status {
             println!("{:<10} not run: {why}", "listeners");
+        }
+        if let Some(why) = &report.native_status {
+            println!("{:<10} not run: {why}", "native");
         }
     }
     println!("{}", serde_json::to_string(&report)?);

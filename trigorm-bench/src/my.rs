@@ -11,11 +11,11 @@
 //! in the URL's path, so the bare driver and trigorm's engine open the very same URL.
 //!
 //! The tables are created by the benchmark's own DDL ([`SCHEMA`], untimed, identical for
-//! both variants), not by trigorm's `create_all` as on PostgreSQL: trigorm's MariaDB/MySQL
+//! every variant), not by trigorm's `create_all` as on PostgreSQL: trigorm's MariaDB/MySQL
 //! driver is newer than this benchmark, and the floor must run without it. The columns
 //! are the ones trigorm's `create_all` makes there (a test compares them while trigorm
-//! opens the URL), and the engine's `create_all` in the listeners' run finds the tables
-//! in place.
+//! opens the URL), and the engine's `create_all` in the listeners' and native runs finds
+//! the tables in place (in the native run it installs the audit triggers on them).
 //!
 //! Every connection, the floor's, the parent's and the check's, is opened by [`connect`]
 //! as trigorm's MariaDB/MySQL driver opens its own: the `mysql` crate's options from the

@@ -72,7 +72,7 @@ pub fn summarize(runs: &[Timings]) -> Figures {
 pub struct Variants {
     pub floor: Option<Figures>,
     pub listeners: Option<Figures>,
-    /// Native triggers do not exist yet: always null.
+    /// trigorm with native audit triggers (`native.rs`).
     pub native: Option<Figures>,
 }
 
@@ -85,11 +85,16 @@ pub struct Report {
     pub backend: Backend,
     pub variants: Variants,
     pub ratio_listeners: Option<f64>,
+    /// The native variant's `ratio` (null when it did not run).
+    pub ratio_native: Option<f64>,
     /// Why the listeners were not run, when trigorm refused the server
     /// ([`crate::listeners::unsupported`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listeners_status: Option<String>,
-    pub native_status: &'static str,
+    /// Why the native variant was not run, when trigorm refused the server (the same
+    /// reason as the listeners').
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native_status: Option<String>,
 }
 
 /// Where the runs went, as the JSON line and the table's heading name it.
@@ -170,8 +175,6 @@ impl Backend {
     }
 }
 
-pub const NATIVE_STATUS: &str = "not yet available";
-
 pub fn print_table(r: &Report) {
     println!(
         "seed workload: N = {} rows, B = {}, median of {} round(s); {}",
@@ -184,7 +187,11 @@ pub fn print_table(r: &Report) {
         "{:<10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>13}",
         "variant", "insert s", "update s", "delete s", "total s", "ratio", "ratio med", "peak RSS MiB"
     );
-    let rows = [("floor", &r.variants.floor), ("listeners", &r.variants.listeners)];
+    let rows = [
+        ("floor", &r.variants.floor),
+        ("listeners", &r.variants.listeners),
+        ("native", &r.variants.native),
+    ];
     for (name, f) in rows {
         let Some(f) = f else { continue };
         println!(
@@ -203,7 +210,9 @@ pub fn print_table(r: &Report) {
     if let (None, Some(why)) = (&r.variants.listeners, &r.listeners_status) {
         println!("{:<10} not run: {why}", "listeners");
     }
-    println!("{:<10} {NATIVE_STATUS} (trigorm has no native triggers yet)", "native");
+    if let (None, Some(why)) = (&r.variants.native, &r.native_status) {
+        println!("{:<10} not run: {why}", "native");
+    }
     println!(
         "ratio: the median over rounds of the variant's total / the floor's total in the same round; \
          ratio med: median total / the floor's median total"
@@ -233,6 +242,9 @@ pub struct MemoryReport {
     /// Why the listeners were not run, when trigorm refused the server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listeners_status: Option<String>,
+    /// Why the native variant was not run, when trigorm refused the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native_status: Option<String>,
     pub ok: bool,
 }
 
@@ -257,6 +269,54 @@ mod tests {
             "a floor of 0 s is left out"
         );
         assert_eq!(median(paired_ratios(&lis, &floor)), 1.2);
+    }
+
+    /// The native variant is reported beside the others, its ratio at the top level too;
+    /// a variant not run is null, with the reason when trigorm refused the server.
+    #[test]
+    fn the_json_reports_native_beside_the_others() {
+        let t = |total: f64| Timings {
+            insert_s: total,
+            update_s: 0.0,
+            delete_s: 0.0,
+            peak_rss_kib: Some(2048),
+        };
+        let mut native = summarize(&[t(1.3)]);
+        native.ratio = Some(1.3);
+        let report = Report {
+            rows: 10,
+            rounds: 1,
+            batch: 5,
+            backend: Backend::sqlite(),
+            variants: Variants {
+                floor: Some(summarize(&[t(1.0)])),
+                listeners: None,
+                native: Some(native),
+            },
+            ratio_listeners: None,
+            ratio_native: Some(1.3),
+            listeners_status: None,
+            native_status: None,
+        };
+        let v = serde_json::to_value(&report).expect("json");
+        assert_eq!(v["ratio_native"], 1.3);
+        assert_eq!(v["variants"]["native"]["total_s"], 1.3);
+        assert_eq!(v["variants"]["native"]["peak_rss_mib"], 2.0);
+        assert!(v["variants"]["listeners"].is_null() && v["ratio_listeners"].is_null());
+        assert!(v.get("native_status").is_none(), "no status when it ran");
+        let report = Report {
+            variants: Variants {
+                floor: None,
+                listeners: None,
+                native: None,
+            },
+            ratio_native: None,
+            native_status: Some("unsupported".into()),
+            ..report
+        };
+        let v = serde_json::to_value(&report).expect("json");
+        assert!(v["variants"]["native"].is_null() && v["ratio_native"].is_null());
+        assert_eq!(v["native_status"], "unsupported");
     }
 
     #[test]
