@@ -85,7 +85,7 @@ use proc_macro::TokenStream;
 ///   (`value` is an expression of the field's type; not on MariaDB/MySQL).
 /// - `transitions(column = state, allow(A -> B, ...))`: the column moves only along these
 ///   edges; a bare name is a variant of the field's type (`Some(..)` of it for an
-///   `Option`), anything else an expression of the field's type.
+///   `Option`, whose `None` is `None`), anything else an expression of the field's type.
 /// - `updated_at(column = c)`, `version(column = c)`: stamp the time, or move the version
 ///   one up, on every update (one that sets the version itself is left alone).
 /// - `custom(before | after | instead_of, insert, update, delete, sqlite = "...",

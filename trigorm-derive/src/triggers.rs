@@ -445,7 +445,8 @@ fn ops_tokens(ops: Ops) -> TokenStream {
 }
 
 /// A state of a transition: a bare name is a variant of the column's type (of the type
-/// inside an `Option`, wrapped in `Some`); anything else is taken as written.
+/// inside an `Option`, wrapped in `Some`; `None` there is `None`); anything else is taken
+/// as written.
 fn state(e: &Expr, ty: Option<&Type>) -> TokenStream {
     let (Expr::Path(p), Some(ty)) = (e, ty) else {
         return quote!(#e);
@@ -454,6 +455,7 @@ fn state(e: &Expr, ty: Option<&Type>) -> TokenStream {
         return quote!(#e);
     };
     match option_inner(ty) {
+        Some(_) if variant == "None" => quote_spanned!(variant.span()=> ::core::option::Option::None),
         Some(inner) => quote_spanned!(variant.span()=> ::core::option::Option::Some(<#inner>::#variant)),
         None => quote_spanned!(variant.span()=> <#ty>::#variant),
     }

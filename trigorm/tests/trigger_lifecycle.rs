@@ -564,3 +564,77 @@ on_each_db!(
         assert_eq!(fired(&mut s), ["done"], "open -> done once, then nothing on a note");
     }
 );
+
+// SQLite ignores a trigger by dropping it inside the transaction and making it again before
+// the COMMIT: two ignores in one transaction, a user's own trigger (its table written in
+// another case), a trigger the transaction drops itself, and a rollback all leave the
+// triggers as they should be, in their order.
+on_sqlite!(a_sqlite_ignore_puts_back_what_it_dropped_and_nothing_else, |db: Db| {
+    let engine = engine(&db);
+    let defs: Vec<TriggerDef> = ["b", "a", "c"]
+        .iter()
+        .map(|n| logger(n, Timing::After, Ops::INSERT, false))
+        .collect();
+    assert!(install(&engine, &defs).in_sync());
+    run_ddl(
+        &db,
+        &engine,
+        "CREATE TRIGGER user_t AFTER INSERT ON ITEM BEGIN INSERT INTO fired (name) VALUES ('user'); END",
+    );
+    let write = "INSERT INTO item (status, note) VALUES ('new', '')";
+    assert_eq!(
+        fire(&engine, write, &[]),
+        ["user", "a", "b", "c"],
+        "newest first: the user's"
+    );
+
+    // Two ignores in one transaction, and "b" dropped by the transaction itself.
+    let mut s = engine.session().unwrap();
+    s.execute("DELETE FROM fired", &[]).unwrap();
+    s.ignore_triggers(&["trigorm_item_a"]).unwrap();
+    s.ignore_triggers(&["trigorm_item_c", "trigorm_item_nope"]).unwrap();
+    s.execute(write, &[]).unwrap();
+    assert_eq!(fired(&mut s), ["user", "b"], "a and c ignored");
+    s.execute("DROP TRIGGER trigorm_item_b_insert", &[]).unwrap();
+    s.commit().unwrap();
+    drop(s);
+    assert_eq!(
+        fire(&engine, write, &[]),
+        ["user", "a", "c"],
+        "b stays dropped, the rest in order"
+    );
+    assert_eq!(state(&status(&engine, &defs), "b"), State::Missing);
+
+    // Rolled back: everything as before.
+    let mut s = engine.session().unwrap();
+    s.ignore_triggers(&["trigorm_item_a"]).unwrap();
+    s.rollback().unwrap();
+    drop(s);
+    assert_eq!(fire(&engine, write, &[]), ["user", "a", "c"]);
+    // Installing "b" again remakes the group: newer than the user's trigger now.
+    assert!(install(&engine, &defs).in_sync());
+    assert_eq!(fire(&engine, write, &[]), ["a", "b", "c", "user"]);
+});
+
+// MariaDB places a remade trigger next to one that stays: with "b" out of place and "a"
+// new, one install puts both where their names say (not next to "b", which moves too).
+on_mariadb!(one_install_orders_a_new_trigger_and_a_misplaced_one, |db: Db| {
+    let engine = engine(&db);
+    let named = |names: &[&str]| -> Vec<TriggerDef> {
+        names
+            .iter()
+            .map(|n| logger(n, Timing::After, Ops::INSERT, false))
+            .collect()
+    };
+    let bcd = named(&["b", "c", "d"]);
+    assert!(install(&engine, &bcd).in_sync());
+    // "b" remade by hand from trigorm's own SQL: now last.
+    let part = &trigorm::trigger::compile(&bcd[0], Backend::Mysql).unwrap().triggers[0];
+    run_ddl(&db, &engine, &part.drop);
+    run_ddl(&db, &engine, &part.create[0]);
+    let write = "INSERT INTO item (status, note) VALUES ('new', '')";
+    assert_eq!(fire(&engine, write, &[]), ["c", "d", "b"]);
+    let abcd = named(&["a", "b", "c", "d"]);
+    assert!(install(&engine, &abcd).in_sync(), "one install");
+    assert_eq!(fire(&engine, write, &[]), ["a", "b", "c", "d"]);
+});

@@ -413,14 +413,24 @@ fn check_states(t: &crate::trigger::TriggerDef, read: ValueCheck) -> Result<()> 
     Ok(())
 }
 
-/// Two triggers of one table cannot share a name.
+/// Two declarations cannot make database objects of one name.
 fn check_trigger_names(triggers: &[crate::trigger::TriggerDef]) -> Result<()> {
     for (i, t) in triggers.iter().enumerate() {
-        if triggers[..i].iter().any(|o| o.managed_name() == t.managed_name()) {
+        if let Some(o) = triggers[..i].iter().find(|o| o.managed_name() == t.managed_name()) {
+            let reason = if std::ptr::eq(o.table, t.table) {
+                "declared twice (on the model and with the builder, or twice with the builder)".to_string()
+            } else {
+                format!(
+                    "its database name {} is also that of trigger {:?} on {}",
+                    t.managed_name(),
+                    o.name,
+                    o.table.name
+                )
+            };
             return Err(Error::InvalidTrigger {
                 model: t.table.model,
                 trigger: t.name.clone(),
-                reason: "declared twice (on the model and with the builder, or twice with the builder)".into(),
+                reason,
             });
         }
     }

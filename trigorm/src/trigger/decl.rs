@@ -3,13 +3,18 @@
 
 use crate::error::Error;
 use crate::query::Column;
-use crate::schema::{validate_identifier, IdentKind, TableDef};
+use crate::schema::{validate_identifier, ColumnType, IdentKind, TableDef};
 use crate::value::{Field, Value};
 
 use super::cond::Cond;
 
 /// The prefix of every database object trigorm manages (`trigorm_<table>_<name>…`).
 pub const PREFIX: &str = "trigorm_";
+
+/// What the database names of a declaration's objects add to its managed name (one
+/// trigger per operation, PostgreSQL's TRUNCATE guard and trigger function); a declared
+/// name may not end with one.
+const SUFFIXES: [&str; 5] = ["_insert", "_update", "_delete", "_truncate", "_fn"];
 
 /// Which writes a trigger acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -304,8 +309,15 @@ impl TriggerDef {
             reason: part,
         };
         validate_identifier(IdentKind::Trigger, &self.name).map_err(|e| bad(format!("its name: {e}")))?;
-        // Room for a per-operation suffix within PostgreSQL's 63 bytes.
-        validate_identifier(IdentKind::Trigger, &format!("{}_update", self.managed_name()))
+        // The database names add these to the managed name: a declared name ending with
+        // one could take another declaration's trigger (and an ignore could reach it).
+        if let Some(suffix) = SUFFIXES.iter().find(|s| self.name.ends_with(*s)) {
+            return Err(bad(format!(
+                "its name ends with {suffix:?}, which trigorm adds to the names of the database triggers"
+            )));
+        }
+        // Room for the longest suffix within PostgreSQL's 63 bytes.
+        validate_identifier(IdentKind::Trigger, &format!("{}_truncate", self.managed_name()))
             .map_err(|e| bad(format!("its database name: {e}")))?;
         let column = |c: &str| {
             t.column_index(c)
@@ -322,8 +334,19 @@ impl TriggerDef {
                     column(c)?;
                 }
             }
-            TriggerKind::SoftDelete { column: c, .. } | TriggerKind::UpdatedAt(c) | TriggerKind::Version(c) => {
+            TriggerKind::SoftDelete { column: c, .. } => {
                 column(c)?;
+            }
+            TriggerKind::UpdatedAt(c) | TriggerKind::Version(c) => {
+                column(c)?;
+                let (want, what) = match &self.kind {
+                    TriggerKind::UpdatedAt(_) => (ColumnType::Timestamp, "a timestamp"),
+                    _ => (ColumnType::Integer, "an integer"),
+                };
+                let ty = t.columns[t.column_index(c)?].ty;
+                if ty != want {
+                    return Err(bad(format!("column {c:?} is not {what} column (it is {ty:?})")));
+                }
             }
             TriggerKind::Transitions { column: c, allowed } => {
                 column(c)?;

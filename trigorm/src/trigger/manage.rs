@@ -494,12 +494,12 @@ fn remake(
         return Ok(super::sqlite::remake(&made));
     }
     let mut out = Vec::new();
-    let mut there: Vec<bool> = exists.to_vec();
+    // In place: those that stay, and those already remade (never one still to be moved).
+    let mut there: Vec<bool> = exists.iter().zip(redo).map(|(e, r)| *e && !*r).collect();
     for (i, (c, t)) in group.iter().enumerate() {
         if !redo[i] {
             continue;
         }
-        there[i] = false;
         let place = match group[..i].iter().zip(&there[..i]).rev().find(|(_, e)| **e) {
             Some(((_, before), _)) => Place::Follows(&before.name),
             None => match group.iter().zip(&there).skip(i + 1).find(|(_, e)| **e) {

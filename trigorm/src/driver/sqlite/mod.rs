@@ -153,7 +153,7 @@ pub struct SqliteConnection {
     transaction_control: Arc<AtomicBool>,
     /// Every trigger of the tables whose triggers an ignore dropped in the open
     /// transaction, to put back before its COMMIT.
-    ignored: Vec<ignore::Saved>,
+    ignored: Vec<ignore::Noted>,
 }
 
 impl SqliteConnection {
@@ -458,8 +458,8 @@ impl Connection for SqliteConnection {
         // ever sees them missing. If this fails, the transaction is still open, and its
         // rollback puts them back.
         if !self.ignored.is_empty() {
-            let saved = std::mem::take(&mut self.ignored);
-            ignore::restore(&self.conn, &saved).map_err(|e| self.err(e))?;
+            ignore::restore(&self.conn, &self.ignored).map_err(|e| self.err(e))?;
+            self.ignored.clear();
         }
         self.control("COMMIT")
     }
