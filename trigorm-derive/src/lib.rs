@@ -55,7 +55,7 @@ use proc_macro::TokenStream;
 /// Struct attributes declare native triggers (rules the database enforces whoever writes);
 /// `Model::triggers()` returns them, an engine that registers the model checks them when
 /// it is built and `create_all` installs them. Each takes an optional `name = "..."`
-/// (default: its key; the database name is `trigorm_<table>_<name>`) and an optional
+/// (default: its key, `soft` for `soft_delete`; the database name is `trigorm_<table>_<name>`) and an optional
 /// `when = <condition>`, a Rust expression of type `trigorm::trigger::Cond` over the typed
 /// columns (`Self::AMOUNT`). Fields are named as in the struct.
 ///

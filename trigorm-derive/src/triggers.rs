@@ -329,6 +329,15 @@ pub(crate) fn check(m: &ModelDef, triggers: &[TriggerAttr]) -> syn::Result<()> {
             }
         }
         if let Some(lit) = &t.name {
+            if let Some(suffix) = SUFFIXES.iter().find(|s| lit.value().ends_with(*s)) {
+                push(syn::Error::new(
+                    lit.span(),
+                    format!(
+                        "trigger name {:?} ends with {suffix:?}, which trigorm adds to its database triggers' names",
+                        lit.value()
+                    ),
+                ));
+            }
             if crate::names::identifier_problem(&lit.value()).is_some() {
                 push(syn::Error::new(
                     lit.span(),
@@ -352,9 +361,21 @@ fn named_fields(t: &TriggerAttr) -> Vec<&Ident> {
     }
 }
 
+/// The declared name: `name = "..."`, else the kind's key (`soft_delete`: `soft`, which
+/// keeps clear of the `_delete` trigorm adds to a delete trigger's name).
 fn trigger_name(t: &TriggerAttr) -> String {
-    t.name.as_ref().map_or_else(|| t.key.unraw().to_string(), LitStr::value)
+    t.name.as_ref().map_or_else(
+        || match t.key.unraw().to_string().as_str() {
+            "soft_delete" => "soft".to_string(),
+            key => key.to_string(),
+        },
+        LitStr::value,
+    )
 }
+
+/// What trigorm adds to a declared name in the database (`trigorm::trigger` refuses a
+/// declared name that ends with one).
+const SUFFIXES: [&str; 5] = ["_insert", "_update", "_delete", "_truncate", "_fn"];
 
 fn column_of<'m>(m: &'m ModelDef, id: &Ident) -> Option<&'m Column<'m>> {
     let field = id.unraw().to_string();

@@ -623,3 +623,42 @@ on_each_db!(instead_of_makes_a_view_writable_where_the_backend_has_it, |db: Db| 
     )];
     assert!(engine.with_connection(|c| manage::install(c, &on_table)).is_err());
 });
+
+// A stamp and a version beside an audit: one update fires the audit once and moves the
+// version once on every backend (SQLite writes the stamp and the version with UPDATEs of
+// their own, which must not set the table's update triggers off again).
+on_each_db!(a_stamp_and_a_version_set_off_no_trigger_twice, |db: Db| {
+    let engine = engine(&db);
+    let audit = trigorm::trigger::CustomBodies {
+        sqlite: Some("INSERT INTO ledger (entry) VALUES ('fired');".into()),
+        postgres: Some("INSERT INTO ledger (entry) VALUES ('fired'); RETURN NULL;".into()),
+        mysql: Some("INSERT INTO ledger (entry) VALUES ('fired');".into()),
+    };
+    let defs = [
+        TriggerDef::updated_at("stamp", Ticket::table(), Ticket::TOUCHED_AT),
+        TriggerDef::version("bump", Ticket::table(), Ticket::REV),
+        TriggerDef::custom(
+            "audit",
+            Ticket::table(),
+            trigorm::trigger::Timing::After,
+            Ops::UPDATE,
+            audit,
+        ),
+    ];
+    assert!(install(&engine, &defs).in_sync());
+    let mut s = engine.session().unwrap();
+    let tk = s.insert(ticket("t")).unwrap();
+    s.commit().unwrap();
+    s.execute(
+        &db.sql("UPDATE ticket SET title = 'u' WHERE id = ?"),
+        &[Value::Int(tk.id)],
+    )
+    .unwrap();
+    s.commit().unwrap();
+    drop(s);
+    let mut s = engine.session().unwrap();
+    assert_eq!(s.query::<Ledger>().count().unwrap(), 1, "the audit fired once");
+    let now = s.get::<Ticket>(tk.id).unwrap().unwrap();
+    assert_eq!(now.rev, 1, "the version moved once");
+    assert!(now.touched_at > t0(), "stamped");
+});

@@ -63,7 +63,7 @@ const EXPECTED: &[(Backend, &str, &[&str])] = &[
         Backend::Sqlite,
         "flow",
         &[
-            r#"CREATE TRIGGER "trigorm_doc_flow_update" BEFORE UPDATE ON "doc" FOR EACH ROW WHEN (OLD."state" IS NOT NEW."state" AND NOT (((OLD."state" = 'a' AND NEW."state" = 'b')))) BEGIN /* trigorm:{fp} */ SELECT RAISE(ABORT, 'trigorm:trigorm_doc_flow_update:doc: update a transition that is not allowed'); END"#,
+            r#"CREATE TRIGGER "trigorm_doc_flow_update" BEFORE UPDATE ON "doc" FOR EACH ROW WHEN (OLD."state" IS NOT NEW."state" AND NOT (((OLD."state" = 'a' AND NOT (OLD."state" IS NULL) AND (NEW."state" = 'b' AND NOT (NEW."state" IS NULL)))))) BEGIN /* trigorm:{fp} */ SELECT RAISE(ABORT, 'trigorm:trigorm_doc_flow_update:doc: update a transition that is not allowed'); END"#,
         ],
     ),
     (
@@ -120,7 +120,7 @@ const EXPECTED: &[(Backend, &str, &[&str])] = &[
         "flow",
         &[
             r#"CREATE OR REPLACE FUNCTION "trigorm_doc_flow_fn"() RETURNS trigger LANGUAGE plpgsql AS $trigorm$ BEGIN IF position(',trigorm_doc_flow,' in coalesce(current_setting('trigorm.ignore', true), '')) > 0 THEN IF TG_LEVEL = 'STATEMENT' OR TG_WHEN = 'AFTER' THEN RETURN NULL; END IF; IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END IF; RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'trigorm:trigorm_doc_flow:doc: a transition that is not allowed: ' || lower(TG_OP); RETURN NULL; END $trigorm$"#,
-            r#"CREATE TRIGGER "trigorm_doc_flow" BEFORE UPDATE ON "doc" FOR EACH ROW WHEN ((OLD."state" IS DISTINCT FROM NEW."state" AND NOT (((OLD."state" = E'a' AND NEW."state" = E'b'))))) EXECUTE FUNCTION "trigorm_doc_flow_fn"()"#,
+            r#"CREATE TRIGGER "trigorm_doc_flow" BEFORE UPDATE ON "doc" FOR EACH ROW WHEN ((OLD."state" IS DISTINCT FROM NEW."state" AND NOT (((OLD."state" = E'a' AND NOT (OLD."state" IS NULL) AND (NEW."state" = E'b' AND NOT (NEW."state" IS NULL))))))) EXECUTE FUNCTION "trigorm_doc_flow_fn"()"#,
             r#"COMMENT ON TRIGGER "trigorm_doc_flow" ON "doc" IS 'trigorm:{fp}'"#,
         ],
     ),
@@ -179,7 +179,7 @@ const EXPECTED: &[(Backend, &str, &[&str])] = &[
         Backend::Mysql,
         "flow",
         &[
-            r#"CREATE TRIGGER `trigorm_doc_flow_update` BEFORE UPDATE ON `doc` FOR EACH ROW BEGIN /* trigorm:{fp} */ IF FIND_IN_SET('trigorm_doc_flow', COALESCE(@trigorm_ignore, '')) = 0 AND ((NOT (OLD.`state` <=> NEW.`state`) AND NOT (((OLD.`state` = 'a' AND NEW.`state` = 'b'))))) THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'trigorm:trigorm_doc_flow_update:doc: update a transition that is not allowed'; END IF; END"#,
+            r#"CREATE TRIGGER `trigorm_doc_flow_update` BEFORE UPDATE ON `doc` FOR EACH ROW BEGIN /* trigorm:{fp} */ IF FIND_IN_SET('trigorm_doc_flow', COALESCE(@trigorm_ignore, '')) = 0 AND ((NOT (OLD.`state` <=> NEW.`state`) AND NOT (((OLD.`state` = 'a' AND NOT (OLD.`state` IS NULL) AND (NEW.`state` = 'b' AND NOT (NEW.`state` IS NULL))))))) THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'trigorm:trigorm_doc_flow_update:doc: update a transition that is not allowed'; END IF; END"#,
         ],
     ),
     (

@@ -175,7 +175,15 @@ pub(super) fn condition(def: &TriggerDef, backend: Backend) -> Result<Option<Str
             let edges = allowed
                 .iter()
                 .map(|(from, to)| {
-                    let r = |row, v: &Value| Cond::Cmp(row, column.clone(), crate::query::CmpOp::Eq, v.clone());
+                    // Never NULL: a state compared with NULL would make the whole
+                    // condition NULL, and a refusal that does not fire (`NOT NULL` is NULL).
+                    let r = |row, v: &Value| {
+                        let eq = Cond::Cmp(row, column.clone(), crate::query::CmpOp::Eq, v.clone());
+                        match v {
+                            Value::Null => eq,
+                            _ => eq.and(Cond::IsNull(row, column.clone()).not()),
+                        }
+                    };
                     r(super::Row::Old, from).and(r(super::Row::New, to))
                 })
                 .collect();

@@ -75,28 +75,31 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
     };
     let mut out = Compiled::empty(def);
     // The triggers that write their own table with an UPDATE (SQLite cannot change NEW)
-    // fire only on updates of other columns than the ones such triggers write: a stamp
-    // must not count as a change that moves the version, nor the version's move re-stamp.
-    let of = match &def.kind {
-        TriggerKind::UpdatedAt(column) | TriggerKind::Version(column) => {
-            let written: Vec<&str> = declared
-                .iter()
-                .filter(|d| std::ptr::eq(d.table, t))
-                .filter_map(|d| match &d.kind {
-                    TriggerKind::UpdatedAt(c) | TriggerKind::Version(c) => Some(c.as_str()),
-                    _ => None,
-                })
-                .chain(std::iter::once(column.as_str()))
-                .collect();
-            let others: Vec<String> = t
-                .columns
-                .iter()
-                .filter(|c| !written.contains(&c.name))
-                .map(|c| format!("\"{}\"", c.name))
-                .collect();
-            format!(" OF {}", others.join(", "))
-        }
-        _ => String::new(),
+    // would set off the table's update triggers a second time: every update trigger of a
+    // table that has such triggers fires only on updates of other columns than the ones
+    // they write (a stamp must not count as a change that moves the version, nor the
+    // version's move re-stamp, nor either fire an audit again).
+    let mut written: Vec<&str> = declared
+        .iter()
+        .filter(|d| std::ptr::eq(d.table, t))
+        .filter_map(|d| match &d.kind {
+            TriggerKind::UpdatedAt(c) | TriggerKind::Version(c) => Some(c.as_str()),
+            _ => None,
+        })
+        .collect();
+    if let TriggerKind::UpdatedAt(c) | TriggerKind::Version(c) = &def.kind {
+        written.push(c);
+    }
+    let others: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|c| !written.contains(&c.name))
+        .map(|c| format!("\"{}\"", c.name))
+        .collect();
+    let of_update = if written.is_empty() || others.is_empty() {
+        String::new()
+    } else {
+        format!(" OF {}", others.join(", "))
     };
     for op in def.ops().iter() {
         let trigger = format!("{name}_{}", op.word());
@@ -106,6 +109,7 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
             Some(w) => format!(" WHEN {w}"),
             None => String::new(),
         };
+        let of = if op == Op::Update { of_update.as_str() } else { "" };
         let create = |when: &str, marker: &str| {
             format!(
                 "CREATE TRIGGER \"{trigger}\" {timing} {}{of} ON \"{}\" FOR EACH ROW{when} BEGIN /* {MARKER}{FP}{marker} */ {} END",

@@ -25,4 +25,11 @@ struct D {
     id: i64,
 }
 
+
+
+#[derive(Model, Clone, Debug)]
+#[trigorm(protect(name = "keep_delete", delete))]
+struct E {
+    id: i64,
+}
 fn main() {}
