@@ -46,7 +46,7 @@
 //! the bare driver's and trigorm's engine alike, reach the schema through the URL
 //! parameter `options=-csearch_path%3D...` (`pg.rs`). After the end state is checked the
 //! schema is dropped with `CASCADE`, on failure too, and with it the native variant's
-//! triggers and their functions (`trigorm_users_audit_*_fn`, created in the run's schema).
+//! triggers and their functions (`trigorm_users_*_audit_fn`, created in the run's schema).
 //!
 //! With `--url mysql://USER@HOST:PORT/DB` (or `mariadb://`, read as `mysql://` by the
 //! `mysql` crate), every run gets a fresh database `bench_<pid>_<n>` on that server (the

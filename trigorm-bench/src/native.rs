@@ -12,7 +12,7 @@
 //! updates.
 //!
 //! What the triggers leave on a server goes with the run's schema or database: on
-//! PostgreSQL their functions (`trigorm_users_audit_*_fn`) are created in the run's schema
+//! PostgreSQL their functions (`trigorm_users_*_audit_fn`) are created in the run's schema
 //! (the first of the connection's `search_path`) and dropped with it (`DROP SCHEMA ...
 //! CASCADE`); on MariaDB/MySQL a trigger belongs to its table's database.
 //!
@@ -51,10 +51,10 @@ use crate::workload::{Plan, Timings};
 pub const SQLITE_NOW: &str = "CURRENT_TIMESTAMP || '.000000000+00:00'";
 
 /// The name of the audit trigger of `op` (`insert`, `update` or `delete`) as declared;
-/// the database names it `trigorm_users_audit_<op>` (and `..._<op>` again per operation on
+/// the database names it `trigorm_users_<op>_audit` (and `..._<op>` per operation on
 /// SQLite and MariaDB/MySQL, `..._fn` for the function on PostgreSQL).
 fn declared_name(op: &str) -> String {
-    format!("audit_{op}")
+    format!("{op}_audit")
 }
 
 /// The audit trigger of one operation: the same `INSERT INTO log` in each backend's words.
@@ -139,9 +139,9 @@ mod tests {
         assert_eq!(
             names,
             [
-                "trigorm_users_audit_delete_delete",
-                "trigorm_users_audit_insert_insert",
-                "trigorm_users_audit_update_update"
+                "trigorm_users_delete_audit_delete",
+                "trigorm_users_insert_audit_insert",
+                "trigorm_users_update_audit_update"
             ]
         );
         c.execute_batch(

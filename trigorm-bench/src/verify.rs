@@ -5,7 +5,7 @@
 //! MariaDB/MySQL: `DATETIME(6)` columns holding UTC, every value written while the run's
 //! child was alive). The same checks for every variant: the native variant's log rows,
 //! written by the database's triggers, must match the listeners' and the floor's (on
-//! SQLite their `changed_at` is trigorm's text form too, at milliseconds).
+//! SQLite their `changed_at` is trigorm's text form too, to the second).
 
 use std::fmt;
 use std::path::Path;

@@ -46,7 +46,7 @@ fn audit(op: &str, ops: Ops) -> TriggerDef {
         )
     };
     TriggerDef::custom(
-        &format!("audit_{op}"),
+        &format!("{op}_audit"),
         User::table(),
         Timing::After,
         ops,

@@ -94,7 +94,9 @@ impl EngineBuilder {
     }
 
     /// Register a model, so that [`Engine::create_all`] creates its table. Models that
-    /// have listeners are registered already.
+    /// have listeners are registered already. The native triggers the model declares
+    /// ([`Model::triggers`]) come with it: [`EngineBuilder::build`] refuses one the backend
+    /// cannot have (a soft delete on MariaDB, a custom trigger without a body for it).
     ///
     /// ```
     /// # use trigorm::{Engine, Model};

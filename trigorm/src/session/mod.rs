@@ -459,6 +459,8 @@ impl Session {
     /// Ignore the native triggers named (their database names, as
     /// [`crate::trigger::TriggerDef::managed_name`] and [`crate::Engine::trigger_status`]
     /// give them) for the rest of this transaction: a data fix that a trigger would refuse.
+    /// A name that no trigger has is ignored too: nothing to do.
+    ///
     /// The ignore ends with the transaction, whether it commits, rolls back or fails; it
     /// never reaches another transaction, another session, the next user of the pooled
     /// connection, or any client that is not this session.

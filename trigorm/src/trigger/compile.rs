@@ -23,6 +23,23 @@ pub const OFF: &str = ":off";
 /// One database trigger a declaration makes: what places it among the other triggers of
 /// its table (its timing and events: triggers of one table, timing and event fire in the
 /// order of their declared names), and the statements that make and remove it alone.
+///
+/// ```
+/// use trigorm::backend::Backend;
+/// use trigorm::trigger::{compile, Ops, TriggerDef};
+/// use trigorm::Model;
+/// #[derive(Model, Clone, Debug)]
+/// struct Log { id: i64, text: String }
+/// let def = TriggerDef::protect("append_only", Log::table(), Ops::UPDATE | Ops::DELETE);
+/// let sqlite = compile(&def, Backend::Sqlite)?;
+/// // One database trigger per operation on SQLite; one, with its function, on PostgreSQL.
+/// assert_eq!(sqlite.triggers.len(), 2);
+/// assert_eq!(sqlite.triggers[0].name, "trigorm_log_append_only_update");
+/// assert!(sqlite.create[0].contains(&sqlite.fingerprint));
+/// let postgres = compile(&def, Backend::Postgres)?;
+/// assert_eq!(postgres.triggers[0].events, ["UPDATE", "DELETE"]);
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct DbTrigger {
     /// Its name in the database.
@@ -57,6 +74,23 @@ impl DbTrigger {
 }
 
 /// A declaration compiled for one backend.
+///
+/// ```
+/// use trigorm::backend::Backend;
+/// use trigorm::trigger::{compile, Ops, TriggerDef};
+/// use trigorm::Model;
+/// #[derive(Model, Clone, Debug)]
+/// struct Log { id: i64, text: String }
+/// let def = TriggerDef::protect("append_only", Log::table(), Ops::UPDATE | Ops::DELETE);
+/// let sqlite = compile(&def, Backend::Sqlite)?;
+/// // One database trigger per operation on SQLite; one, with its function, on PostgreSQL.
+/// assert_eq!(sqlite.triggers.len(), 2);
+/// assert_eq!(sqlite.triggers[0].name, "trigorm_log_append_only_update");
+/// assert!(sqlite.create[0].contains(&sqlite.fingerprint));
+/// let postgres = compile(&def, Backend::Postgres)?;
+/// assert_eq!(postgres.triggers[0].events, ["UPDATE", "DELETE"]);
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compiled {
     /// The declaration's name in the database (its triggers' names start with it).
@@ -130,6 +164,23 @@ impl Compiled {
 /// # Errors
 /// The declaration's errors ([`TriggerDef::validate`]); [`Error::Unsupported`] for what the
 /// backend cannot express (said with the backend and why).
+///
+/// ```
+/// use trigorm::backend::Backend;
+/// use trigorm::trigger::{compile, Ops, TriggerDef};
+/// use trigorm::Model;
+/// #[derive(Model, Clone, Debug)]
+/// struct Log { id: i64, text: String }
+/// let def = TriggerDef::protect("append_only", Log::table(), Ops::UPDATE | Ops::DELETE);
+/// let sqlite = compile(&def, Backend::Sqlite)?;
+/// // One database trigger per operation on SQLite; one, with its function, on PostgreSQL.
+/// assert_eq!(sqlite.triggers.len(), 2);
+/// assert_eq!(sqlite.triggers[0].name, "trigorm_log_append_only_update");
+/// assert!(sqlite.create[0].contains(&sqlite.fingerprint));
+/// let postgres = compile(&def, Backend::Postgres)?;
+/// assert_eq!(postgres.triggers[0].events, ["UPDATE", "DELETE"]);
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 pub fn compile(def: &TriggerDef, backend: Backend) -> Result<Compiled, Error> {
     compile_among(def, backend, std::slice::from_ref(def))
 }
@@ -140,6 +191,22 @@ pub fn compile(def: &TriggerDef, backend: Backend) -> Result<Compiled, Error> {
 ///
 /// # Errors
 /// As [`compile`].
+///
+/// ```
+/// use trigorm::backend::Backend;
+/// use trigorm::trigger::{compile_among, TriggerDef};
+/// use trigorm::Model;
+/// #[derive(Model, Clone, Debug)]
+/// struct Doc { id: i64, title: String, touched: chrono::DateTime<chrono::Utc>, rev: i64 }
+/// let defs = [
+///     TriggerDef::updated_at("stamp", Doc::table(), Doc::TOUCHED),
+///     TriggerDef::version("bump", Doc::table(), Doc::REV),
+/// ];
+/// // On SQLite each fires only on updates of the columns neither writes.
+/// let stamp = compile_among(&defs[0], Backend::Sqlite, &defs)?;
+/// assert!(stamp.create[0].contains(r#"AFTER UPDATE OF "id", "title" ON "doc""#));
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 pub fn compile_among(def: &TriggerDef, backend: Backend, declared: &[TriggerDef]) -> Result<Compiled, Error> {
     def.validate()?;
     let compiled = match backend {

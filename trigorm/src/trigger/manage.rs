@@ -15,6 +15,21 @@ use super::decl::{TriggerDef, PREFIX};
 use super::mysql::Place;
 
 /// The state of one declared trigger in the database.
+///
+/// ```
+/// use trigorm::trigger::{manage::State, Ops, TriggerDef};
+/// use trigorm::{Engine, Model};
+/// #[derive(Model, Clone, Debug)]
+/// struct Log { id: i64, text: String }
+/// let engine = Engine::builder("sqlite::memory:")
+///     .model::<Log>()
+///     .trigger(TriggerDef::protect("append_only", Log::table(), Ops::DELETE))
+///     .build()?;
+/// assert_eq!(engine.trigger_status()?.declared[0].1, State::Missing);
+/// engine.create_all()?;
+/// assert_eq!(engine.trigger_status()?.declared[0].1, State::Installed);
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     /// Installed as declared.
@@ -29,6 +44,18 @@ pub enum State {
 }
 
 /// The status of the database's managed triggers against the declarations.
+///
+/// ```
+/// use trigorm::{Engine, Model};
+/// #[derive(Model, Clone, Debug)]
+/// #[trigorm(protect(name = "append_only", update, delete))]
+/// struct Log { id: i64, text: String }
+/// let engine = Engine::builder("sqlite::memory:").model::<Log>().build()?;
+/// engine.create_all()?;
+/// let status = engine.trigger_status()?;
+/// assert!(status.in_sync() && status.orphaned.is_empty());
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Status {
     /// Each declaration (by its database name) and its state.
@@ -362,6 +389,19 @@ fn longest_increasing(keys: &[Option<i64>]) -> Vec<bool> {
 ///
 /// # Errors
 /// A declaration's error, or the database's.
+///
+/// ```
+/// use trigorm::trigger::{manage, Ops, TriggerDef};
+/// use trigorm::{Engine, Model};
+/// #[derive(Model, Clone, Debug)]
+/// struct Log { id: i64, text: String }
+/// let defs = [TriggerDef::protect("append_only", Log::table(), Ops::UPDATE | Ops::DELETE)];
+/// let engine = Engine::builder("sqlite::memory:").model::<Log>().build()?;
+/// engine.create_all()?;
+/// let st = engine.with_connection(|c| manage::status(c, &defs))?;
+/// assert_eq!(st.declared, [("trigorm_log_append_only".to_string(), manage::State::Missing)]);
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 pub fn status(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Status, Error> {
     let view = View::read(conn, defs)?;
     let functions = found_functions(conn)?;
@@ -398,6 +438,20 @@ pub fn status(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Status, 
 ///
 /// # Errors
 /// [`Error::TriggerDrift`] listing what differs; a declaration's or the database's error.
+///
+/// ```
+/// use trigorm::trigger::{manage, Ops, TriggerDef};
+/// use trigorm::{Engine, Model};
+/// #[derive(Model, Clone, Debug)]
+/// struct Log { id: i64, text: String }
+/// let defs = [TriggerDef::protect("append_only", Log::table(), Ops::UPDATE | Ops::DELETE)];
+/// let engine = Engine::builder("sqlite::memory:").model::<Log>().build()?;
+/// engine.create_all()?;
+/// assert!(engine.with_connection(|c| manage::check(c, &defs)).is_err()); // missing
+/// engine.with_connection(|c| manage::install(c, &defs))?;
+/// engine.with_connection(|c| manage::check(c, &defs))?;
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 pub fn check(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Status, Error> {
     let s = status(conn, defs)?;
     if s.in_sync() {
@@ -526,11 +580,27 @@ fn remake(
 /// replaced, the group is dropped and created again from its last to its first; MariaDB
 /// and MySQL fire them in creation order, so a trigger created or replaced there is placed
 /// with `FOLLOWS` / `PRECEDES` and the others stay. A disabled trigger keeps its place and
-/// stays disabled; one found out of order shows as [`State::Outdated`] and is put back.
+/// stays disabled; one found out of order shows as [`State::Outdated`] and is put back. An
+/// outdated trigger is replaced by what its declaration renders now, switched on (the
+/// declaration changed: switch it off again with [`set_enabled`] if need be).
 ///
 /// # Errors
 /// A declaration's error before anything runs; the database's, with
 /// [`Error::TriggersIncomplete`] saying what was done where DDL is not transactional.
+///
+/// ```
+/// use trigorm::trigger::{manage, Ops, TriggerDef};
+/// use trigorm::{Engine, Model};
+/// #[derive(Model, Clone, Debug)]
+/// struct Log { id: i64, text: String }
+/// let defs = [TriggerDef::protect("append_only", Log::table(), Ops::UPDATE | Ops::DELETE)];
+/// let engine = Engine::builder("sqlite::memory:").model::<Log>().build()?;
+/// engine.create_all()?;
+/// let st = engine.with_connection(|c| manage::install(c, &defs))?;
+/// assert!(st.in_sync());
+/// assert_eq!(engine.with_connection(|c| manage::install(c, &defs))?, st); // nothing to do
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 pub fn install(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Status, Error> {
     let view = View::read(conn, defs)?;
     let mut statements = Vec::new();
@@ -569,6 +639,21 @@ pub fn install(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Status,
 ///
 /// # Errors
 /// As [`install`].
+///
+/// ```
+/// use trigorm::trigger::{manage, Ops, TriggerDef};
+/// use trigorm::{Engine, Model};
+/// #[derive(Model, Clone, Debug)]
+/// struct Log { id: i64, text: String }
+/// let defs = [TriggerDef::protect("append_only", Log::table(), Ops::UPDATE | Ops::DELETE)];
+/// let engine = Engine::builder("sqlite::memory:").model::<Log>().build()?;
+/// engine.create_all()?;
+/// engine.with_connection(|c| manage::install(c, &defs))?;
+/// engine.with_connection(|c| manage::uninstall(c, &defs))?;
+/// let st = engine.with_connection(|c| manage::status(c, &defs))?;
+/// assert_eq!(st.declared[0].1, manage::State::Missing);
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 pub fn uninstall(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<(), Error> {
     let compiled = compiled(conn, defs)?;
     let statements: Vec<(String, String)> = compiled
@@ -589,6 +674,21 @@ pub fn uninstall(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<(), E
 ///
 /// # Errors
 /// As [`install`].
+///
+/// ```
+/// use trigorm::trigger::{manage, Ops, TriggerDef};
+/// use trigorm::{Engine, Model};
+/// #[derive(Model, Clone, Debug)]
+/// struct Log { id: i64, text: String }
+/// let defs = [TriggerDef::protect("append_only", Log::table(), Ops::UPDATE | Ops::DELETE)];
+/// let engine = Engine::builder("sqlite::memory:").model::<Log>().build()?;
+/// engine.create_all()?;
+/// engine.with_connection(|c| manage::install(c, &defs))?;
+/// // Declared no more: orphaned, and prune removes it.
+/// let removed = engine.with_connection(|c| manage::prune(c, &[]))?;
+/// assert_eq!(removed, ["trigorm_log_append_only_delete", "trigorm_log_append_only_update"]);
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 pub fn prune(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Vec<String>, Error> {
     let s = status(conn, defs)?;
     let backend = conn.backend();
@@ -629,6 +729,21 @@ pub fn prune(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Vec<Strin
 /// # Errors
 /// [`Error::InvalidTrigger`] for a name nothing declares or a trigger not installed as
 /// declared; the database's error.
+///
+/// ```
+/// use trigorm::trigger::{manage, Ops, TriggerDef};
+/// use trigorm::{Engine, Model};
+/// #[derive(Model, Clone, Debug)]
+/// struct Log { id: i64, text: String }
+/// let defs = [TriggerDef::protect("append_only", Log::table(), Ops::UPDATE | Ops::DELETE)];
+/// let engine = Engine::builder("sqlite::memory:").model::<Log>().build()?;
+/// engine.create_all()?;
+/// engine.with_connection(|c| manage::install(c, &defs))?;
+/// engine.with_connection(|c| manage::set_enabled(c, &defs, "trigorm_log_append_only", false))?;
+/// let st = engine.with_connection(|c| manage::status(c, &defs))?;
+/// assert_eq!(st.declared[0].1, manage::State::Disabled);
+/// # Ok::<(), trigorm::Error>(())
+/// ```
 pub fn set_enabled(conn: &mut dyn Connection, defs: &[TriggerDef], name: &str, on: bool) -> Result<(), Error> {
     let view = View::read(conn, defs)?;
     let not = |reason: &str| Error::InvalidTrigger {

@@ -1,10 +1,11 @@
 //! Native triggers: rules the database enforces whoever writes (raw SQL, another program,
 //! a colleague in `psql`), declared next to the model and compiled for each backend.
 //!
-//! Built so far: the condition language ([`Cond`]), declarations ([`TriggerDef`]) and their
-//! compilers per backend ([`compile`]), and their lifecycle through a driver connection
-//! ([`manage`]). `docs/design/triggers.md` is the plan for the rest. This layer depends on
-//! schema, values and drivers, never on sessions.
+//! The condition language ([`Cond`]), declarations ([`TriggerDef`], also made by
+//! `#[derive(Model)]` attributes: [`crate::Model::triggers`]), their compilers per backend
+//! ([`compile`]), and their lifecycle through a driver connection ([`manage`]); the design
+//! is `docs/design/triggers.md`. This layer depends on schema, values and drivers, never on
+//! sessions.
 
 mod compile;
 mod cond;
