@@ -143,6 +143,18 @@ impl Compiled {
         self
     }
 
+    /// Add `part`, a database trigger switched off by replacement (SQLite, MariaDB/MySQL):
+    /// `on` creates it, `off` creates it doing nothing.
+    pub(super) fn push_switched(&mut self, mut part: DbTrigger, on: String, off: String) {
+        self.create.push(on.clone());
+        self.disable.extend([part.drop.clone(), off.clone()]);
+        self.enable.extend([part.drop.clone(), on.clone()]);
+        self.drop.push(part.drop.clone());
+        part.create.push(on);
+        part.create_off.push(off);
+        self.triggers.push(part);
+    }
+
     /// A declaration with nothing in it yet, for `def`.
     pub(super) fn empty(def: &TriggerDef) -> Compiled {
         Compiled {
@@ -215,6 +227,15 @@ pub fn compile_among(def: &TriggerDef, backend: Backend, declared: &[TriggerDef]
         Backend::Mysql => super::mysql::compile(def)?,
     };
     Ok(compiled.seal())
+}
+
+/// A custom trigger without a body for `backend`.
+pub(super) fn no_body(def: &TriggerDef, backend: Backend) -> Error {
+    Error::InvalidTrigger {
+        model: def.table.model,
+        trigger: def.name.clone(),
+        reason: format!("a Custom trigger has no body for {}", backend.name()),
+    }
 }
 
 /// The refusal a trigger raises: the marker, the database trigger's name and table, what

@@ -7,7 +7,7 @@
 use crate::backend::Backend;
 use crate::error::Error;
 
-use super::compile::{condition, refusal, refused_what, Compiled, DbTrigger, FP, MARKER, OFF};
+use super::compile::{condition, no_body, refusal, refused_what, Compiled, DbTrigger, FP, MARKER, OFF};
 use super::decl::{Timing, TriggerDef, TriggerKind};
 
 /// The body of one database trigger, given its name and operation.
@@ -53,11 +53,7 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
         }
         TriggerKind::Custom { timing, bodies, .. } => {
             let Some(sql) = bodies.mysql.clone() else {
-                return Err(Error::InvalidTrigger {
-                    model: t.model,
-                    trigger: def.name.clone(),
-                    reason: "a Custom trigger has no body for MariaDB/MySQL".into(),
-                });
+                return Err(no_body(def, B));
             };
             let timing = match timing {
                 Timing::Before => "BEFORE",
@@ -86,14 +82,7 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
         };
         let drop = format!("DROP TRIGGER IF EXISTS `{trigger}`");
         let (on, off) = (create("", &inner), create(OFF, "DO 0;"));
-        out.create.push(on.clone());
-        out.disable.extend([drop.clone(), off.clone()]);
-        out.enable.extend([drop.clone(), on.clone()]);
-        out.drop.push(drop.clone());
-        let mut part = DbTrigger::new(trigger, timing, vec![op.sql()], drop);
-        part.create.push(on);
-        part.create_off.push(off);
-        out.triggers.push(part);
+        out.push_switched(DbTrigger::new(trigger, timing, vec![op.sql()], drop), on, off);
     }
     Ok(out)
 }

@@ -6,7 +6,7 @@
 use crate::backend::Backend;
 use crate::error::Error;
 
-use super::compile::{condition, literal, pk, refusal, refused_what, Compiled, DbTrigger, FP, MARKER};
+use super::compile::{condition, literal, no_body, pk, refusal, refused_what, Compiled, DbTrigger, FP, MARKER};
 use super::decl::{Timing, TriggerDef, TriggerKind};
 
 const B: Backend = Backend::Postgres;
@@ -44,11 +44,7 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
         ),
         TriggerKind::Custom { timing, bodies, .. } => {
             let Some(body) = bodies.postgres.clone() else {
-                return Err(Error::InvalidTrigger {
-                    model: t.model,
-                    trigger: def.name.clone(),
-                    reason: "a Custom trigger has no body for PostgreSQL".into(),
-                });
+                return Err(no_body(def, B));
             };
             if body.contains(QUOTE) {
                 return Err(Error::InvalidTrigger {

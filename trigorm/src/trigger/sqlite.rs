@@ -6,7 +6,7 @@
 use crate::backend::Backend;
 use crate::error::Error;
 
-use super::compile::{condition, literal, pk, refusal, refused_what, Compiled, DbTrigger, FP, MARKER, OFF};
+use super::compile::{condition, literal, no_body, pk, refusal, refused_what, Compiled, DbTrigger, FP, MARKER, OFF};
 use super::decl::{Op, Timing, TriggerDef, TriggerKind};
 
 /// The body of one database trigger, given its name and operation.
@@ -62,7 +62,7 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
         }
         TriggerKind::Custom { timing, bodies, .. } => {
             let Some(sql) = bodies.sqlite.clone() else {
-                return Err(no_body(def));
+                return Err(no_body(def, B));
             };
             let timing = match timing {
                 Timing::Before => "BEFORE",
@@ -120,14 +120,7 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
         };
         let drop = format!("DROP TRIGGER IF EXISTS \"{trigger}\"");
         let (on, off) = (create(&when, ""), create(" WHEN 0", OFF));
-        out.create.push(on.clone());
-        out.disable.extend([drop.clone(), off.clone()]);
-        out.enable.extend([drop.clone(), on.clone()]);
-        out.drop.push(drop.clone());
-        let mut part = DbTrigger::new(trigger, timing, vec![op.sql()], drop);
-        part.create.push(on);
-        part.create_off.push(off);
-        out.triggers.push(part);
+        out.push_switched(DbTrigger::new(trigger, timing, vec![op.sql()], drop), on, off);
     }
     Ok(out)
 }
@@ -144,13 +137,4 @@ pub(super) fn remake(group: &[(&DbTrigger, &[String])]) -> Vec<(String, String)>
         .rev()
         .flat_map(|(t, create)| create.iter().map(|s| (t.name.clone(), s.clone())));
     drops.chain(creates).collect()
-}
-
-/// A custom trigger without a body for this backend.
-pub(super) fn no_body(def: &TriggerDef) -> Error {
-    Error::InvalidTrigger {
-        model: def.table.model,
-        trigger: def.name.clone(),
-        reason: "a Custom trigger has no body for SQLite".into(),
-    }
 }
