@@ -102,8 +102,15 @@ impl Server {
                         dropped: false,
                     })
                 }
-                // Left by an earlier process with the same id, or another machine's.
-                Err(e) if e.code() == Some(&SqlState::DUPLICATE_SCHEMA) => continue,
+                // Left by an earlier process with the same id, or another machine's; or
+                // made at the same moment by another test of this process (the loser of
+                // that race gets a unique violation on the catalog instead).
+                Err(e)
+                    if e.code() == Some(&SqlState::DUPLICATE_SCHEMA)
+                        || e.code() == Some(&SqlState::UNIQUE_VIOLATION) =>
+                {
+                    continue
+                }
                 Err(e) => return Err(e).with_context(|| format!("creating the schema {name}")),
             }
         }
