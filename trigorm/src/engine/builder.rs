@@ -358,7 +358,7 @@ impl EngineBuilder {
                 check_states(t, *read)?;
             }
         }
-        check_trigger_names(&self.triggers)?;
+        crate::trigger::check_names(&self.triggers)?;
         let opened = open_driver(&self.url, self.busy_timeout)?;
         let dialect = opened.dialect;
         let driver = match self.wrap {
@@ -411,30 +411,6 @@ fn check_states(t: &crate::trigger::TriggerDef, read: ValueCheck) -> Result<()> 
             trigger: t.name.clone(),
             reason: format!("{v:?} is not a value of column {column:?}: {e}"),
         })?;
-    }
-    Ok(())
-}
-
-/// Two declarations cannot make database objects of one name.
-fn check_trigger_names(triggers: &[crate::trigger::TriggerDef]) -> Result<()> {
-    for (i, t) in triggers.iter().enumerate() {
-        if let Some(o) = triggers[..i].iter().find(|o| o.managed_name() == t.managed_name()) {
-            let reason = if std::ptr::eq(o.table, t.table) {
-                "declared twice (on the model and with the builder, or twice with the builder)".to_string()
-            } else {
-                format!(
-                    "its database name {} is also that of trigger {:?} on {}",
-                    t.managed_name(),
-                    o.name,
-                    o.table.name
-                )
-            };
-            return Err(Error::InvalidTrigger {
-                model: t.table.model,
-                trigger: t.name.clone(),
-                reason,
-            });
-        }
     }
     Ok(())
 }

@@ -43,7 +43,8 @@ pub const DEFAULT_MAX_FLUSH_ROUNDS: usize = 16;
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Shared>,
-    /// The native triggers declared with [`EngineBuilder::trigger`].
+    /// The native triggers declared on the registered models ([`crate::Model::triggers`]) and with
+    /// [`EngineBuilder::trigger`].
     triggers: Arc<Vec<crate::trigger::TriggerDef>>,
 }
 
@@ -120,6 +121,17 @@ impl Engine {
     ///
     /// # Errors
     /// The database's error.
+    ///
+    /// ```
+    /// use trigorm::trigger::manage::State;
+    /// use trigorm::{Engine, Model};
+    /// #[derive(Model, Clone, Debug)]
+    /// #[trigorm(protect(name = "append_only", update, delete))]
+    /// struct Log { id: i64, text: String }
+    /// let engine = Engine::builder("sqlite::memory:").model::<Log>().build()?;
+    /// assert_eq!(engine.trigger_status()?.declared[0].1, State::Missing);
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn trigger_status(&self) -> Result<crate::trigger::manage::Status> {
         self.with_connection(|c| crate::trigger::manage::status(c, &self.triggers))
     }
@@ -129,6 +141,19 @@ impl Engine {
     ///
     /// # Errors
     /// As [`crate::trigger::manage::install`].
+    ///
+    /// ```
+    /// use trigorm::trigger::manage::State;
+    /// use trigorm::{Engine, Model};
+    /// #[derive(Model, Clone, Debug)]
+    /// #[trigorm(protect(name = "append_only", update, delete))]
+    /// struct Log { id: i64, text: String }
+    /// let engine = Engine::builder("sqlite::memory:").model::<Log>().build()?;
+    /// engine.create_all()?; // the tables, then the triggers
+    /// assert_eq!(engine.trigger_status()?.declared[0].1, State::Installed);
+    /// assert!(engine.install_triggers()?.in_sync()); // nothing left to do
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn install_triggers(&self) -> Result<crate::trigger::manage::Status> {
         self.with_connection(|c| crate::trigger::manage::install(c, &self.triggers))
     }
@@ -137,6 +162,19 @@ impl Engine {
     ///
     /// # Errors
     /// [`Error::TriggerDrift`] listing what differs.
+    ///
+    /// ```
+    /// use trigorm::trigger::manage::State;
+    /// use trigorm::{Engine, Model};
+    /// #[derive(Model, Clone, Debug)]
+    /// #[trigorm(protect(name = "append_only", update, delete))]
+    /// struct Log { id: i64, text: String }
+    /// let engine = Engine::builder("sqlite::memory:").model::<Log>().build()?;
+    /// assert!(matches!(engine.check_triggers(), Err(trigorm::Error::TriggerDrift { .. })));
+    /// engine.create_all()?;
+    /// engine.check_triggers()?;
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
     pub fn check_triggers(&self) -> Result<crate::trigger::manage::Status> {
         self.with_connection(|c| crate::trigger::manage::check(c, &self.triggers))
     }

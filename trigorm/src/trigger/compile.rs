@@ -198,8 +198,9 @@ pub fn compile(def: &TriggerDef, backend: Backend) -> Result<Compiled, Error> {
 }
 
 /// Compile `def` for `backend`, knowing the other declarations of the install
-/// (`declared`): on SQLite a trigger that stamps a column with an UPDATE of its own would
-/// otherwise set off the version trigger of the same table a second time.
+/// (`declared`): on SQLite a trigger that stamps a column or moves a version with an UPDATE
+/// of its own would otherwise set off the update triggers of the same table a second time,
+/// so those fire only on updates of the other columns.
 ///
 /// # Errors
 /// As [`compile`].

@@ -122,6 +122,17 @@ pub enum Timing {
     InsteadOf,
 }
 
+impl Timing {
+    /// The SQL words.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Timing::Before => "BEFORE",
+            Timing::After => "AFTER",
+            Timing::InsteadOf => "INSTEAD OF",
+        }
+    }
+}
+
 /// What a trigger does.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -370,4 +381,33 @@ impl TriggerDef {
         }
         Ok(())
     }
+}
+
+/// Check that no two of `defs` make database objects of one name (a name declared twice
+/// on one table, or table and name that run together into another's: `a` + `b_c` and
+/// `a_b` + `c`).
+///
+/// # Errors
+/// [`Error::InvalidTrigger`] naming the second declaration and the first.
+pub(crate) fn check_names(defs: &[TriggerDef]) -> Result<(), Error> {
+    for (i, t) in defs.iter().enumerate() {
+        if let Some(o) = defs[..i].iter().find(|o| o.managed_name() == t.managed_name()) {
+            let reason = if std::ptr::eq(o.table, t.table) {
+                "declared twice (on the model and with the builder, or twice with the builder)".to_string()
+            } else {
+                format!(
+                    "its database name {} is also that of trigger {:?} on {}",
+                    t.managed_name(),
+                    o.name,
+                    o.table.name
+                )
+            };
+            return Err(Error::InvalidTrigger {
+                model: t.table.model,
+                trigger: t.name.clone(),
+                reason,
+            });
+        }
+    }
+    Ok(())
 }

@@ -6,12 +6,12 @@
 //! fire in the order of their declared names on every backend (see [`install`]).
 
 use crate::backend::Backend;
-use crate::driver::{Connection, QueryError};
+use crate::driver::Connection;
 use crate::error::{DbError, Error};
-use crate::value::Value;
 
-use super::compile::{compile_among, Compiled, DbTrigger, MARKER, OFF};
-use super::decl::{TriggerDef, PREFIX};
+use super::catalog::{found, found_functions, Found};
+use super::compile::{compile_among, Compiled, DbTrigger};
+use super::decl::TriggerDef;
 use super::mysql::Place;
 
 /// The state of one declared trigger in the database.
@@ -77,163 +77,11 @@ impl Status {
     }
 }
 
-/// A managed trigger found in the database.
-#[derive(Debug, Clone)]
-struct Found {
-    name: String,
-    table: String,
-    fingerprint: Option<String>,
-    enabled: bool,
-    /// Where it stands among the triggers of its table, timing and event: SQLite the
-    /// `sqlite_master` rowid (the newest fires first), MariaDB/MySQL `ACTION_ORDER` (the
-    /// lowest first); 0 on PostgreSQL (names order them).
-    position: i64,
-}
-
-/// The managed triggers in the connection's database (its current schema on PostgreSQL).
-fn found(conn: &mut dyn Connection) -> Result<Vec<Found>, Error> {
-    let backend = conn.backend();
-    let sql = match backend {
-        Backend::Sqlite => {
-            "SELECT name, tbl_name, sql, 1, rowid FROM sqlite_master WHERE type = 'trigger' \
-             AND substr(name, 1, 8) = 'trigorm_'"
-        }
-        Backend::Postgres => {
-            "SELECT t.tgname::text, c.relname::text, COALESCE(obj_description(t.oid, 'pg_trigger'), ''), \
-             CASE WHEN t.tgenabled = 'D' THEN 0 ELSE 1 END, 0 FROM pg_trigger t \
-             JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE NOT t.tgisinternal AND n.nspname = current_schema() AND substr(t.tgname, 1, 8) = 'trigorm_'"
-        }
-        Backend::Mysql => {
-            "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_STATEMENT, 1, ACTION_ORDER \
-             FROM information_schema.TRIGGERS \
-             WHERE TRIGGER_SCHEMA = DATABASE() AND SUBSTR(TRIGGER_NAME, 1, 8) = 'trigorm_'"
-        }
-    };
-    debug_assert_eq!(PREFIX.len(), 8);
-    let mut out = Vec::new();
-    conn.query(sql, &[], &mut |row| {
-        let source = text(&row[2]);
-        let fingerprint = fingerprint_in(&source);
-        let off = fingerprint
-            .as_ref()
-            .is_some_and(|fp| source.contains(&format!("{MARKER}{fp}{OFF}")));
-        out.push(Found {
-            name: text(&row[0]),
-            table: text(&row[1]),
-            fingerprint,
-            enabled: int(&row[3]) != 0 && !off,
-            position: int(&row[4]),
-        });
-        Ok(())
-    })
-    .map_err(|e| query_failed(e, sql))?;
-    out.sort_by(|a, b| (&a.table, &a.name).cmp(&(&b.table, &b.name)));
-    Ok(out)
-}
-
-/// A managed trigger function found in the database (PostgreSQL) and the triggers that
-/// call it: (table, trigger, whether in the current schema).
-#[derive(Debug, Clone)]
-struct FoundFunction {
-    name: String,
-    callers: Vec<(String, String, bool)>,
-}
-
-/// The managed trigger functions of the current schema (PostgreSQL; none elsewhere).
-fn found_functions(conn: &mut dyn Connection) -> Result<Vec<FoundFunction>, Error> {
-    if conn.backend() != Backend::Postgres {
-        return Ok(Vec::new());
-    }
-    let sql = "SELECT p.proname::text, COALESCE(t.tgname::text, ''), COALESCE(c.relname::text, ''), \
-               CASE WHEN tn.nspname = current_schema() THEN 1 ELSE 0 END \
-               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-               LEFT JOIN pg_trigger t ON t.tgfoid = p.oid LEFT JOIN pg_class c ON c.oid = t.tgrelid \
-               LEFT JOIN pg_namespace tn ON tn.oid = c.relnamespace \
-               WHERE n.nspname = current_schema() AND p.prorettype = 'trigger'::regtype \
-               AND p.pronargs = 0 AND substr(p.proname, 1, 8) = 'trigorm_'";
-    let mut out: Vec<FoundFunction> = Vec::new();
-    conn.query(sql, &[], &mut |row| {
-        let name = text(&row[0]);
-        let at = match out.iter().position(|f| f.name == name) {
-            Some(at) => at,
-            None => {
-                out.push(FoundFunction {
-                    name,
-                    callers: Vec::new(),
-                });
-                out.len() - 1
-            }
-        };
-        let trigger = text(&row[1]);
-        if !trigger.is_empty() {
-            out[at].callers.push((text(&row[2]), trigger, int(&row[3]) != 0));
-        }
-        Ok(())
-    })
-    .map_err(|e| query_failed(e, sql))?;
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
-}
-
-/// A catalog value as text.
-fn text(v: &Value) -> String {
-    match v {
-        Value::Text(s) => s.clone(),
-        Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::Int(i) => i.to_string(),
-        _ => String::new(),
-    }
-}
-
-/// A catalog value as an integer (0 when it is none).
-fn int(v: &Value) -> i64 {
-    match v {
-        Value::Int(i) => *i,
-        Value::Bool(b) => i64::from(*b),
-        Value::Text(s) => s.trim().parse().unwrap_or(0),
-        Value::Blob(b) => String::from_utf8_lossy(b).trim().parse().unwrap_or(0),
-        _ => 0,
-    }
-}
-
-/// The fingerprint after the marker in a trigger's source or comment.
-fn fingerprint_in(source: &str) -> Option<String> {
-    let at = source.find(MARKER)? + MARKER.len();
-    let fp: String = source[at..].chars().take_while(char::is_ascii_hexdigit).collect();
-    (fp.len() == 16).then_some(fp)
-}
-
-fn query_failed(e: QueryError, sql: &str) -> Error {
-    match e {
-        QueryError::Db(source) => Error::Statement {
-            operation: "read triggers",
-            model: None,
-            pk: None,
-            sql: sql.to_string(),
-            source: Box::new(source),
-        },
-        other => Error::Internal(format!("reading the database's triggers: {other:?}")),
-    }
-}
-
 /// Compile every declaration for the connection's backend.
 fn compiled(conn: &dyn Connection, defs: &[TriggerDef]) -> Result<Vec<Compiled>, Error> {
+    super::decl::check_names(defs)?;
     let backend = conn.backend();
-    let out: Vec<Compiled> = defs
-        .iter()
-        .map(|d| compile_among(d, backend, defs))
-        .collect::<Result<_, _>>()?;
-    for (i, c) in out.iter().enumerate() {
-        if out[..i].iter().any(|o| o.name == c.name) {
-            return Err(Error::InvalidTrigger {
-                model: defs[i].table.model,
-                trigger: defs[i].name.clone(),
-                reason: "two triggers of this table have this name".into(),
-            });
-        }
-    }
-    Ok(out)
+    defs.iter().map(|d| compile_among(d, backend, defs)).collect()
 }
 
 /// One database trigger a declaration makes, with its declaration.

@@ -7,6 +7,7 @@
 //! is `docs/design/triggers.md`. This layer depends on schema, values and drivers, never on
 //! sessions.
 
+mod catalog;
 mod compile;
 mod cond;
 mod decl;
@@ -17,4 +18,5 @@ mod sqlite;
 
 pub use compile::{compile, compile_among, Compiled, DbTrigger, MARKER};
 pub use cond::{all_changed, any_changed, changed, new, old, Cond, Row, RowColumn};
+pub(crate) use decl::check_names;
 pub use decl::{CustomBodies, Op, Ops, Timing, TriggerDef, TriggerKind, PREFIX};

@@ -55,12 +55,10 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
             let Some(sql) = bodies.mysql.clone() else {
                 return Err(no_body(def, B));
             };
-            let timing = match timing {
-                Timing::Before => "BEFORE",
-                Timing::After => "AFTER",
-                Timing::InsteadOf => return Err(unsupported("INSTEAD OF: MariaDB/MySQL have no such triggers")),
-            };
-            (timing, Box::new(move |_: &str, _: &str| sql.clone()))
+            if *timing == Timing::InsteadOf {
+                return Err(unsupported("INSTEAD OF: MariaDB/MySQL have no such triggers"));
+            }
+            (timing.sql(), Box::new(move |_: &str, _: &str| sql.clone()))
         }
     };
     let mut out = Compiled::empty(def);

@@ -53,22 +53,18 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
                     reason: format!("its PostgreSQL body holds {QUOTE}, which quotes it"),
                 });
             }
-            let timing = match timing {
-                Timing::Before => "BEFORE",
-                Timing::After => "AFTER",
-                Timing::InsteadOf if def.when.is_some() => {
-                    return Err(Error::Unsupported {
-                        backend: B.name(),
-                        feature: format!(
-                            "a condition on INSTEAD OF trigger {:?} on {} (PostgreSQL: INSTEAD OF triggers cannot have WHEN)",
-                            def.name, def.table.name
-                        ),
-                    })
-                }
-                // On a view (described with a `TableDef`); PostgreSQL refuses it on a table.
-                Timing::InsteadOf => "INSTEAD OF",
-            };
-            (timing, body)
+            if *timing == Timing::InsteadOf && def.when.is_some() {
+                return Err(Error::Unsupported {
+                    backend: B.name(),
+                    feature: format!(
+                        "a condition on INSTEAD OF trigger {:?} on {} (PostgreSQL: INSTEAD OF triggers cannot have WHEN)",
+                        def.name, def.table.name
+                    ),
+                });
+            }
+            // INSTEAD OF: on a view (described with a `TableDef`); PostgreSQL refuses it on
+            // a table.
+            (timing.sql(), body)
         }
     };
     // Ignored for one transaction: `trigorm.ignore`, a setting local to it (see

@@ -7,7 +7,7 @@ use crate::backend::Backend;
 use crate::error::Error;
 
 use super::compile::{condition, literal, no_body, pk, refusal, refused_what, Compiled, DbTrigger, FP, MARKER, OFF};
-use super::decl::{Op, Timing, TriggerDef, TriggerKind};
+use super::decl::{Op, TriggerDef, TriggerKind};
 
 /// The body of one database trigger, given its name and operation.
 type Body = Box<dyn Fn(&str, Op) -> String>;
@@ -64,13 +64,8 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
             let Some(sql) = bodies.sqlite.clone() else {
                 return Err(no_body(def, B));
             };
-            let timing = match timing {
-                Timing::Before => "BEFORE",
-                Timing::After => "AFTER",
-                // On a view (described with a `TableDef`); SQLite refuses it on a table.
-                Timing::InsteadOf => "INSTEAD OF",
-            };
-            (timing, Box::new(move |_: &str, _| sql.clone()))
+            // INSTEAD OF: on a view (described with a `TableDef`); SQLite refuses it on a table.
+            (timing.sql(), Box::new(move |_: &str, _| sql.clone()))
         }
     };
     let mut out = Compiled::empty(def);
@@ -101,14 +96,11 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
     } else {
         format!(" OF {}", others.join(", "))
     };
+    // Ignored for one transaction by being dropped in it (see `Session::ignore_triggers`):
+    // nothing to check per row.
+    let when = when.map_or(String::new(), |w| format!(" WHEN {w}"));
     for op in def.ops().iter() {
         let trigger = format!("{name}_{}", op.word());
-        // Ignored for one transaction by being dropped in it (see `Session::ignore_triggers`):
-        // nothing to check per row.
-        let when = match when.as_ref() {
-            Some(w) => format!(" WHEN {w}"),
-            None => String::new(),
-        };
         let of = if op == Op::Update { of_update.as_str() } else { "" };
         let create = |when: &str, marker: &str| {
             format!(
