@@ -68,16 +68,14 @@ impl Ops {
         self.insert || self.update || self.delete
     }
 
-    /// Set the flag `key`; `false` when `key` is no operation.
+    /// Set the flag `key` (an operation's name); `false` when it was set already.
     fn set(&mut self, key: &str) -> bool {
         let slot = match key {
             "insert" => &mut self.insert,
             "update" => &mut self.update,
-            "delete" => &mut self.delete,
-            _ => return false,
+            _ => &mut self.delete,
         };
-        *slot = true;
-        true
+        !std::mem::replace(slot, true)
     }
 }
 
@@ -130,9 +128,7 @@ pub(crate) fn parse(meta: &ParseNestedMeta, key: &str) -> syn::Result<TriggerAtt
             }
             "insert" | "update" | "delete" => {
                 flag(&inner, &k)?;
-                let before = ops;
-                ops.set(&k);
-                if before.insert == ops.insert && before.update == ops.update && before.delete == ops.delete {
+                if !ops.set(&k) {
                     return Err(twice());
                 }
             }
