@@ -105,7 +105,9 @@ fn grandchild(id: i64, child_id: i64, name: &str) -> Grandchild {
 /// The row events `per_row` lists (each row's `Before*` then its `After*`), in the order
 /// the backend fires them. Where writes are batched (on a server: PostgreSQL, MariaDB), a
 /// run of one model's writes of one operation fires every row's `Before*`, then the
-/// statement, then every row's `After*`, each in staging order (semantics §4).
+/// statement, then every row's `After*`, each in staging order (semantics §4). SQLite
+/// writes rows one by one to a table without triggers, as these are (a table with
+/// triggers: `trigger_batches.rs`).
 fn as_fired(db: &Db, per_row: &[&str]) -> Vec<String> {
     if !db.is_server() {
         return per_row.iter().map(|e| e.to_string()).collect();

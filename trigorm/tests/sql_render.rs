@@ -51,6 +51,40 @@ fn writes_by_key() {
     assert_eq!(d.select_by_key(t, true), d.select_by_key(t, false));
 }
 
+/// Statements of many rows, for a table with triggers (where SQLite batches).
+#[test]
+fn sqlite_writes_many_rows_with_a_placeholder_per_value() {
+    let d = SqliteDialect;
+    let t = User::table();
+    let caps = d.capabilities();
+    assert!(!caps.batches && caps.batches_tables_with_triggers && caps.sized_batches);
+    assert_eq!(
+        d.insert_many(t, false, 2).unwrap(),
+        r#"INSERT INTO "users" ("name", "email") VALUES (?, ?), (?, ?) RETURNING "id""#
+    );
+    assert_eq!(
+        d.insert_many(t, true, 2).unwrap(),
+        r#"INSERT INTO "users" ("id", "name", "email") VALUES (?, ?, ?), (?, ?, ?)"#
+    );
+    let mut only_email = ColumnSet::EMPTY;
+    only_email.insert(2);
+    assert_eq!(
+        d.update_many(t, only_email, 2).unwrap(),
+        r#"UPDATE "users" SET "email" = "~v"."column1" FROM (VALUES (?, ?), (?, ?)) AS "~v" WHERE "users"."id" = "~v"."column2""#
+    );
+    assert_eq!(
+        d.delete_many(t, 3).unwrap(),
+        r#"DELETE FROM "users" WHERE "id" IN (?, ?, ?) RETURNING "id""#
+    );
+    assert_eq!(
+        d.select_many_locked(t, 2).unwrap(),
+        r#"SELECT "id", "name", "email" FROM "users" WHERE "id" IN (?, ?) ORDER BY "id""#
+    );
+    assert!(d.insert_many(t, false, 0).is_none() && d.update_many(t, ColumnSet::EMPTY, 2).is_none());
+    assert!(d.table_has_triggers().unwrap().contains("sqlite_master"));
+    assert!(PostgresDialect.table_has_triggers().is_none());
+}
+
 #[test]
 fn select_binds_every_value_in_placeholder_order() {
     let d = SqliteDialect;

@@ -304,6 +304,17 @@ pub trait Statements {
     /// [`QueryError::Db`] from the database, or [`QueryError::Row`] as `on_row` returned it.
     fn query(&mut self, sql: &str, params: &[ValueRef<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError>;
 
+    /// As [`Statements::query`], with the parameters read from `row` while they are bound
+    /// (the provided method collects them first): how a statement of many rows with a
+    /// placeholder per value takes its rows, one after the other.
+    ///
+    /// # Errors
+    /// As [`Statements::query`].
+    #[doc(hidden)]
+    fn query_row(&mut self, sql: &str, row: &dyn RowParams, on_row: RowCallback<'_>) -> Result<(), QueryError> {
+        self.query(sql, &collect_row(row), on_row)
+    }
+
     /// Run a query, calling `on_row` with each row borrowed. The provided method copies
     /// each row through [`Statements::query`].
     ///
@@ -322,12 +333,12 @@ pub trait Statements {
 
     /// Run a statement whose parameters are arrays, one per column, each holding that
     /// column's value for every row (PostgreSQL's `unnest`): many rows in one round trip.
-    /// Where the dialect's statements of many rows have a placeholder per value
-    /// ([`crate::sql::Capabilities::sized_batches`]), the driver binds the arrays row by
-    /// row: the first row's values in column order, then the second row's.
     /// How many rows it changed. Called only with the statements a dialect renders for
-    /// many rows ([`crate::sql::Dialect::insert_many`] and friends); the provided method
-    /// refuses.
+    /// many rows ([`crate::sql::Dialect::insert_many`] and friends) where they take arrays;
+    /// where they have a placeholder per value
+    /// ([`crate::sql::Capabilities::sized_batches`]), the rows come one after the other as
+    /// one [`RowParams`] ([`Statements::execute_row`], [`Statements::query_row`]). The
+    /// provided method refuses.
     ///
     /// # Errors
     /// The database's error.

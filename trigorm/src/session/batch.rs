@@ -151,28 +151,38 @@ fn checked_arrays<M: Model>(
 }
 
 /// Run the statement of many rows of `rows` (`shape_for` gives its shape for a number of
-/// rows), in the chunks [`chunk_sizes`] gives: `run` gets each chunk's shape, rows and
-/// parameters (checked, one array per column).
+/// rows), in the chunks [`chunk_sizes`] gives: `run` gets each chunk's shape and rows,
+/// and its parameters where they go as one array per column (checked); where the
+/// statement has a placeholder per value, `None`: the rows are checked and then bound
+/// straight from the models.
 fn each_chunk<M: Model>(
     cx: &mut FlushCx<'_, '_>,
     operation: &'static str,
     shape_for: impl Fn(u32) -> Shape,
     rows: &[&M],
-    mut run: impl FnMut(&mut FlushCx<'_, '_>, ShapeId, &[&M], &[&[ValueRef<'_>]]) -> Result<()>,
+    mut run: impl FnMut(&mut FlushCx<'_, '_>, ShapeId, &[&M], Option<&[&[ValueRef<'_>]]>) -> Result<()>,
 ) -> Result<()> {
     let mut rest = rows;
     let per_row = cx.conn.columns_of(M::table(), shape_for(0));
+    let by_row = cx.conn.capabilities().sized_batches;
     for (size, n) in chunk_sizes(cx, rows.len(), per_row) {
         let (chunk, after) = rest.split_at(size.min(rest.len()));
         rest = after;
         let shape = cx.conn.shape(M::table(), shape_for(n))?;
+        if by_row {
+            for row in chunk {
+                ops::check_values(*row, cx.conn, cx.conn.shape_columns(shape))?;
+            }
+            run(cx, shape, chunk, None)?;
+            continue;
+        }
         let arrays = checked_arrays(cx, operation, shape, chunk)?;
         let refs: Vec<Vec<ValueRef<'_>>> = arrays
             .iter()
             .map(|c| c.iter().map(Value::as_value_ref).collect())
             .collect();
         let params: Vec<&[ValueRef<'_>]> = refs.iter().map(Vec::as_slice).collect();
-        run(cx, shape, chunk, &params)?;
+        run(cx, shape, chunk, Some(&params))?;
     }
     Ok(())
 }
@@ -186,10 +196,14 @@ fn returning<M: Model>(
 ) -> Result<Vec<Value>> {
     let mut keys = Vec::with_capacity(rows.len());
     each_chunk(cx, operation, shape_for, rows, |cx, shape, chunk, params| {
-        let r = cx.conn.query_shape_arrays(shape, params, &mut |row| {
+        let mut on_row = |row: &mut [Value]| {
             keys.push(row.first_mut().map(std::mem::take).unwrap_or_default());
             Ok(())
-        });
+        };
+        let r = match params {
+            Some(params) => cx.conn.query_shape_arrays(shape, params, &mut on_row),
+            None => cx.conn.query_shape_rows(shape, chunk, &mut on_row),
+        };
         match r {
             Ok(()) => Ok(()),
             Err(crate::driver::QueryError::Db(e)) => Err(many_failed::<M>(operation, chunk, cx.conn, shape, e)),
@@ -208,10 +222,11 @@ fn counted<M: Model>(
 ) -> Result<u64> {
     let mut total = 0;
     each_chunk(cx, operation, shape_for, rows, |cx, shape, chunk, params| {
-        total += cx
-            .conn
-            .execute_shape_arrays(shape, params)
-            .map_err(|e| many_failed::<M>(operation, chunk, cx.conn, shape, e))?;
+        let r = match params {
+            Some(params) => cx.conn.execute_shape_arrays(shape, params),
+            None => cx.conn.execute_shape_rows(shape, chunk),
+        };
+        total += r.map_err(|e| many_failed::<M>(operation, chunk, cx.conn, shape, e))?;
         Ok(())
     })?;
     Ok(total)
@@ -314,6 +329,9 @@ fn lock_rows<'e, M: Model>(
     entries: impl Iterator<Item = &'e Entry>,
     cx: &mut FlushCx<'_, '_>,
 ) -> Result<FxHashMap<Key, M>> {
+    if !cx.conn.row_locks() {
+        return Ok(FxHashMap::default());
+    }
     let t = M::table();
     let keys: Vec<ValueRef<'_>> = entries
         .filter_map(|e| writes.get(e.index))
@@ -334,32 +352,44 @@ fn lock_keys<M: Model>(keys: &[ValueRef<'_>], cx: &mut FlushCx<'_, '_>) -> Resul
             continue;
         }
         let shape = cx.conn.shape(t, Shape::LockMany(n))?;
-        cx.conn
-            .query_shape_arrays(shape, &[chunk], &mut |row| {
+        let r = if cx.conn.capabilities().sized_batches {
+            // A placeholder per key: the keys are the parameters.
+            cx.conn.query_shape_refs(shape, chunk, &mut |row| {
+                let m = M::from_row(row)?;
+                rows.insert(m.key(), m);
+                Ok(())
+            })
+        } else {
+            cx.conn.query_shape_arrays(shape, &[chunk], &mut |row| {
                 let m = M::from_values(row)?;
                 rows.insert(m.key(), m);
                 Ok(())
             })
-            .map_err(|e| query_error(e, Some(t.model), cx.conn.shape_text(shape)))?;
+        };
+        r.map_err(|e| query_error(e, Some(t.model), cx.conn.shape_text(shape)))?;
     }
     Ok(rows)
 }
 
-/// The row of `key` as locked ahead (`locked`, read at identity-map epoch `epoch`), or
-/// locked and read now when raw SQL ran since.
+/// The row of `obj` as locked ahead (`locked`, read at identity-map epoch `epoch`), or
+/// locked and read now when raw SQL ran since. `None` where the backend has no row locks:
+/// the write then starts from the row the session remembers, as a row written alone does.
 fn current<M: Model>(
     locked: &mut FxHashMap<Key, M>,
     epoch: u64,
     obj: &M,
-    key: &Key,
     cx: &mut FlushCx<'_, '_>,
-) -> Result<ForWrite<M>> {
+) -> Result<Option<ForWrite<M>>> {
+    if !cx.conn.row_locks() {
+        return Ok(None);
+    }
+    let key = obj.key();
     let found = if cx.identity.epoch() == epoch {
-        locked.remove(key)
+        locked.remove(&key)
     } else {
         ops::read_locked::<M>(cx.conn, obj.primary_key())?
     };
-    Ok(ForWrite::read(cx, key, found))
+    Ok(Some(ForWrite::read(cx, &key, found)))
 }
 
 fn updates<M: Model>(
@@ -386,10 +416,9 @@ fn updates<M: Model>(
         let Some(Write::Update { obj, bulk }) = writes.get_mut(e.index) else {
             return Err(missing::<M>());
         };
-        let key = obj.key();
-        let pre = current(&mut locked, epoch, obj, &key, cx)?;
+        let pre = current(&mut locked, epoch, obj, cx)?;
         let is_bulk = bulk.is_some();
-        let Some(ready) = ops::before_update(obj, bulk.as_deref(), e.kept, listeners, cx, Some(pre))? else {
+        let Some(ready) = ops::before_update(obj, bulk.as_deref(), e.kept, listeners, cx, pre)? else {
             continue;
         };
         if group.last().is_some_and(|(_, last, _)| last.changed != ready.changed) {
@@ -461,9 +490,8 @@ fn deletes<M: Model>(
         let Some(Write::Delete { obj, bulk }) = writes.get(e.index) else {
             return Err(missing::<M>());
         };
-        let key = obj.key();
-        let pre = current(&mut locked, epoch, obj, &key, cx)?;
-        if let Some(old) = ops::before_delete(obj, *bulk, listeners, cx, Some(pre))? {
+        let pre = current(&mut locked, epoch, obj, cx)?;
+        if let Some(old) = ops::before_delete(obj, *bulk, listeners, cx, pre)? {
             olds.push((old, *bulk));
         }
     }

@@ -12,7 +12,7 @@ use crate::schema::TableDef;
 use crate::sql::Dialect;
 use crate::value::{Value, ValueRef};
 
-use super::params::{Columns, RowOf};
+use super::params::{Columns, RowOf, RowsOf};
 
 /// Called with the SQL text of every statement a session runs.
 pub type StatementObserver = Arc<dyn Fn(&str) + Send + Sync>;
@@ -298,13 +298,88 @@ impl Conn<'_> {
         })
     }
 
-    /// Whether the statements of many rows exist for `table` (see
+    /// Whether a run of `rows` writes to `table` goes in statements of many rows (see
     /// [`Capabilities::batches`](crate::sql::Capabilities::batches)): a model with only a
     /// generated key inserts `DEFAULT VALUES` row by row, and where foreign keys are
-    /// checked at each row (InnoDB), so is a table that references itself.
-    pub(crate) fn batches(&self, table: &TableDef) -> bool {
+    /// checked at each row (InnoDB), so is a table that references itself. Where only
+    /// tables with triggers are batched (SQLite), a run of two rows or more asks the
+    /// catalog whether `table` has any (a read of the catalog the statement observer does
+    /// not see: it is not the session's SQL).
+    pub(crate) fn batches(&mut self, table: &TableDef, rows: usize) -> Result<bool, Error> {
         let caps = self.dialect.capabilities();
-        caps.batches && table.columns.len() > 1 && (caps.statement_fk_checks || !references_itself(table))
+        if table.columns.len() <= 1 || (!caps.statement_fk_checks && references_itself(table)) {
+            return Ok(false);
+        }
+        if caps.batches {
+            return Ok(true);
+        }
+        let sql = match self.dialect.table_has_triggers() {
+            Some(sql) if caps.batches_tables_with_triggers && rows > 1 => sql,
+            _ => return Ok(false),
+        };
+        let mut found = false;
+        let mut on_row = |_: &[ValueRef<'_>]| {
+            found = true;
+            Ok(())
+        };
+        let params = [ValueRef::Text(table.name)];
+        self.state
+            .check(|| self.db.database())
+            .map_err(QueryError::Db)
+            .and_then(|()| {
+                self.state.track_query(match &mut self.db {
+                    Db::Conn(db) => db.query_refs(sql, &params, &mut on_row),
+                    Db::Held(db) => db.query_refs(sql, &params, &mut on_row),
+                })
+            })
+            .map_err(|e| query_error(e, Some(table.model), sql))?;
+        Ok(found)
+    }
+
+    /// Run a statement shape of many rows with a placeholder per value
+    /// ([`Capabilities::sized_batches`](crate::sql::Capabilities::sized_batches)), its
+    /// parameters bound from `rows`, one row after the other, straight from the models.
+    /// How many rows it changed (found).
+    pub(crate) fn execute_shape_rows<M: Model>(&mut self, id: ShapeId, rows: &[&M]) -> Result<u64, DbError> {
+        let Conn {
+            sql,
+            state,
+            db,
+            observer,
+            ..
+        } = self;
+        let (text, columns) = sql.at(id);
+        observe(*observer, text);
+        let rows = RowsOf { rows, columns };
+        state.check(|| db.database())?;
+        state.track(match db {
+            Db::Conn(db) => db.execute_row(text, &rows),
+            Db::Held(db) => db.execute_row(text, &rows),
+        })
+    }
+
+    /// As [`Conn::execute_shape_rows`], for a statement that returns rows (`RETURNING`).
+    pub(crate) fn query_shape_rows<M: Model>(
+        &mut self,
+        id: ShapeId,
+        rows: &[&M],
+        on_row: &mut dyn FnMut(&mut [Value]) -> Result<(), CallbackError>,
+    ) -> Result<(), QueryError> {
+        let Conn {
+            sql,
+            state,
+            db,
+            observer,
+            ..
+        } = self;
+        let (text, columns) = sql.at(id);
+        observe(*observer, text);
+        let rows = RowsOf { rows, columns };
+        state.check(|| db.database()).map_err(QueryError::Db)?;
+        state.track_query(match db {
+            Db::Conn(db) => db.query_row(text, &rows, on_row),
+            Db::Held(db) => db.query_row(text, &rows, on_row),
+        })
     }
 
     /// Run a statement shape of many rows that returns no rows: `columns` holds one array

@@ -154,6 +154,74 @@ impl<M: Model> RowParams for RowOf<'_, M> {
     }
 }
 
+/// The values of many rows for `columns`, one row after the other: the parameters of a
+/// statement of many rows with a placeholder per value (`VALUES (?, ?), (?, ?)`), bound
+/// straight from the models.
+pub(crate) struct RowsOf<'m, M> {
+    pub(crate) rows: &'m [&'m M],
+    pub(crate) columns: &'m Columns,
+}
+
+impl<M: Model> RowParams for RowsOf<'_, M> {
+    fn count(&self) -> usize {
+        self.rows.len() * self.columns.len
+    }
+
+    fn get(&self, i: usize) -> ValueRef<'_> {
+        let n = self.columns.len.max(1);
+        match (self.rows.get(i / n), self.columns.index.get(i % n)) {
+            (Some(row), Some(&c)) if i % n < self.columns.len => row.value_ref(usize::from(c)),
+            _ => ValueRef::Null,
+        }
+    }
+
+    fn bind(&self, b: &mut dyn Binder) {
+        let mut at = Offset { inner: b, base: 0 };
+        for row in self.rows {
+            RowOf {
+                obj: *row,
+                columns: self.columns,
+            }
+            .bind(&mut at);
+            at.base += self.columns.len;
+        }
+    }
+}
+
+/// A binder for one row among several: the count a field checks ([`Binder::expect_bound`])
+/// is the row's own, so it is offset by the parameters of the rows before it.
+struct Offset<'b> {
+    inner: &'b mut dyn Binder,
+    base: usize,
+}
+
+impl Binder for Offset<'_> {
+    fn null(&mut self) {
+        self.inner.null();
+    }
+    fn int(&mut self, v: i64) {
+        self.inner.int(v);
+    }
+    fn float(&mut self, v: f64) {
+        self.inner.float(v);
+    }
+    fn text(&mut self, v: &str) {
+        self.inner.text(v);
+    }
+    fn blob(&mut self, v: &[u8]) {
+        self.inner.blob(v);
+    }
+    fn timestamp(&mut self, v: &chrono::DateTime<chrono::Utc>) {
+        self.inner.timestamp(v);
+    }
+    fn value(&mut self, v: &ValueRef<'_>) {
+        self.inner.value(v);
+    }
+    fn expect_bound(&mut self, n: usize) {
+        self.inner.expect_bound(self.base + n);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -137,7 +137,7 @@ impl<M: Model> AnyQueue for Queue<M> {
         // The listeners are looked up once for the whole run of rows.
         let registry = cx.registry;
         let listeners = registry.model::<M>();
-        if cx.conn.batches(M::table()) {
+        if cx.conn.batches(M::table(), entries.len())? {
             return batch::run(&mut self.writes, entries, listeners, cx);
         }
         let unwatched = ops::inserts_unwatched(listeners);

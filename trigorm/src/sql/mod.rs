@@ -102,11 +102,18 @@ pub struct Capabilities {
     /// round's writes of one model together, in a few round trips (the events still fire
     /// per row, in staging order). Without it, each row is its own statement.
     pub batches: bool,
+    /// Where [`Capabilities::batches`] is false: a run of writes to a table that has
+    /// triggers still goes in statements of many rows (SQLite, where each statement that
+    /// fires a trigger writing another table opens a statement journal and copies the pages
+    /// it touches into it: one journal per statement of many rows, not one per row). The
+    /// session asks [`Dialect::table_has_triggers`] before such a run.
+    pub batches_tables_with_triggers: bool,
     /// The statements of many rows have a placeholder per value (`VALUES (?, ?), (?, ?)`),
     /// so their SQL depends on the number of rows: the session renders them for a number of
     /// rows in powers of two (a connection prepares a few sizes, not one per count) and
-    /// drivers bind the arrays row by row. Without it, one statement takes any number of
-    /// rows, one array parameter per column (PostgreSQL's `unnest`).
+    /// binds the rows one after the other, straight from the models. Without it, one
+    /// statement takes any number of rows, one array parameter per column (PostgreSQL's
+    /// `unnest`).
     pub sized_batches: bool,
     /// A statement's foreign-key checks are made when it ends (PostgreSQL, and SQLite,
     /// which writes row by row anyway), so one statement may delete a parent together with
@@ -295,6 +302,12 @@ pub trait Dialect: Send + Sync + 'static {
         let _ = (table, rows);
         None
     }
+    /// A query that returns a row when the table named by its one parameter has triggers,
+    /// where the backend batches only such tables
+    /// ([`Capabilities::batches_tables_with_triggers`]); `None` elsewhere.
+    fn table_has_triggers(&self) -> Option<&'static str> {
+        None
+    }
     /// `CREATE TABLE IF NOT EXISTS` and its indexes.
     ///
     /// # Errors
@@ -460,7 +473,6 @@ pub(crate) fn render_insert(syntax: SqlSyntax, table: &TableDef, with_key: bool,
 }
 
 /// Append `items` to `sql`, separated by commas.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) fn push_list(sql: &mut String, items: impl Iterator<Item = String>) {
     for (n, item) in items.enumerate() {
         if n > 0 {

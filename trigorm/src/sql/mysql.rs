@@ -67,6 +67,7 @@ static MARIADB: Capabilities = Capabilities {
     index_if_not_exists: false,
     row_locks: true,
     batches: true,
+    batches_tables_with_triggers: false,
     sized_batches: true,
     // InnoDB checks a foreign key at each row, not when the statement ends.
     statement_fk_checks: false,

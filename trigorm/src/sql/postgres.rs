@@ -45,6 +45,7 @@ static CAPABILITIES: Capabilities = Capabilities {
     index_if_not_exists: true,
     row_locks: true,
     batches: true,
+    batches_tables_with_triggers: false,
     sized_batches: false,
     statement_fk_checks: true,
 };

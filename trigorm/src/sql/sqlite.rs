@@ -1,8 +1,11 @@
 //! The SQLite dialect.
 
-use super::{Capabilities, Dialect, SqlSyntax};
+use std::fmt::Write as _;
+
+use super::{push_list, Capabilities, Dialect, SqlSyntax};
 use crate::backend::Backend;
-use crate::schema::ColumnType;
+use crate::model::ColumnSet;
+use crate::schema::{ColumnType, TableDef};
 
 /// SQLite: `INTEGER PRIMARY KEY` is the rowid (generated keys), timestamps and dates are
 /// fixed-width text, JSON is text.
@@ -15,20 +18,26 @@ use crate::schema::ColumnType;
 /// struct User { id: i64, name: String }
 ///
 /// assert_eq!(SqliteDialect.delete(User::table()), r#"DELETE FROM "users" WHERE "id" = ?"#);
-/// // One writer at a time: no row locks, and rows go one statement each.
+/// // One writer at a time: no row locks. Rows go one statement each, except to a table
+/// // with triggers, where a flush writes them in statements of many.
 /// assert!(!SqliteDialect.capabilities().row_locks);
-/// assert!(SqliteDialect.insert_many(User::table(), false, 10).is_none());
+/// assert!(SqliteDialect.capabilities().batches_tables_with_triggers);
+/// assert_eq!(
+///     SqliteDialect.insert_many(User::table(), false, 2).as_deref(),
+///     Some(r#"INSERT INTO "users" ("name") VALUES (?), (?) RETURNING "id""#)
+/// );
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SqliteDialect;
 
 /// What SQLite can do.
 static CAPABILITIES: Capabilities = Capabilities {
-    // SQLite has RETURNING since 3.35, but its last-insert rowid is the statement's own
-    // (a trigger's insert does not change it once the trigger ends): no need.
-    returning: false,
+    // RETURNING since 3.35 (the bundled library is newer): a statement of many rows says
+    // which keys it generated or deleted (not rows a trigger wrote). An UPDATE's rows are
+    // counted instead: its RETURNING would cost a temporary table per statement.
+    returning: true,
     update_returning: false,
-    delete_returning: false,
+    delete_returning: true,
     transactional_ddl: true,
     // SQLite stores a NaN as NULL.
     stores_nan: false,
@@ -38,9 +47,10 @@ static CAPABILITIES: Capabilities = Capabilities {
     index_if_not_exists: true,
     row_locks: false,
     // A statement costs no round trip in-process: rows go one by one, as hand-written code
-    // would send them.
+    // would send them, except to a table with triggers (see `batches_tables_with_triggers`).
     batches: false,
-    sized_batches: false,
+    batches_tables_with_triggers: true,
+    sized_batches: true,
     statement_fk_checks: true,
 };
 
@@ -70,4 +80,94 @@ impl Dialect for SqliteDialect {
             ColumnType::Json => "TEXT",
         }
     }
+
+    /// `INSERT INTO t (a, b) VALUES (?, ?), (?, ?) RETURNING id`, `RETURNING` when the
+    /// database generates the keys (they come in insertion order: each new rowid is the
+    /// largest plus one).
+    fn insert_many(&self, table: &TableDef, with_key: bool, rows: usize) -> Option<String> {
+        let cols: Vec<usize> = (0..table.columns.len())
+            .filter(|&i| with_key || i != table.primary_key)
+            .collect();
+        if cols.is_empty() || rows == 0 {
+            // A model with only a generated key: DEFAULT VALUES, row by row.
+            return None;
+        }
+        let mut sql = format!("INSERT INTO {} (", quote(table.name));
+        push_list(&mut sql, cols.iter().map(|&i| quote(table.columns[i].name)));
+        sql.push_str(") VALUES ");
+        push_rows(&mut sql, cols.len(), rows);
+        if !with_key && table.auto_increment() {
+            let _ = write!(sql, " RETURNING {}", quote(table.pk().name));
+        }
+        Some(sql)
+    }
+
+    /// `UPDATE t SET a = v.column1 FROM (VALUES (?, ?), (?, ?)) AS v WHERE t.id =
+    /// v.column2 RETURNING id` (SQLite 3.33's `UPDATE … FROM`).
+    fn update_many(&self, table: &TableDef, columns: ColumnSet, rows: usize) -> Option<String> {
+        let cols: Vec<usize> = columns.iter().collect();
+        if cols.is_empty() || rows == 0 {
+            return None;
+        }
+        let t = quote(table.name);
+        let pk = quote(table.pk().name);
+        let mut sql = format!("UPDATE {t} SET ");
+        push_list(
+            &mut sql,
+            cols.iter()
+                .enumerate()
+                .map(|(n, &i)| format!("{} = \"~v\".\"column{}\"", quote(table.columns[i].name), n + 1)),
+        );
+        sql.push_str(" FROM (VALUES ");
+        push_rows(&mut sql, cols.len() + 1, rows);
+        let _ = write!(sql, ") AS \"~v\" WHERE {t}.{pk} = \"~v\".\"column{}\"", cols.len() + 1);
+        Some(sql)
+    }
+
+    /// `DELETE FROM t WHERE id IN (?, ?) RETURNING id`.
+    fn delete_many(&self, table: &TableDef, rows: usize) -> Option<String> {
+        if rows == 0 {
+            return None;
+        }
+        let pk = quote(table.pk().name);
+        let mut sql = format!("DELETE FROM {} WHERE {pk} IN (", quote(table.name));
+        push_list(&mut sql, std::iter::repeat_n("?".to_string(), rows));
+        let _ = write!(sql, ") RETURNING {pk}");
+        Some(sql)
+    }
+
+    /// A row when the table has triggers (in the main or the temporary schema).
+    fn table_has_triggers(&self) -> Option<&'static str> {
+        Some(
+            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE \
+             UNION ALL SELECT 1 FROM sqlite_temp_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE",
+        )
+    }
+
+    /// `SELECT columns FROM t WHERE id IN (?, ?) ORDER BY id`: the writing transaction
+    /// holds the database's write lock, so nothing is locked row by row.
+    fn select_many_locked(&self, table: &TableDef, rows: usize) -> Option<String> {
+        if rows == 0 {
+            return None;
+        }
+        let pk = quote(table.pk().name);
+        let mut sql = String::from("SELECT ");
+        push_list(&mut sql, table.columns.iter().map(|c| quote(c.name)));
+        let _ = write!(sql, " FROM {} WHERE {pk} IN (", quote(table.name));
+        push_list(&mut sql, std::iter::repeat_n("?".to_string(), rows));
+        let _ = write!(sql, ") ORDER BY {pk}");
+        Some(sql)
+    }
+}
+
+/// A name in double quotes (names are validated before any SQL is rendered: no quote can
+/// be in them).
+fn quote(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+/// `rows` rows of `per_row` placeholders: `(?, ?), (?, ?)`.
+fn push_rows(sql: &mut String, per_row: usize, rows: usize) {
+    let row = format!("({})", vec!["?"; per_row].join(", "));
+    push_list(sql, std::iter::repeat_n(row, rows));
 }

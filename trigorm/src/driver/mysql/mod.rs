@@ -311,19 +311,6 @@ fn params(values: &[ValueRef<'_>]) -> Result<Vec<MyValue>, String> {
     values.iter().map(to_my).collect()
 }
 
-/// Arrays of values (one per column) as the parameters of a statement with a placeholder
-/// per value: row by row.
-fn row_major(columns: &[&[ValueRef<'_>]]) -> Result<Vec<MyValue>, String> {
-    let rows = columns.first().map_or(0, |c| c.len());
-    let mut out = Vec::with_capacity(rows * columns.len());
-    for r in 0..rows {
-        for c in columns {
-            out.push(c.get(r).map_or(Ok(MyValue::NULL), to_my)?);
-        }
-    }
-    Ok(out)
-}
-
 impl Statements for MyConnection {
     fn database(&self) -> &str {
         &self.database
@@ -371,26 +358,17 @@ impl Statements for MyConnection {
         self.run(sql, params(params_), Some(on_row)).map(|_| ())
     }
 
+    /// As [`MyConnection::execute_row`]: the values as the fields bind them.
+    fn query_row(&mut self, sql: &str, row: &dyn RowParams, on_row: RowCallback<'_>) -> Result<(), QueryError> {
+        let values = self.collect(row).map_err(QueryError::Db)?;
+        Statements::query(self, sql, &value_refs(&values), on_row)
+    }
+
     fn is_read_only(&mut self, sql: &str) -> Result<bool, DbError> {
         Ok(matches!(
             classify::first_word(sql).as_str(),
             "SHOW" | "DESCRIBE" | "DESC" | "EXPLAIN"
         ))
-    }
-
-    fn execute_arrays(&mut self, sql: &str, columns: &[&[ValueRef<'_>]]) -> Result<u64, DbError> {
-        self.run(sql, row_major(columns), None)
-            .map(|(n, _)| n)
-            .map_err(|e| db(e, &self.database))
-    }
-
-    fn query_arrays(
-        &mut self,
-        sql: &str,
-        columns: &[&[ValueRef<'_>]],
-        on_row: RowCallback<'_>,
-    ) -> Result<(), QueryError> {
-        self.run(sql, row_major(columns), Some(on_row)).map(|_| ())
     }
 }
 
@@ -532,21 +510,5 @@ mod tests {
         assert_eq!(kind_of(1062), DbErrorKind::UniqueViolation);
         assert_eq!(kind_of(1927), DbErrorKind::ConnectionLost);
         assert_eq!(kind_of(4031), DbErrorKind::ConnectionLost);
-    }
-
-    #[test]
-    fn arrays_bind_row_by_row() {
-        let a = [ValueRef::Int(1), ValueRef::Int(2)];
-        let b = [ValueRef::Text("x"), ValueRef::Text("y")];
-        let p = row_major(&[&a, &b]).expect("values the protocol carries");
-        assert_eq!(
-            p,
-            vec![
-                MyValue::Int(1),
-                MyValue::Bytes(b"x".to_vec()),
-                MyValue::Int(2),
-                MyValue::Bytes(b"y".to_vec())
-            ]
-        );
     }
 }

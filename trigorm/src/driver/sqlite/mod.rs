@@ -12,22 +12,22 @@ use std::time::Duration;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use rusqlite::hooks::AuthContext;
-use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{ffi, OpenFlags, ToSql};
+use rusqlite::types::ValueRef;
+use rusqlite::{ffi, OpenFlags};
 
-use super::{Backend, Binder, Connection, Driver, QueryError, RowCallback, RowParams, RowRefCallback, Statements};
+use super::{Backend, Connection, Driver, QueryError, RowCallback, RowParams, RowRefCallback, Statements};
 use super::{CallbackError, DbError, DbErrorKind};
 mod authorizer;
+mod bind;
 mod ignore;
 mod text;
 
 use authorizer::authorize;
+use bind::{bind_all, bind_row};
 
 use crate::value::{Value, ValueRef as Param};
 pub(crate) use text::timestamp_text;
-use text::{timestamp_text_into, TIMESTAMP_TEXT_LEN};
 
 /// How many prepared statements each connection keeps (rusqlite's default is 16).
 const STATEMENT_CACHE_CAPACITY: usize = 256;
@@ -175,184 +175,6 @@ impl SqliteConnection {
     }
 }
 
-/// An owned value to bind.
-fn value_sql(v: &Value) -> ToSqlOutput<'_> {
-    match v {
-        Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
-        Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
-        Value::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
-        Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
-        Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-        Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-        Value::Timestamp(t) => ToSqlOutput::from(timestamp_text(t)),
-        Value::Date(d) => ToSqlOutput::from(d.format("%Y-%m-%d").to_string()),
-        Value::Json(j) => ToSqlOutput::from(j.to_string()),
-    }
-}
-
-/// Text known to be ASCII (a timestamp as trigorm writes it), bound as text with no UTF-8
-/// check.
-struct AsciiText<'a>(&'a [u8]);
-
-impl ToSql for AsciiText<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::Borrowed(ValueRef::Text(self.0)))
-    }
-}
-
-/// A parameter to bind.
-struct BindRef<'a, 'v>(&'a Param<'v>);
-
-impl ToSql for BindRef<'_, '_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self.0 {
-            Param::Null => ToSqlOutput::Borrowed(ValueRef::Null),
-            Param::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
-            Param::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
-            Param::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
-            Param::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            Param::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-            Param::Timestamp(t) => ToSqlOutput::from(timestamp_text(t)),
-            Param::Date(d) => ToSqlOutput::from(d.format("%Y-%m-%d").to_string()),
-            Param::Json(j) => ToSqlOutput::from(j.to_string()),
-            Param::Owned(v) => value_sql(v),
-        })
-    }
-}
-
-fn bind_all(stmt: &mut rusqlite::Statement<'_>, params: &[Param<'_>]) -> rusqlite::Result<()> {
-    check_count(params.len(), stmt.parameter_count())?;
-    let mut text = [0u8; TIMESTAMP_TEXT_LEN];
-    for (i, v) in params.iter().enumerate() {
-        bind_one(stmt, i + 1, v, &mut text)?;
-    }
-    Ok(())
-}
-
-/// Binds a row's values into a statement as the row hands them over, parameter after
-/// parameter (no list in between); keeps the first error.
-struct RowBinder<'s, 'c> {
-    stmt: &'s mut rusqlite::Statement<'c>,
-    /// Parameters bound so far.
-    at: usize,
-    err: Option<rusqlite::Error>,
-}
-
-impl RowBinder<'_, '_> {
-    #[inline]
-    fn put<T: ToSql>(&mut self, v: T) {
-        self.at += 1;
-        if let Err(e) = self.stmt.raw_bind_parameter(self.at, v) {
-            self.err.get_or_insert(e);
-        }
-    }
-
-    /// Keep `reason` as the error, unless one came first.
-    fn fail(&mut self, reason: String) {
-        self.err.get_or_insert(bind_error(reason));
-    }
-}
-
-impl Binder for RowBinder<'_, '_> {
-    fn null(&mut self) {
-        self.put(rusqlite::types::Null);
-    }
-    fn int(&mut self, v: i64) {
-        self.put(v);
-    }
-    /// A NaN is refused (SQLite would store NULL): the session checks before it binds, and
-    /// this catches a field whose `bind` and `to_value_ref` disagree.
-    fn float(&mut self, v: f64) {
-        if v.is_nan() {
-            self.at += 1;
-            self.fail("NaN cannot be stored (SQLite would store NULL)".into());
-        } else {
-            self.put(v);
-        }
-    }
-    fn text(&mut self, v: &str) {
-        self.put(v);
-    }
-    fn blob(&mut self, v: &[u8]) {
-        self.put(v);
-    }
-    /// Written into a buffer on the stack, not allocated (SQLite copies it).
-    fn timestamp(&mut self, v: &DateTime<Utc>) {
-        let mut text = [0u8; TIMESTAMP_TEXT_LEN];
-        match timestamp_text_into(v, &mut text) {
-            Some(s) => self.put(AsciiText(s)),
-            None => self.put(timestamp_text(v)),
-        }
-    }
-    fn value(&mut self, v: &Param<'_>) {
-        if v.is_nan() {
-            self.float(f64::NAN);
-            return;
-        }
-        self.at += 1;
-        let mut text = [0u8; TIMESTAMP_TEXT_LEN];
-        if let Err(e) = bind_one(self.stmt, self.at, v, &mut text) {
-            self.err.get_or_insert(e);
-        }
-    }
-    /// A field that bound no parameter or more than one is reported as such (this error
-    /// replaces SQLite's "column index out of range" that binding too many may have met).
-    fn expect_bound(&mut self, n: usize) {
-        if self.at != n {
-            let bound = (self.at + 1).saturating_sub(n);
-            self.err = Some(bind_error(format!(
-                "a field bound {bound} parameters where it must bind exactly one (Field::bind)"
-            )));
-        }
-    }
-}
-
-/// An error of binding, in rusqlite's terms.
-fn bind_error(reason: String) -> rusqlite::Error {
-    rusqlite::Error::ToSqlConversionFailure(reason.into())
-}
-
-/// Bind a row's parameters as the row hands them over; each parameter must be bound.
-#[inline]
-fn bind_row(stmt: &mut rusqlite::Statement<'_>, params: usize, row: &dyn RowParams) -> rusqlite::Result<()> {
-    let mut b = RowBinder { stmt, at: 0, err: None };
-    row.bind(&mut b);
-    if let Some(e) = b.err {
-        return Err(e);
-    }
-    check_count(b.at, params)
-}
-
-/// `n` parameters given where the statement has `expected`.
-fn check_count(n: usize, expected: usize) -> rusqlite::Result<()> {
-    if expected != n {
-        return Err(rusqlite::Error::InvalidParameterCount(n, expected));
-    }
-    Ok(())
-}
-
-/// Bind parameter `at` (from 1). The usual kinds are bound directly, with no conversion
-/// step in between; a timestamp's text is written into `text`, not allocated (SQLite
-/// copies it).
-fn bind_one(
-    stmt: &mut rusqlite::Statement<'_>,
-    at: usize,
-    v: &Param<'_>,
-    text: &mut [u8; TIMESTAMP_TEXT_LEN],
-) -> rusqlite::Result<()> {
-    match v {
-        Param::Null => stmt.raw_bind_parameter(at, rusqlite::types::Null),
-        Param::Int(x) => stmt.raw_bind_parameter(at, *x),
-        Param::Text(x) => stmt.raw_bind_parameter(at, *x),
-        Param::Float(x) => stmt.raw_bind_parameter(at, *x),
-        Param::Timestamp(t) | Param::Owned(Value::Timestamp(t)) => match timestamp_text_into(t, text) {
-            Some(s) => stmt.raw_bind_parameter(at, AsciiText(s)),
-            None => stmt.raw_bind_parameter(at, BindRef(v)),
-        },
-        _ => stmt.raw_bind_parameter(at, BindRef(v)),
-    }
-}
-
 fn read_value(v: ValueRef<'_>) -> Value {
     match v {
         ValueRef::Null => Value::Null,
@@ -412,7 +234,16 @@ impl Statements for SqliteConnection {
             .conn
             .prepare_cached(sql)
             .map_err(|e| QueryError::Db(db_error(e, database)))?;
-        query(&mut stmt, params, on_row, database)
+        query(&mut stmt, Params::List(params), on_row, database)
+    }
+
+    fn query_row(&mut self, sql: &str, row: &dyn RowParams, on_row: RowCallback<'_>) -> Result<(), QueryError> {
+        let database = &self.database;
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| QueryError::Db(db_error(e, database)))?;
+        query(&mut stmt, Params::Row(row), on_row, database)
     }
 
     fn query_refs(&mut self, sql: &str, params: &[Param<'_>], on_row: RowRefCallback<'_>) -> Result<(), QueryError> {
@@ -512,14 +343,33 @@ fn execute_row(stmt: &mut rusqlite::Statement<'_>, params: usize, row: &dyn RowP
     Ok(stmt.raw_execute()? as u64)
 }
 
+/// What a query's parameters are: a list, or a row read while it is bound.
+#[derive(Clone, Copy)]
+enum Params<'a, 'v> {
+    List(&'a [Param<'v>]),
+    Row(&'a dyn RowParams),
+}
+
+impl Params<'_, '_> {
+    fn bind(self, stmt: &mut rusqlite::Statement<'_>) -> rusqlite::Result<()> {
+        match self {
+            Params::List(params) => bind_all(stmt, params),
+            Params::Row(row) => {
+                let n = stmt.parameter_count();
+                bind_row(stmt, n, row)
+            }
+        }
+    }
+}
+
 /// Bind `params`, then hand each row of the result to `each`.
 fn for_each_row(
     stmt: &mut rusqlite::Statement<'_>,
-    params: &[Param<'_>],
+    params: Params<'_, '_>,
     database: &str,
     mut each: impl FnMut(&rusqlite::Row<'_>, usize) -> Result<(), QueryError>,
 ) -> Result<(), QueryError> {
-    bind_all(stmt, params).map_err(|e| QueryError::Db(db_error(e, database)))?;
+    params.bind(stmt).map_err(|e| QueryError::Db(db_error(e, database)))?;
     let ncols = stmt.column_count();
     let mut rows = stmt.raw_query();
     loop {
@@ -533,7 +383,7 @@ fn for_each_row(
 
 fn query(
     stmt: &mut rusqlite::Statement<'_>,
-    params: &[Param<'_>],
+    params: Params<'_, '_>,
     on_row: RowCallback<'_>,
     database: &str,
 ) -> Result<(), QueryError> {
@@ -558,7 +408,7 @@ fn query_refs(
     on_row: RowRefCallback<'_>,
     database: &str,
 ) -> Result<(), QueryError> {
-    for_each_row(stmt, params, database, |row, ncols| {
+    for_each_row(stmt, Params::List(params), database, |row, ncols| {
         let get = |i: usize| {
             row.get_ref(i)
                 .map(borrow_value)
@@ -685,7 +535,13 @@ impl Statements for Held<'_> {
     fn query(&mut self, sql: &str, params: &[Param<'_>], on_row: RowCallback<'_>) -> Result<(), QueryError> {
         let database = self.database;
         let stmt = self.stmt(sql).map_err(QueryError::Db)?;
-        query(stmt, params, on_row, database)
+        query(stmt, Params::List(params), on_row, database)
+    }
+
+    fn query_row(&mut self, sql: &str, row: &dyn RowParams, on_row: RowCallback<'_>) -> Result<(), QueryError> {
+        let database = self.database;
+        let stmt = self.stmt(sql).map_err(QueryError::Db)?;
+        query(stmt, Params::Row(row), on_row, database)
     }
 
     fn query_refs(&mut self, sql: &str, params: &[Param<'_>], on_row: RowRefCallback<'_>) -> Result<(), QueryError> {
