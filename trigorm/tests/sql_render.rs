@@ -81,8 +81,8 @@ fn sqlite_writes_many_rows_with_a_placeholder_per_value() {
         r#"SELECT "id", "name", "email" FROM "users" WHERE "id" IN (?, ?) ORDER BY "id""#
     );
     assert!(d.insert_many(t, false, 0).is_none() && d.update_many(t, ColumnSet::EMPTY, 2).is_none());
-    assert!(d.table_has_triggers().unwrap().contains("sqlite_master"));
-    assert!(PostgresDialect.table_has_triggers().is_none());
+    assert!(d.table_triggers().unwrap().contains("sqlite_master"));
+    assert!(PostgresDialect.table_triggers().is_none());
 }
 
 #[test]

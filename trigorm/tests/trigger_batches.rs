@@ -13,6 +13,7 @@ mod common;
 use common::*;
 
 use trigorm::event::{AfterDelete, AfterInsert, AfterUpdate, BeforeDelete, BeforeInsert, BeforeUpdate};
+use trigorm::trigger::new;
 use trigorm::{Engine, EngineBuilder, Error, Model, Value};
 
 /// An item whose every change a native trigger records in `item_audit`, and whose code
@@ -264,3 +265,129 @@ on_each_db!(
         assert_eq!(names, [loaded[0].name.clone(), loaded[2].name.clone()]);
     }
 );
+
+/// A gauge whose update to a negative level a BEFORE trigger skips (SQLite's
+/// `RAISE(IGNORE)`, PostgreSQL's `RETURN NULL`; MariaDB cannot skip a row).
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(
+    table = "gauge",
+    custom(
+        name = "skip_negative",
+        before,
+        update,
+        when = new(Self::LEVEL).lt(0),
+        sqlite = "SELECT RAISE(IGNORE);",
+        postgres = "RETURN NULL;"
+    )
+)]
+struct Gauge {
+    id: i64,
+    level: i64,
+}
+
+on_each_db!(a_row_a_before_trigger_skips_is_not_found_alone_or_in_a_run, |db: Db| {
+    let built = Engine::builder(&db.url).model::<Gauge>().build();
+    if db.is_mariadb() {
+        let Err(err) = built else {
+            panic!("no body for MariaDB: refused at build")
+        };
+        assert!(matches!(err, Error::InvalidTrigger { model: "Gauge", .. }), "{err:?}");
+        return;
+    }
+    let engine = built.unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    for _ in 0..3 {
+        s.add(Gauge { id: 0, level: 1 });
+    }
+    s.commit().unwrap();
+    let mut rows = s.query::<Gauge>().all().unwrap();
+    rows.sort_by_key(|g| g.id);
+    s.commit().unwrap();
+
+    // Alone: the statement changed nothing, so the row is not found.
+    let mut s = engine.session().unwrap();
+    s.update(Gauge {
+        level: -1,
+        ..rows[0].clone()
+    })
+    .unwrap();
+    let err = s.commit().unwrap_err();
+    assert!(matches!(&err, Error::NotFound { model: "Gauge", .. }), "{err:?}");
+    s.rollback().unwrap();
+
+    // In a run of rows (statements of many rows): the same.
+    let mut s = engine.session().unwrap();
+    for (k, g) in rows.iter().enumerate() {
+        let level = if k == 1 { -1 } else { 5 };
+        s.update(Gauge { level, ..g.clone() }).unwrap();
+    }
+    let err = s.commit().unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound { model: "Gauge", pk } if *pk == rows[1].id.to_string()),
+        "{err:?}"
+    );
+    s.rollback().unwrap();
+    let mut s = engine.session().unwrap();
+    let levels: Vec<i64> = s.query::<Gauge>().all().unwrap().iter().map(|g| g.level).collect();
+    assert_eq!(levels, [1, 1, 1], "nothing of the failed flush stays");
+});
+
+/// A link of a chain: changing one deletes the next (SQLite fires a row's AFTER trigger
+/// before the statement goes on to the next row).
+#[derive(Model, Clone, Debug, PartialEq)]
+#[trigorm(
+    table = "chain",
+    custom(
+        name = "cut_next",
+        after,
+        update,
+        sqlite = "DELETE FROM chain WHERE id = NEW.id + 1;"
+    )
+)]
+struct Chain {
+    id: i64,
+    name: String,
+}
+
+on_sqlite!(a_row_an_earlier_rows_trigger_deleted_is_not_found_in_a_run, |db: Db| {
+    let statements = StatementLog::default();
+    let engine = statements
+        .attach(Engine::builder(&db.url).model::<Chain>())
+        .build()
+        .unwrap();
+    engine.create_all().unwrap();
+    let mut s = engine.session().unwrap();
+    for k in 1..=3 {
+        s.add(Chain {
+            id: k,
+            name: format!("link {k}"),
+        });
+    }
+    s.commit().unwrap();
+    let links = s.query::<Chain>().all().unwrap();
+    s.commit().unwrap();
+    statements.take();
+
+    // Links 1 and 2 in one statement: link 1's trigger deletes link 2 before its turn, so
+    // the statement changes one row, and link 2 is not found (as row by row).
+    for l in &links[..2] {
+        s.update(Chain {
+            name: "renamed".into(),
+            ..l.clone()
+        })
+        .unwrap();
+    }
+    let err = s.commit().unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound { model: "Chain", pk } if pk == "2"),
+        "{err:?}"
+    );
+    let sent = statements.take();
+    assert!(
+        sent.iter()
+            .any(|sql| sql.starts_with(r#"UPDATE "chain" SET "name" = "~v"."column1""#)),
+        "one statement of many rows: {sent:#?}"
+    );
+    s.rollback().unwrap();
+});

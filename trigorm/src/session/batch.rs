@@ -110,14 +110,15 @@ fn arrays<M: Model>(rows: &[&M], columns: &Columns) -> std::result::Result<Vec<V
 
 /// The sizes the rows of one statement of many rows go in, in order: all at once where
 /// the dialect's SQL takes any number of rows (the size is then 0 in the shape); else
-/// powers of two (a connection prepares few sizes), each within the backend's bound on
-/// parameters (`per_row` of them per row).
+/// powers of two (a connection prepares few sizes), each within the parameters the
+/// backend takes in one such statement (`per_row` of them per row;
+/// [`Capabilities::batch_parameters`](crate::sql::Capabilities::batch_parameters)).
 fn chunk_sizes(cx: &FlushCx<'_, '_>, rows: usize, per_row: usize) -> Vec<(usize, u32)> {
     let caps = cx.conn.capabilities();
     if !caps.sized_batches {
         return vec![(rows, 0)];
     }
-    let most = (caps.max_bound_parameters / per_row.max(1)).clamp(1, MAX_ROWS);
+    let most = (caps.batch_parameters.min(caps.max_bound_parameters) / per_row.max(1)).clamp(1, MAX_ROWS);
     let cap = 1usize << most.ilog2();
     let mut out = Vec::new();
     let mut left = rows;

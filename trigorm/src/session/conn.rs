@@ -302,9 +302,9 @@ impl Conn<'_> {
     /// [`Capabilities::batches`](crate::sql::Capabilities::batches)): a model with only a
     /// generated key inserts `DEFAULT VALUES` row by row, and where foreign keys are
     /// checked at each row (InnoDB), so is a table that references itself. Where only
-    /// tables with triggers are batched (SQLite), a run of two rows or more asks the
-    /// catalog whether `table` has any (a read of the catalog the statement observer does
-    /// not see: it is not the session's SQL).
+    /// tables with triggers are batched (SQLite), a run of two rows or more reads the
+    /// table's triggers from the catalog (a read the statement observer does not see: it
+    /// is not the session's SQL); a trigger that may skip a row keeps the table row by row.
     pub(crate) fn batches(&mut self, table: &TableDef, rows: usize) -> Result<bool, Error> {
         let caps = self.dialect.capabilities();
         if table.columns.len() <= 1 || (!caps.statement_fk_checks && references_itself(table)) {
@@ -313,13 +313,16 @@ impl Conn<'_> {
         if caps.batches {
             return Ok(true);
         }
-        let sql = match self.dialect.table_has_triggers() {
+        let sql = match self.dialect.table_triggers() {
             Some(sql) if caps.batches_tables_with_triggers && rows > 1 => sql,
             _ => return Ok(false),
         };
-        let mut found = false;
-        let mut on_row = |_: &[ValueRef<'_>]| {
-            found = true;
+        let (mut some, mut skips) = (false, false);
+        let mut on_row = |row: &[ValueRef<'_>]| {
+            some = true;
+            if let Some(ValueRef::Text(sql)) = row.first() {
+                skips |= may_skip_rows(sql);
+            }
             Ok(())
         };
         let params = [ValueRef::Text(table.name)];
@@ -333,7 +336,7 @@ impl Conn<'_> {
                 })
             })
             .map_err(|e| query_error(e, Some(table.model), sql))?;
-        Ok(found)
+        Ok(some && !skips)
     }
 
     /// Run a statement shape of many rows with a placeholder per value
@@ -697,5 +700,39 @@ pub(crate) fn from_callback(e: CallbackError) -> Error {
     match e.downcast::<Error>() {
         Ok(e) => *e,
         Err(other) => Error::Internal(format!("a driver's callback failed: {other}")),
+    }
+}
+
+/// Whether a trigger's SQL may skip the change of a row (`RAISE(IGNORE)` in a BEFORE
+/// trigger: the statement then leaves that row alone and goes on), so that a count of the
+/// rows a statement of many rows changed would not say which. Read from the text, case
+/// and spaces aside: a mention in a comment or a string only costs the batching.
+fn may_skip_rows(trigger_sql: &str) -> bool {
+    let compact: String = trigger_sql
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    compact.contains("RAISE(IGNORE")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_skip_rows;
+
+    #[test]
+    fn a_trigger_that_may_skip_rows_is_recognised_whatever_its_spelling() {
+        assert!(may_skip_rows(
+            "CREATE TRIGGER t BEFORE DELETE ON n BEGIN UPDATE n SET d = 1; SELECT RAISE(IGNORE); END"
+        ));
+        assert!(may_skip_rows(
+            "create trigger t before update on n begin select raise ( ignore ); end"
+        ));
+        assert!(!may_skip_rows(
+            "CREATE TRIGGER t AFTER INSERT ON u BEGIN INSERT INTO log VALUES (NEW.id); END"
+        ));
+        assert!(!may_skip_rows(
+            "CREATE TRIGGER t BEFORE UPDATE ON u BEGIN SELECT RAISE(ABORT, 'no'); END"
+        ));
     }
 }

@@ -62,6 +62,7 @@ static MARIADB: Capabilities = Capabilities {
     text_nul: true,
     timestamp_digits: 6,
     max_bound_parameters: 65_535,
+    batch_parameters: 65_535,
     // MariaDB has CREATE INDEX IF NOT EXISTS, but sea-query's MySQL builder does not
     // write it: indexes go inside the CREATE TABLE.
     index_if_not_exists: false,

@@ -42,6 +42,7 @@ static CAPABILITIES: Capabilities = Capabilities {
     text_nul: false,
     timestamp_digits: 6,
     max_bound_parameters: 65_535,
+    batch_parameters: 65_535,
     index_if_not_exists: true,
     row_locks: true,
     batches: true,
