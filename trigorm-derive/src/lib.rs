@@ -95,6 +95,11 @@ use proc_macro::TokenStream;
 /// A field the model lacks, a misspelt column in `when`, a state its enum lacks, a
 /// missing setting or two triggers of one name are compile errors.
 ///
+/// Clippy's `duplicated_attributes` lint reads a word repeated in two triggers (the
+/// `after` of two `custom(after, ...)`, say) as a repeated attribute and warns
+/// (rust-clippy#13238, a known false positive). Put `#[allow(clippy::duplicated_attributes)]`
+/// on the struct: repeating a word never merges or drops a trigger.
+///
 /// # Field attributes
 ///
 /// Keys may be combined in one attribute, comma-separated, or spread over several

@@ -83,6 +83,11 @@ fn sqlite_writes_many_rows_with_a_placeholder_per_value() {
     assert!(d.insert_many(t, false, 0).is_none() && d.update_many(t, ColumnSet::EMPTY, 2).is_none());
     assert!(d.table_triggers().unwrap().contains("sqlite_master"));
     assert!(PostgresDialect.table_triggers().is_none());
+    // Past the largest integer SQLite picks keys at random: the session reads the largest
+    // first.
+    assert!(caps.random_keys_when_full && !PostgresDialect.capabilities().random_keys_when_full);
+    assert_eq!(d.largest_key(t).unwrap(), r#"SELECT max("id") FROM "users""#);
+    assert!(PostgresDialect.largest_key(t).is_none());
 }
 
 #[test]

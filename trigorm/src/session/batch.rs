@@ -14,7 +14,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::conn::{query_error, stmt_error, Conn, Shape, ShapeId};
 use super::listeners::ModelListeners;
-use super::ops::{self, FlushCx, ForWrite, InsertReady, UpdateReady};
+use super::old_row::ForWrite;
+use super::ops::{self, FlushCx, InsertReady, UpdateReady};
 use super::params::{Columns, RowOf};
 use super::staging::{Entry, Write};
 use crate::driver::bound_values;
@@ -276,9 +277,12 @@ fn insert_group<M: Model>(
     };
     let generate = first.generate;
     let mut ids: Vec<i64> = Vec::new();
-    if generate && !cx.conn.capabilities().returning {
-        // The backend cannot return the keys of many rows (MySQL): one statement per row,
-        // each with its own insert id.
+    if generate
+        && (!cx.conn.capabilities().returning || (group.len() > 1 && !cx.conn.keys_fit(M::table(), group.len())?))
+    {
+        // The backend cannot return the keys of many rows (MySQL), or the keys would not
+        // come in order (SQLite past the largest integer): one statement per row, each
+        // with its own key.
         for (w, ready) in group.iter() {
             let id = ops::insert_statement(ready, writes[*w].row(), cx)?;
             ids.push(id.ok_or_else(|| {

@@ -39,6 +39,8 @@ pub(crate) enum Shape {
     UpdateMany(ColumnSet, u32),
     DeleteMany(u32),
     LockMany(u32),
+    /// The table's largest key ([`Dialect::largest_key`]).
+    LargestKey,
 }
 
 /// A statement shape on a table, numbered in the order the connection first used it: the
@@ -206,6 +208,7 @@ impl Conn<'_> {
                 d.delete_many(table, rows as usize).ok_or_else(|| no_batch(table))?,
                 Columns::key(table),
             ),
+            Shape::LargestKey => (d.largest_key(table).ok_or_else(|| no_batch(table))?, Columns::EMPTY),
             Shape::LockMany(rows) => (
                 d.select_many_locked(table, rows as usize)
                     .ok_or_else(|| no_batch(table))?,
@@ -337,6 +340,27 @@ impl Conn<'_> {
             })
             .map_err(|e| query_error(e, Some(table.model), sql))?;
         Ok(some && !skips)
+    }
+
+    /// Whether `rows` more generated keys fit below the largest integer in `table`, where
+    /// the database picks them at random past it
+    /// ([`Capabilities::random_keys_when_full`](crate::sql::Capabilities::random_keys_when_full));
+    /// true elsewhere.
+    pub(crate) fn keys_fit(&mut self, table: &'static TableDef, rows: usize) -> Result<bool, Error> {
+        if !self.dialect.capabilities().random_keys_when_full {
+            return Ok(true);
+        }
+        let shape = self.shape(table, Shape::LargestKey)?;
+        let mut largest = None;
+        self.query_shape_refs(shape, &[], &mut |row| {
+            if let Some(ValueRef::Int(n)) = row.first() {
+                largest = Some(*n);
+            }
+            Ok(())
+        })
+        .map_err(|e| query_error(e, Some(table.model), self.shape_text(shape)))?;
+        let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+        Ok(largest.is_none_or(|n| n.checked_add(rows).is_some()))
     }
 
     /// Run a statement shape of many rows with a placeholder per value

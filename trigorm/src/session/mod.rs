@@ -9,6 +9,7 @@ mod bulk;
 mod conn;
 mod identity;
 mod listeners;
+mod old_row;
 mod ops;
 mod order;
 mod params;

@@ -117,6 +117,13 @@ pub struct Capabilities {
     /// that may skip a row (`RAISE(IGNORE)`) is still written row by row, where the
     /// statement of each row says whether it wrote it.
     pub batches_tables_with_triggers: bool,
+    /// Once a table's largest integer key is taken, the database picks each new generated
+    /// key at random (SQLite's rowid; see [`Dialect::largest_key`]). The keys a statement
+    /// of many rows returns could then not be matched to its rows, so before such a
+    /// statement the session reads the table's largest key, and where the run's keys would
+    /// not fit below the largest integer it inserts the run row by row. Elsewhere a
+    /// sequence or an `AUTO_INCREMENT` at its end fails the insert.
+    pub random_keys_when_full: bool,
     /// The statements of many rows have a placeholder per value (`VALUES (?, ?), (?, ?)`),
     /// so their SQL depends on the number of rows: the session renders them for a number of
     /// rows in powers of two (a connection prepares a few sizes, not one per count) and
@@ -309,6 +316,13 @@ pub trait Dialect: Send + Sync + 'static {
     /// the rest of the transaction, in key order. `None` where the backend does not batch.
     fn select_many_locked(&self, table: &TableDef, rows: usize) -> Option<String> {
         let _ = (table, rows);
+        None
+    }
+    /// A SELECT of a table's largest key, where the database picks a generated key at
+    /// random once the largest integer is taken
+    /// ([`Capabilities::random_keys_when_full`]); `None` elsewhere.
+    fn largest_key(&self, table: &TableDef) -> Option<String> {
+        let _ = table;
         None
     }
     /// A query of one parameter, a table's name, that returns the SQL of each trigger on

@@ -69,6 +69,7 @@ static MARIADB: Capabilities = Capabilities {
     row_locks: true,
     batches: true,
     batches_tables_with_triggers: false,
+    random_keys_when_full: false,
     sized_batches: true,
     // InnoDB checks a foreign key at each row, not when the statement ends.
     statement_fk_checks: false,

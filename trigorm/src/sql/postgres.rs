@@ -47,6 +47,7 @@ static CAPABILITIES: Capabilities = Capabilities {
     row_locks: true,
     batches: true,
     batches_tables_with_triggers: false,
+    random_keys_when_full: false,
     sized_batches: false,
     statement_fk_checks: true,
 };

@@ -52,6 +52,7 @@ static CAPABILITIES: Capabilities = Capabilities {
     // would send them, except to a table with triggers (see `batches_tables_with_triggers`).
     batches: false,
     batches_tables_with_triggers: true,
+    random_keys_when_full: true,
     sized_batches: true,
     statement_fk_checks: true,
 };
@@ -144,6 +145,16 @@ impl Dialect for SqliteDialect {
             "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE \
              UNION ALL SELECT sql FROM sqlite_temp_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE",
         )
+    }
+
+    /// `SELECT max(id) FROM t`: past the largest integer, SQLite picks a new rowid at
+    /// random.
+    fn largest_key(&self, table: &TableDef) -> Option<String> {
+        Some(format!(
+            "SELECT max({}) FROM {}",
+            quote(table.pk().name),
+            quote(table.name)
+        ))
     }
 
     /// `SELECT columns FROM t WHERE id IN (?, ?) ORDER BY id`: the writing transaction
