@@ -509,6 +509,42 @@ on_each_db!(an_install_that_fails_midway, |db: Db| {
     );
 });
 
+// A replacement that fails leaves the old trigger guarding: SQLite and PostgreSQL replace
+// in one transaction; MariaDB replaces a trigger in one statement (`CREATE OR REPLACE
+// TRIGGER`), where a drop and a create would leave the table unguarded between them, and
+// without the trigger when the create fails.
+on_each_db!(a_replacement_that_fails_leaves_the_old_trigger, |db: Db| {
+    let engine = engine(&db);
+    let good = [logger("first", Timing::After, Ops::INSERT, false)];
+    assert!(install(&engine, &good).in_sync());
+    let broken = [TriggerDef::custom(
+        "first",
+        Item::table(),
+        Timing::After,
+        Ops::INSERT,
+        CustomBodies {
+            sqlite: Some("THIS IS NOT SQL;".into()),
+            postgres: Some("THIS IS NOT SQL; RETURN NULL;".into()),
+            mysql: Some("THIS IS NOT SQL;".into()),
+        },
+    )];
+    let err = engine.with_connection(|c| manage::install(c, &broken)).unwrap_err();
+    if db.is_mariadb() {
+        assert!(
+            matches!(&err, Error::TriggersIncomplete { done, not_done, .. }
+                if done.is_empty() && not_done == &["trigorm_item_first_insert"]),
+            "{err:?}"
+        );
+    }
+    assert_eq!(state(&status(&engine, &broken), "first"), State::Outdated, "{err}");
+    assert_eq!(state(&status(&engine, &good), "first"), State::Installed);
+    assert_eq!(
+        fire(&engine, "INSERT INTO item (status, note) VALUES ('new', '')", &[]),
+        ["first"],
+        "the old trigger still fires"
+    );
+});
+
 // A custom trigger with a condition fires exactly when it holds: for each row an update
 // changes to the status "done", or whose tag it clears; not when the status changes to
 // another value, stays "done", or another column changes.

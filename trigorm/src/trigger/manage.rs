@@ -93,6 +93,9 @@ type GroupKey<'a> = (&'a str, &'a str, &'a str);
 /// The database against the declarations.
 struct View {
     backend: Backend,
+    /// The server replaces a trigger in one statement (MariaDB's `CREATE OR REPLACE
+    /// TRIGGER`): no moment without it, and a replacement that fails leaves the old one.
+    replaces: bool,
     compiled: Vec<Compiled>,
     found: Vec<Found>,
     /// Database triggers there as declared, but out of the declared order.
@@ -103,6 +106,7 @@ impl View {
     fn read(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<View, Error> {
         let mut view = View {
             backend: conn.backend(),
+            replaces: conn.backend() == Backend::Mysql && conn.server_version().is_some_and(|v| v.contains("MariaDB")),
             compiled: compiled(conn, defs)?,
             found: found(conn)?,
             misplaced: Vec::new(),
@@ -376,10 +380,13 @@ fn apply(conn: &mut dyn Connection, operation: &'static str, statements: &[(Stri
 /// which `redo` holds, each with `create(member)`, where the backend fires them in the
 /// group's order: SQLite drops and creates them all (it fires the newest first);
 /// MariaDB/MySQL places each one right after the one before it in the group (`FOLLOWS`),
-/// or the first right before the first one that stays (`PRECEDES`). Those not redone
-/// stay; `exists` says which are in the database. Each statement comes with its trigger.
+/// or the first right before the first one that stays (`PRECEDES`), replacing one that
+/// exists in the same statement where the server can (`replaces`, MariaDB), else dropping
+/// it first (MySQL). Those not redone stay; `exists` says which are in the database. Each
+/// statement comes with its trigger.
 fn remake(
     backend: Backend,
+    replaces: bool,
     group: &[Member<'_>],
     redo: &[bool],
     exists: &[bool],
@@ -409,8 +416,12 @@ fn remake(
                 None => Place::Last,
             },
         };
-        out.push((t.name.clone(), t.drop.clone()));
+        let replace = replaces && exists[i];
+        if !replace {
+            out.push((t.name.clone(), t.drop.clone()));
+        }
         for sql in create(c, t) {
+            let sql = if replace { super::mysql::or_replace(&sql)? } else { sql };
             out.push((t.name.clone(), super::mysql::placed(&sql, place)?));
         }
         there[i] = true;
@@ -474,7 +485,7 @@ pub fn install(conn: &mut dyn Connection, defs: &[TriggerDef]) -> Result<Status,
             } else {
                 kept.iter().map(|k| !k).collect()
             };
-            statements.extend(remake(view.backend, &group, &redo, &exists, |c, t| {
+            statements.extend(remake(view.backend, view.replaces, &group, &redo, &exists, |c, t| {
                 view.create_as_is(c, t)
             })?);
         }
@@ -640,7 +651,7 @@ pub fn set_enabled(conn: &mut dyn Connection, defs: &[TriggerDef], name: &str, o
             .iter()
             .map(|(d, t)| d.name == c.name || (view.backend == Backend::Sqlite && view.current(d, t).is_some()))
             .collect();
-        statements.extend(remake(view.backend, &group, &redo, &exists, create)?);
+        statements.extend(remake(view.backend, view.replaces, &group, &redo, &exists, create)?);
     }
     apply(conn, operation, &statements)
 }

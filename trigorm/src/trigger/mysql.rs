@@ -117,6 +117,15 @@ pub(super) fn placed(create: &str, place: Place<'_>) -> Result<String, Error> {
     Ok(format!("{}{clause} {}", &create[..at], &create[at..]))
 }
 
+/// `create`, a statement of this module that creates a trigger, as one that replaces the
+/// trigger of its name in the same statement (MariaDB's `CREATE OR REPLACE TRIGGER`).
+pub(super) fn or_replace(create: &str) -> Result<String, Error> {
+    match create.strip_prefix("CREATE TRIGGER ") {
+        Some(rest) => Ok(format!("CREATE OR REPLACE TRIGGER {rest}")),
+        None => Err(Error::Internal(format!("not a trigger this module rendered: {create}"))),
+    }
+}
+
 /// A trigger's name, checked before it reaches SQL.
 fn checked(name: &str) -> Result<&str, Error> {
     crate::schema::validate_identifier(crate::schema::IdentKind::Trigger, name)?;
