@@ -290,3 +290,22 @@ fn sqlite_stamps_and_bumps_without_setting_each_other_off() {
         bump.create[0]
     );
 }
+
+/// A literal a backend cannot write into a trigger (text with a NUL, in a condition or a
+/// transition's state) is refused with an error naming the model, the trigger and the part.
+#[test]
+fn an_unwritable_literal_is_refused_naming_the_trigger() {
+    let t = Doc::table();
+    let conditional = TriggerDef::protect("keep", t, Ops::UPDATE).when(new(Doc::STATE).eq("a\0b"));
+    let flow = TriggerDef::transitions("flow", t, Doc::STATE, [("a".to_string(), "b\0".to_string())]);
+    for (def, part) in [(&conditional, "its condition"), (&flow, "its condition")] {
+        for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+            let err = compile(def, backend).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidTrigger { model: "Doc", trigger, reason }
+                    if *trigger == def.name && reason.starts_with(part) && reason.contains("NUL")),
+                "{backend:?}: {err:?}"
+            );
+        }
+    }
+}

@@ -285,7 +285,9 @@ pub(super) fn condition(def: &TriggerDef, backend: Backend) -> Result<Option<Str
         (Some(k), Some(w)) => Some(k.and(w)),
         (k, w) => k.or(w),
     };
-    all.map(|c| c.render(t, backend)).transpose()
+    all.map(|c| c.render(t, backend))
+        .transpose()
+        .map_err(|e| def.part_error("its condition", e))
 }
 
 /// The primary key's name.
@@ -293,8 +295,10 @@ pub(super) fn pk(t: &TableDef) -> &'static str {
     t.pk().name
 }
 
-/// A value as a literal in `backend`'s SQL, for `column` of `t` (checked).
-pub(super) fn literal(t: &TableDef, column: &str, v: &Value, backend: Backend) -> Result<String, Error> {
-    let name = t.columns[t.column_index(column)?].name;
-    super::cond::literal(v, backend, t, name)
+/// A value of `def` as a literal in `backend`'s SQL, for `column` of its table (checked).
+pub(super) fn literal(def: &TriggerDef, column: &str, v: &Value, backend: Backend) -> Result<String, Error> {
+    let t = def.table;
+    t.column_index(column)
+        .and_then(|i| super::cond::literal(v, backend, t, t.columns[i].name))
+        .map_err(|e| def.part_error(&format!("its value for {column:?}"), e))
 }

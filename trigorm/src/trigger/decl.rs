@@ -305,12 +305,25 @@ impl TriggerDef {
         }
     }
 
+    /// `e`, the error of one part of the declaration (its condition, a value), as one
+    /// that names the model, the trigger and the part.
+    pub(super) fn part_error(&self, part: &str, e: Error) -> Error {
+        match e {
+            Error::InvalidTrigger { .. } | Error::Unsupported { .. } => e,
+            e => Error::InvalidTrigger {
+                model: self.table.model,
+                trigger: self.name.clone(),
+                reason: format!("{part}: {e}"),
+            },
+        }
+    }
+
     /// Check the declaration against its table, before any SQL is rendered.
     ///
     /// # Errors
     /// [`Error::InvalidTrigger`] naming the model, the trigger and the offending part (an
     /// unknown column, an empty list, a name that is no identifier, a condition that reads
-    /// a row the operation does not have); [`Error::UnknownColumn`] from the condition.
+    /// a row the operation does not have, a column of the condition the table lacks).
     pub fn validate(&self) -> Result<(), Error> {
         let t = self.table;
         t.validate()?;
@@ -377,7 +390,8 @@ impl TriggerDef {
                 return Err(bad("its condition reads NEW, which a delete does not have".into()));
             }
             // Render once to check the columns and literals.
-            cond.render(t, crate::backend::Backend::Postgres)?;
+            cond.render(t, crate::backend::Backend::Postgres)
+                .map_err(|e| self.part_error("its condition", e))?;
         }
         Ok(())
     }

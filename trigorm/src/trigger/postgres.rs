@@ -32,7 +32,7 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
             format!(
                 "UPDATE \"{}\" SET \"{column}\" = {} WHERE \"{}\" = OLD.\"{}\"; RETURN NULL;",
                 t.name,
-                literal(t, column, value, B)?,
+                literal(def, column, value, B)?,
                 pk(t),
                 pk(t)
             ),

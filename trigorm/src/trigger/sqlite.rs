@@ -34,7 +34,7 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
             let set = format!(
                 "UPDATE \"{}\" SET \"{column}\" = {} WHERE \"{}\" = OLD.\"{}\"; SELECT RAISE(IGNORE);",
                 t.name,
-                literal(t, column, value, B)?,
+                literal(def, column, value, B)?,
                 pk(t),
                 pk(t)
             );
