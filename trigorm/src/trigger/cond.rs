@@ -70,14 +70,100 @@ pub fn changed<M, T>(column: Column<M, T>) -> Cond {
     Cond::Changed(column.name().to_string())
 }
 
-/// Any of `columns` changed (by name; [`Column::name`] gives a typed column's).
-pub fn any_changed<'a>(columns: impl IntoIterator<Item = &'a str>) -> Cond {
-    Cond::AnyChanged(columns.into_iter().map(str::to_string).collect())
+/// Any of `columns` changed: typed columns of one model, as a tuple (a misspelt one does
+/// not compile), or names known only at run time.
+///
+/// ```
+/// use trigorm::backend::Backend;
+/// use trigorm::trigger::{any_changed, changed};
+/// use trigorm::Model;
+/// #[derive(Model, Clone, Debug)]
+/// struct Doc { id: i64, title: String, pages: i64 }
+///
+/// let c = any_changed((Doc::TITLE, Doc::PAGES));
+/// assert_eq!(
+///     c.render(Doc::table(), Backend::Sqlite)?,
+///     changed(Doc::TITLE).or(changed(Doc::PAGES)).render(Doc::table(), Backend::Sqlite)?
+/// );
+/// assert_eq!(any_changed(["title", "pages"]), c);
+/// # Ok::<(), trigorm::Error>(())
+/// ```
+///
+/// A column the model lacks does not compile:
+///
+/// ```compile_fail
+/// use trigorm::trigger::any_changed;
+/// use trigorm::Model;
+/// #[derive(Model, Clone, Debug)]
+/// struct Doc { id: i64, title: String, pages: i64 }
+/// let c = any_changed((Doc::TITLE, Doc::PAGEZ));
+/// ```
+pub fn any_changed(columns: impl ChangedColumns) -> Cond {
+    Cond::AnyChanged(columns.names())
 }
 
-/// All of `columns` changed (by name).
-pub fn all_changed<'a>(columns: impl IntoIterator<Item = &'a str>) -> Cond {
-    Cond::AllChanged(columns.into_iter().map(str::to_string).collect())
+/// All of `columns` changed (as [`any_changed`] takes them).
+pub fn all_changed(columns: impl ChangedColumns) -> Cond {
+    Cond::AllChanged(columns.names())
+}
+
+/// The columns [`any_changed`] and [`all_changed`] take: a typed column (`Doc::TITLE`), a
+/// tuple of typed columns of one model (`(Doc::TITLE, Doc::PAGES)`), or names known only
+/// at run time (an array, slice or `Vec` of `&str`, a `Vec<String>`), checked against the
+/// table when the trigger is declared.
+pub trait ChangedColumns {
+    /// The columns' names.
+    fn names(self) -> Vec<String>;
+}
+
+impl<M, T> ChangedColumns for Column<M, T> {
+    fn names(self) -> Vec<String> {
+        vec![self.name().to_string()]
+    }
+}
+
+macro_rules! changed_tuple {
+    ($($t:ident),+) => {
+        impl<M, $($t),+> ChangedColumns for ($(Column<M, $t>,)+) {
+            #[allow(non_snake_case)]
+            fn names(self) -> Vec<String> {
+                let ($($t,)+) = self;
+                vec![$($t.name().to_string()),+]
+            }
+        }
+    };
+}
+changed_tuple!(A);
+changed_tuple!(A, B);
+changed_tuple!(A, B, C);
+changed_tuple!(A, B, C, D);
+changed_tuple!(A, B, C, D, E);
+changed_tuple!(A, B, C, D, E, F);
+changed_tuple!(A, B, C, D, E, F, G);
+changed_tuple!(A, B, C, D, E, F, G, H);
+
+impl<const N: usize> ChangedColumns for [&str; N] {
+    fn names(self) -> Vec<String> {
+        self.iter().map(|s| s.to_string()).collect()
+    }
+}
+
+impl ChangedColumns for &[&str] {
+    fn names(self) -> Vec<String> {
+        self.iter().map(|s| s.to_string()).collect()
+    }
+}
+
+impl ChangedColumns for Vec<&str> {
+    fn names(self) -> Vec<String> {
+        self.as_slice().names()
+    }
+}
+
+impl ChangedColumns for Vec<String> {
+    fn names(self) -> Vec<String> {
+        self
+    }
 }
 
 /// `NEW.column`, to compare (typed).

@@ -17,6 +17,6 @@ mod postgres;
 mod sqlite;
 
 pub use compile::{compile, compile_among, Compiled, DbTrigger, MARKER};
-pub use cond::{all_changed, any_changed, changed, new, old, Cond, Row, RowColumn};
+pub use cond::{all_changed, any_changed, changed, new, old, ChangedColumns, Cond, Row, RowColumn};
 pub(crate) use decl::check_names;
 pub use decl::{CustomBodies, Op, Ops, Timing, TriggerDef, TriggerKind, PREFIX};
