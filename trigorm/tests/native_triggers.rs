@@ -158,6 +158,16 @@ on_each_db!(protect_refuses_through_the_orm_raw_sql_and_a_plain_client, |db: Db|
             assert!(err.contains("trigorm_ledger_append_only"), "{sql}: {err}");
         }
     }
+    if db.is_postgres() {
+        // A refusal has trigorm's own SQLSTATE, for any client to tell it apart.
+        let err = db.pg_client().batch_execute("DELETE FROM ledger").unwrap_err();
+        let code = err.as_db_error().map(|e| e.code().code().to_string());
+        assert_eq!(
+            code.as_deref(),
+            Some(trigorm::driver::POSTGRES_REFUSAL_SQLSTATE),
+            "{err:?}"
+        );
+    }
     for sql in ["UPDATE ledger SET entry = 'cli'", "DELETE FROM ledger"] {
         if let Some((ok, stderr)) = cli(&db, sql) {
             assert!(

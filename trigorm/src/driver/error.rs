@@ -6,6 +6,16 @@
 /// back unchanged.
 pub type CallbackError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// The SQLSTATE of a refusal by a trigger trigorm compiled, on PostgreSQL (`RAISE
+/// EXCEPTION … USING ERRCODE`): its own, where `P0001` is that of any `RAISE EXCEPTION`
+/// (both are [`DbErrorKind::TriggerRefused`]; SQLite and MariaDB refuse with
+/// `RAISE(ABORT, …)` and `SIGNAL SQLSTATE '45000'`).
+///
+/// ```
+/// assert_eq!(trigorm::driver::POSTGRES_REFUSAL_SQLSTATE, "TG001");
+/// ```
+pub const POSTGRES_REFUSAL_SQLSTATE: &str = "TG001";
+
 /// The class of a database error, independent of the backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 mod error;
 
-pub use error::{CallbackError, DbError, DbErrorKind};
+pub use error::{CallbackError, DbError, DbErrorKind, POSTGRES_REFUSAL_SQLSTATE};
 
 #[doc(hidden)]
 pub use crate::value::Binder;

@@ -582,7 +582,7 @@ fn kind_of(code: &str) -> DbErrorKind {
         "25P02" => DbErrorKind::TransactionAborted,
         "28P01" | "28000" => DbErrorKind::AuthenticationFailed,
         "3D000" => DbErrorKind::UnknownDatabase,
-        "P0001" => DbErrorKind::TriggerRefused,
+        "P0001" | super::POSTGRES_REFUSAL_SQLSTATE => DbErrorKind::TriggerRefused,
         c if c.starts_with("57P") || c.starts_with("08") => DbErrorKind::ConnectionLost,
         c if c.starts_with("22") => DbErrorKind::InvalidValue,
         _ => DbErrorKind::Other,

@@ -1,9 +1,10 @@
 //! Triggers compiled for PostgreSQL: a PL/pgSQL function and one trigger for all the
 //! declaration's operations, the condition in `WHEN`, refusals by `RAISE EXCEPTION`
-//! (SQLSTATE P0001), the fingerprint in `COMMENT ON TRIGGER`. A protection of deletes
+//! (trigorm's own SQLSTATE, [`POSTGRES_REFUSAL_SQLSTATE`]), the fingerprint in `COMMENT ON TRIGGER`. A protection of deletes
 //! also guards `TRUNCATE`, which fires no row trigger.
 
 use crate::backend::Backend;
+use crate::driver::POSTGRES_REFUSAL_SQLSTATE;
 use crate::error::Error;
 
 use super::compile::{condition, literal, no_body, pk, refusal, refused_what, Compiled, DbTrigger, FP, MARKER};
@@ -21,7 +22,9 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
     let when = condition(def, B)?;
     let refuse = |what: &str| {
         let message = refusal(&name, t.name, what).replace('\'', "''");
-        format!("RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = '{message}: ' || lower(TG_OP); RETURN NULL;")
+        format!(
+            "RAISE EXCEPTION USING ERRCODE = '{POSTGRES_REFUSAL_SQLSTATE}', MESSAGE = '{message}: ' || lower(TG_OP); RETURN NULL;"
+        )
     };
     let (timing, body) = match &def.kind {
         TriggerKind::Protect(_) | TriggerKind::ReadOnly(_) | TriggerKind::Transitions { .. } => {
