@@ -91,6 +91,9 @@ use proc_macro::TokenStream;
 /// - `custom(before | after | instead_of, insert, update, delete, sqlite = "...",
 ///   postgres = "...", mysql = "...")`: bodies of your own per backend (statements;
 ///   PostgreSQL's end with a `RETURN`); an engine on a backend without a body refuses it.
+/// - `each_statement` (in `protect` and `custom`, without `when`): fire once per statement,
+///   not once per row (PostgreSQL only; an engine on SQLite or MariaDB/MySQL refuses it
+///   with `Error::Unsupported`).
 ///
 /// A field the model lacks, a misspelt column in `when`, a state its enum lacks, a
 /// missing setting or two triggers of one name are compile errors.

@@ -32,6 +32,8 @@ pub(crate) struct TriggerAttr {
     pub kind: Kind,
     /// `when = <condition>`: a Rust expression of type `trigorm::trigger::Cond`.
     pub when: Option<Expr>,
+    /// `each_statement`: once per statement, not per row.
+    pub each_statement: bool,
 }
 
 /// What the trigger does, with the fields it names.
@@ -92,6 +94,7 @@ pub(crate) fn parse(meta: &ParseNestedMeta, key: &str) -> syn::Result<TriggerAtt
     let mut value: Option<Expr> = None;
     let mut edges: Option<Vec<(Expr, Expr)>> = None;
     let mut timing: Option<Ident> = None;
+    let mut each_statement = false;
     let mut bodies: [Option<LitStr>; 3] = [None, None, None];
     let allowed = allowed_keys(key);
     if !meta.input.peek(syn::token::Paren) {
@@ -129,6 +132,12 @@ pub(crate) fn parse(meta: &ParseNestedMeta, key: &str) -> syn::Result<TriggerAtt
             "insert" | "update" | "delete" => {
                 flag(&inner, &k)?;
                 if !ops.set(&k) {
+                    return Err(twice());
+                }
+            }
+            "each_statement" => {
+                flag(&inner, &k)?;
+                if std::mem::replace(&mut each_statement, true) {
                     return Err(twice());
                 }
             }
@@ -214,6 +223,7 @@ pub(crate) fn parse(meta: &ParseNestedMeta, key: &str) -> syn::Result<TriggerAtt
         key: key_ident,
         kind,
         when,
+        each_statement,
     })
 }
 
@@ -221,7 +231,7 @@ pub(crate) fn parse(meta: &ParseNestedMeta, key: &str) -> syn::Result<TriggerAtt
 fn allowed_keys(key: &str) -> Vec<&'static str> {
     let mut keys = vec!["name", "when"];
     keys.extend_from_slice(match key {
-        "protect" => &["insert", "update", "delete"][..],
+        "protect" => &["insert", "update", "delete", "each_statement"][..],
         "read_only" => &["columns"],
         "soft_delete" => &["column", "value"],
         "transitions" => &["column", "allow"],
@@ -233,6 +243,7 @@ fn allowed_keys(key: &str) -> Vec<&'static str> {
             "insert",
             "update",
             "delete",
+            "each_statement",
             "sqlite",
             "postgres",
             "mysql",
@@ -450,9 +461,14 @@ fn one(m: &ModelDef, t: &TriggerAttr) -> TokenStream {
             }
         }
     };
-    match &t.when {
+    let made = match &t.when {
         Some(cond) => quote!(#made.when(#cond)),
         None => made,
+    };
+    if t.each_statement {
+        quote!(#made.for_each_statement())
+    } else {
+        made
     }
 }
 

@@ -7,7 +7,7 @@ use crate::schema::TableDef;
 use crate::value::Value;
 
 use super::cond::Cond;
-use super::decl::{TriggerDef, TriggerKind};
+use super::decl::{Level, TriggerDef, TriggerKind};
 
 /// Where the fingerprint goes in the rendered SQL before it is known.
 pub(super) const FP: &str = "{trigorm-fingerprint}";
@@ -222,6 +222,17 @@ pub fn compile(def: &TriggerDef, backend: Backend) -> Result<Compiled, Error> {
 /// ```
 pub fn compile_among(def: &TriggerDef, backend: Backend, declared: &[TriggerDef]) -> Result<Compiled, Error> {
     def.validate()?;
+    if def.level == Level::Statement && backend != Backend::Postgres {
+        return Err(Error::Unsupported {
+            backend: backend.name(),
+            feature: format!(
+                "statement-level trigger {:?} on {} ({} fires triggers for each row only)",
+                def.name,
+                def.table.name,
+                backend.name()
+            ),
+        });
+    }
     let compiled = match backend {
         Backend::Sqlite => super::sqlite::compile(def, declared)?,
         Backend::Postgres => super::postgres::compile(def)?,

@@ -133,6 +133,29 @@ impl Timing {
     }
 }
 
+/// How often a trigger fires for one statement: once per row it writes, or once for the
+/// statement (PostgreSQL only: SQLite and MariaDB/MySQL fire triggers for each row, and
+/// refuse a statement-level declaration with [`Error::Unsupported`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Level {
+    /// `FOR EACH ROW`: once per row written, with its `OLD` and `NEW`.
+    #[default]
+    Row,
+    /// `FOR EACH STATEMENT`: once per statement, even one that writes no row; no `OLD`
+    /// or `NEW`, so no condition. For `Protect` and `Custom` triggers.
+    Statement,
+}
+
+impl Level {
+    /// The SQL words (`FOR EACH ROW`, `FOR EACH STATEMENT`).
+    pub fn sql(self) -> &'static str {
+        match self {
+            Level::Row => "FOR EACH ROW",
+            Level::Statement => "FOR EACH STATEMENT",
+        }
+    }
+}
+
 /// What a trigger does.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -210,6 +233,8 @@ pub struct TriggerDef {
     pub kind: TriggerKind,
     /// Only when this holds.
     pub when: Option<Cond>,
+    /// Once per row (the default) or once per statement.
+    pub level: Level,
 }
 
 impl TriggerDef {
@@ -220,6 +245,7 @@ impl TriggerDef {
             table,
             kind,
             when: None,
+            level: Level::Row,
         }
     }
 
@@ -285,6 +311,26 @@ impl TriggerDef {
     /// Only when `cond` holds.
     pub fn when(mut self, cond: Cond) -> TriggerDef {
         self.when = Some(cond);
+        self
+    }
+
+    /// Fire once per statement, not once per row (PostgreSQL only; `Protect` and `Custom`
+    /// triggers without a condition).
+    ///
+    /// ```
+    /// use trigorm::backend::Backend;
+    /// use trigorm::trigger::{compile, Ops, TriggerDef};
+    /// use trigorm::{Error, Model};
+    /// #[derive(Model, Clone, Debug)]
+    /// struct Log { id: i64, text: String }
+    ///
+    /// let frozen = TriggerDef::protect("frozen", Log::table(), Ops::ALL).for_each_statement();
+    /// assert!(compile(&frozen, Backend::Postgres)?.create[1].contains("FOR EACH STATEMENT"));
+    /// assert!(matches!(compile(&frozen, Backend::Sqlite), Err(Error::Unsupported { backend: "SQLite", .. })));
+    /// # Ok::<(), trigorm::Error>(())
+    /// ```
+    pub fn for_each_statement(mut self) -> TriggerDef {
+        self.level = Level::Statement;
         self
     }
 
@@ -379,6 +425,31 @@ impl TriggerDef {
                 }
             }
             TriggerKind::Protect(_) | TriggerKind::Custom { .. } => {}
+        }
+        if self.level == Level::Statement {
+            let row_kind = !matches!(self.kind, TriggerKind::Protect(_) | TriggerKind::Custom { .. });
+            if row_kind {
+                return Err(bad(
+                    "only Protect and Custom triggers can fire once per statement: this kind reads or writes each row"
+                        .into(),
+                ));
+            }
+            if matches!(
+                self.kind,
+                TriggerKind::Custom {
+                    timing: Timing::InsteadOf,
+                    ..
+                }
+            ) {
+                return Err(bad(
+                    "an INSTEAD OF trigger fires for each row, not once per statement".into()
+                ));
+            }
+            if self.when.is_some() {
+                return Err(bad(
+                    "a statement-level trigger has no OLD or NEW row for a condition".into()
+                ));
+            }
         }
         if let Some(cond) = &self.when {
             let (reads_old, reads_new) = cond.reads();

@@ -19,4 +19,4 @@ mod sqlite;
 pub use compile::{compile, compile_among, Compiled, DbTrigger, MARKER};
 pub use cond::{all_changed, any_changed, changed, new, old, ChangedColumns, Cond, Row, RowColumn};
 pub(crate) use decl::check_names;
-pub use decl::{CustomBodies, Op, Ops, Timing, TriggerDef, TriggerKind, PREFIX};
+pub use decl::{CustomBodies, Level, Op, Ops, Timing, TriggerDef, TriggerKind, PREFIX};

@@ -85,8 +85,9 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
     let mut main = DbTrigger::new(name.clone(), timing, ops.clone(), drop(&name));
     main.create = vec![
         format!(
-            "CREATE TRIGGER \"{name}\" {timing} {} ON \"{table}\" FOR EACH ROW{when} EXECUTE FUNCTION \"{function}\"()",
-            ops.join(" OR ")
+            "CREATE TRIGGER \"{name}\" {timing} {} ON \"{table}\" {}{when} EXECUTE FUNCTION \"{function}\"()",
+            ops.join(" OR "),
+            def.level.sql()
         ),
         comment(&name),
     ];
