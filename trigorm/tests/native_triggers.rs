@@ -106,7 +106,7 @@ fn cli(db: &Db, sql: &str) -> Option<(bool, String)> {
     Some((out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned()))
 }
 
-fn assert_refused(r: trigorm::Result<impl std::fmt::Debug>, what: &str) {
+fn assert_refused(r: trigorm::Result<impl std::fmt::Debug>, what: &str) -> trigorm::error::TriggerRefusal {
     let err = r.expect_err(what);
     assert_eq!(err.db_kind(), Some(DbErrorKind::TriggerRefused), "{what}: {err:?}");
     let refusal = err
@@ -116,6 +116,7 @@ fn assert_refused(r: trigorm::Result<impl std::fmt::Debug>, what: &str) {
         refusal.trigger.starts_with(&format!("trigorm_{}_", refusal.table)),
         "{what}: the refusal names the trigger and its table: {refusal:?}"
     );
+    refusal
 }
 
 on_each_db!(protect_refuses_through_the_orm_raw_sql_and_a_plain_client, |db: Db| {
@@ -138,10 +139,12 @@ on_each_db!(protect_refuses_through_the_orm_raw_sql_and_a_plain_client, |db: Db|
 
     row.entry = "b".into();
     s.update(&row).unwrap();
-    assert_refused(s.commit(), "an update through the ORM");
+    let refusal = assert_refused(s.commit(), "an update through the ORM");
+    assert_eq!(refusal.reason, "update refused", "the same words on every backend");
     s.rollback().unwrap();
     s.delete(&row).unwrap();
-    assert_refused(s.commit(), "a delete through the ORM");
+    let refusal = assert_refused(s.commit(), "a delete through the ORM");
+    assert_eq!(refusal.reason, "delete refused");
     s.rollback().unwrap();
     assert_refused(
         s.execute(

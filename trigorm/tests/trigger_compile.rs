@@ -99,7 +99,7 @@ const EXPECTED: &[(Backend, &str, &[&str])] = &[
         Backend::Postgres,
         "keep",
         &[
-            r#"CREATE OR REPLACE FUNCTION "trigorm_doc_keep_fn"() RETURNS trigger LANGUAGE plpgsql AS $trigorm$ BEGIN IF position(',trigorm_doc_keep,' in coalesce(current_setting('trigorm.ignore', true), '')) > 0 THEN IF TG_LEVEL = 'STATEMENT' OR TG_WHEN = 'AFTER' THEN RETURN NULL; END IF; IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END IF; RAISE EXCEPTION USING ERRCODE = 'TG001', MESSAGE = 'trigorm:trigorm_doc_keep:doc: refused: ' || lower(TG_OP); RETURN NULL; END $trigorm$"#,
+            r#"CREATE OR REPLACE FUNCTION "trigorm_doc_keep_fn"() RETURNS trigger LANGUAGE plpgsql AS $trigorm$ BEGIN IF position(',trigorm_doc_keep,' in coalesce(current_setting('trigorm.ignore', true), '')) > 0 THEN IF TG_LEVEL = 'STATEMENT' OR TG_WHEN = 'AFTER' THEN RETURN NULL; END IF; IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END IF; RAISE EXCEPTION USING ERRCODE = 'TG001', MESSAGE = 'trigorm:trigorm_doc_keep:doc: ' || lower(TG_OP) || ' refused'; RETURN NULL; END $trigorm$"#,
             r#"CREATE TRIGGER "trigorm_doc_keep" BEFORE UPDATE OR DELETE ON "doc" FOR EACH ROW EXECUTE FUNCTION "trigorm_doc_keep_fn"()"#,
             r#"COMMENT ON TRIGGER "trigorm_doc_keep" ON "doc" IS 'trigorm:{fp}'"#,
             r#"CREATE TRIGGER "trigorm_doc_keep_truncate" BEFORE TRUNCATE ON "doc" FOR EACH STATEMENT EXECUTE FUNCTION "trigorm_doc_keep_fn"()"#,
@@ -110,7 +110,7 @@ const EXPECTED: &[(Backend, &str, &[&str])] = &[
         Backend::Postgres,
         "fixed",
         &[
-            r#"CREATE OR REPLACE FUNCTION "trigorm_doc_fixed_fn"() RETURNS trigger LANGUAGE plpgsql AS $trigorm$ BEGIN IF position(',trigorm_doc_fixed,' in coalesce(current_setting('trigorm.ignore', true), '')) > 0 THEN IF TG_LEVEL = 'STATEMENT' OR TG_WHEN = 'AFTER' THEN RETURN NULL; END IF; IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END IF; RAISE EXCEPTION USING ERRCODE = 'TG001', MESSAGE = 'trigorm:trigorm_doc_fixed:doc: a read-only column changed: ' || lower(TG_OP); RETURN NULL; END $trigorm$"#,
+            r#"CREATE OR REPLACE FUNCTION "trigorm_doc_fixed_fn"() RETURNS trigger LANGUAGE plpgsql AS $trigorm$ BEGIN IF position(',trigorm_doc_fixed,' in coalesce(current_setting('trigorm.ignore', true), '')) > 0 THEN IF TG_LEVEL = 'STATEMENT' OR TG_WHEN = 'AFTER' THEN RETURN NULL; END IF; IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END IF; RAISE EXCEPTION USING ERRCODE = 'TG001', MESSAGE = 'trigorm:trigorm_doc_fixed:doc: ' || lower(TG_OP) || ' a read-only column changed'; RETURN NULL; END $trigorm$"#,
             r#"CREATE TRIGGER "trigorm_doc_fixed" BEFORE UPDATE ON "doc" FOR EACH ROW WHEN (((OLD."title" IS DISTINCT FROM NEW."title") AND NEW."state" <> E'draft')) EXECUTE FUNCTION "trigorm_doc_fixed_fn"()"#,
             r#"COMMENT ON TRIGGER "trigorm_doc_fixed" ON "doc" IS 'trigorm:{fp}'"#,
         ],
@@ -119,7 +119,7 @@ const EXPECTED: &[(Backend, &str, &[&str])] = &[
         Backend::Postgres,
         "flow",
         &[
-            r#"CREATE OR REPLACE FUNCTION "trigorm_doc_flow_fn"() RETURNS trigger LANGUAGE plpgsql AS $trigorm$ BEGIN IF position(',trigorm_doc_flow,' in coalesce(current_setting('trigorm.ignore', true), '')) > 0 THEN IF TG_LEVEL = 'STATEMENT' OR TG_WHEN = 'AFTER' THEN RETURN NULL; END IF; IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END IF; RAISE EXCEPTION USING ERRCODE = 'TG001', MESSAGE = 'trigorm:trigorm_doc_flow:doc: a transition that is not allowed: ' || lower(TG_OP); RETURN NULL; END $trigorm$"#,
+            r#"CREATE OR REPLACE FUNCTION "trigorm_doc_flow_fn"() RETURNS trigger LANGUAGE plpgsql AS $trigorm$ BEGIN IF position(',trigorm_doc_flow,' in coalesce(current_setting('trigorm.ignore', true), '')) > 0 THEN IF TG_LEVEL = 'STATEMENT' OR TG_WHEN = 'AFTER' THEN RETURN NULL; END IF; IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END IF; RAISE EXCEPTION USING ERRCODE = 'TG001', MESSAGE = 'trigorm:trigorm_doc_flow:doc: ' || lower(TG_OP) || ' a transition that is not allowed'; RETURN NULL; END $trigorm$"#,
             r#"CREATE TRIGGER "trigorm_doc_flow" BEFORE UPDATE ON "doc" FOR EACH ROW WHEN ((OLD."state" IS DISTINCT FROM NEW."state" AND NOT (((OLD."state" = E'a' AND NOT (OLD."state" IS NULL) AND (NEW."state" = E'b' AND NOT (NEW."state" IS NULL))))))) EXECUTE FUNCTION "trigorm_doc_flow_fn"()"#,
             r#"COMMENT ON TRIGGER "trigorm_doc_flow" ON "doc" IS 'trigorm:{fp}'"#,
         ],

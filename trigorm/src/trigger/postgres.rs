@@ -20,10 +20,12 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
     let name = def.managed_name();
     let function = format!("{name}_fn");
     let when = condition(def, B)?;
+    // The reason reads as on the other backends: the operation, then what was refused.
     let refuse = |what: &str| {
-        let message = refusal(&name, t.name, what).replace('\'', "''");
+        let head = refusal(&name, t.name, "").replace('\'', "''");
+        let what = what.replace('\'', "''");
         format!(
-            "RAISE EXCEPTION USING ERRCODE = '{POSTGRES_REFUSAL_SQLSTATE}', MESSAGE = '{message}: ' || lower(TG_OP); RETURN NULL;"
+            "RAISE EXCEPTION USING ERRCODE = '{POSTGRES_REFUSAL_SQLSTATE}', MESSAGE = '{head}' || lower(TG_OP) || ' {what}'; RETURN NULL;"
         )
     };
     let (timing, body) = match &def.kind {
