@@ -431,7 +431,8 @@ impl Session {
     /// Run a statement with bound parameters in the session's transaction (after flushing
     /// staged writes). Raw SQL fires no listeners: that is what native triggers are for.
     /// The session forgets the old values it remembered (raw SQL may have changed those
-    /// rows), so later updates read them again.
+    /// rows), so later updates read them again. Placeholders are the backend's own: `?`
+    /// on SQLite and MariaDB/MySQL, `$1`, `$2`, … on PostgreSQL.
     ///
     /// # Errors
     /// [`Error::Statement`]; the transaction is rolled back.
@@ -502,7 +503,7 @@ impl Session {
 
     /// Run a query with bound parameters in the session's transaction; its rows. A query
     /// that writes (`... RETURNING`) makes the session forget the old values it remembered,
-    /// as [`Session::execute`] does.
+    /// as [`Session::execute`] does. Placeholders are the backend's own, as there.
     ///
     /// # Errors
     /// [`Error::Statement`]; like every failed statement, it rolls the transaction back.
