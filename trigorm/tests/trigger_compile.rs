@@ -309,3 +309,23 @@ fn an_unwritable_literal_is_refused_naming_the_trigger() {
         }
     }
 }
+
+/// A PostgreSQL body that holds the dollar quote trigorm uses is quoted with another.
+#[test]
+fn a_postgres_body_holding_the_dollar_quote_gets_another() {
+    let def = TriggerDef::custom(
+        "odd",
+        Doc::table(),
+        Timing::After,
+        Ops::INSERT,
+        CustomBodies {
+            postgres: Some("RAISE NOTICE '$trigorm$'; RETURN NULL;".into()),
+            ..Default::default()
+        },
+    );
+    let function = &compile(&def, Backend::Postgres).unwrap().create[0];
+    assert!(
+        function.contains("AS $trigorm1$ BEGIN ") && function.ends_with(" END $trigorm1$"),
+        "{function}"
+    );
+}

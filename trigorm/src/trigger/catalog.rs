@@ -47,10 +47,17 @@ pub(super) fn found(conn: &mut dyn Connection) -> Result<Vec<Found>, Error> {
     let mut out = Vec::new();
     conn.query(sql, &[], &mut |row| {
         let source = text(&row[2]);
-        let fingerprint = fingerprint_in(&source);
+        // PostgreSQL: the comment on the trigger; elsewhere the first comment of the
+        // source, outside quotes (a condition's literal may hold the marker too).
+        let marked = match backend {
+            Backend::Postgres => Some(source.as_str()),
+            _ => first_comment(&source),
+        };
+        let fingerprint = marked.and_then(fingerprint_in);
         let off = fingerprint
             .as_ref()
-            .is_some_and(|fp| source.contains(&format!("{MARKER}{fp}{OFF}")));
+            .zip(marked)
+            .is_some_and(|(fp, m)| m.trim_start().starts_with(&format!("{MARKER}{fp}{OFF}")));
         out.push(Found {
             name: text(&row[0]),
             table: text(&row[1]),
@@ -130,11 +137,50 @@ fn int(v: &Value) -> i64 {
     }
 }
 
-/// The fingerprint after the marker in a trigger's source or comment.
-fn fingerprint_in(source: &str) -> Option<String> {
-    let at = source.find(MARKER)? + MARKER.len();
-    let fp: String = source[at..].chars().take_while(char::is_ascii_hexdigit).collect();
+/// The fingerprint after the marker that starts a comment (or a trigger's comment on
+/// PostgreSQL).
+fn fingerprint_in(comment: &str) -> Option<String> {
+    let rest = comment.trim_start().strip_prefix(MARKER)?;
+    let fp: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
     (fp.len() == 16).then_some(fp)
+}
+
+/// The text of the first `/* … */` comment of `sql` that is not inside a string literal
+/// or a quoted name (`'…'`, `"…"`, `` `…` ``, `[…]`, quotes doubled inside) or a `--`
+/// comment. trigorm writes its marker comment right after `BEGIN`, where SQLite keeps a
+/// condition (`WHEN`, whose literals may hold anything) before it; MariaDB keeps the body
+/// alone, which starts with it.
+fn first_comment(sql: &str) -> Option<&str> {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`' | b'[') => {
+                let close = if q == b'[' { b']' } else { q };
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => return None,
+                        Some(&c) if c == close && q != b'[' && b.get(i + 1) == Some(&close) => i += 2,
+                        Some(&c) if c == close => break,
+                        Some(_) => i += 1,
+                    }
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let body = &sql[i + 2..];
+                return body.find("*/").map(|end| &body[..end]);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn query_failed(e: QueryError, sql: &str) -> Error {
@@ -147,5 +193,28 @@ fn query_failed(e: QueryError, sql: &str) -> Error {
             source: Box::new(source),
         },
         other => Error::Internal(format!("reading the database's triggers: {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fingerprint_in, first_comment};
+
+    #[test]
+    fn the_marker_is_the_first_comment_outside_quotes() {
+        let fp = "0123456789abcdef";
+        let sql = format!(
+            "CREATE TRIGGER \"t\" BEFORE UPDATE ON \"x\" FOR EACH ROW WHEN NEW.\"a\" = '/* trigorm:ffffffffffffffff */ it''s' \
+             AND NEW.\"b\" = 'trigorm:eeeeeeeeeeeeeeee' BEGIN /* trigorm:{fp} */ SELECT 1; END"
+        );
+        let comment = first_comment(&sql).unwrap();
+        assert_eq!(fingerprint_in(comment).as_deref(), Some(fp));
+        assert_eq!(first_comment("BEGIN /* trigorm:x:off */ END"), Some(" trigorm:x:off "));
+        assert_eq!(first_comment("SELECT '/* no'"), None);
+        assert_eq!(
+            first_comment("SELECT \"/*\" -- /* not this\n /* this */"),
+            Some(" this ")
+        );
+        assert_eq!(fingerprint_in(" trigorm:0123 "), None);
     }
 }

@@ -12,8 +12,15 @@ use super::decl::{Timing, TriggerDef, TriggerKind};
 
 const B: Backend = Backend::Postgres;
 
-/// The dollar quote around function bodies.
-const QUOTE: &str = "$trigorm$";
+/// The dollar quote around a function body: `$trigorm$`, or `$trigorm1$`, `$trigorm2$`, …
+/// when the body holds it (a literal or a custom body may hold anything).
+fn dollar_quote(body: &str) -> String {
+    std::iter::once(String::new())
+        .chain((1..).map(|n: u32| n.to_string()))
+        .map(|n| format!("$trigorm{n}$"))
+        .find(|q| !body.contains(q.as_str()))
+        .unwrap_or_default()
+}
 
 pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
     let t = def.table;
@@ -51,13 +58,6 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
             let Some(body) = bodies.postgres.clone() else {
                 return Err(no_body(def, B));
             };
-            if body.contains(QUOTE) {
-                return Err(Error::InvalidTrigger {
-                    model: t.model,
-                    trigger: def.name.clone(),
-                    reason: format!("its PostgreSQL body holds {QUOTE}, which quotes it"),
-                });
-            }
             if *timing == Timing::InsteadOf && def.when.is_some() {
                 return Err(Error::Unsupported {
                     backend: B.name(),
@@ -108,8 +108,9 @@ pub(super) fn compile(def: &TriggerDef) -> Result<Compiled, Error> {
         parts.push(guard);
     }
     let mut out = Compiled::empty(def);
+    let quote = dollar_quote(&body);
     out.create.push(format!(
-        "CREATE OR REPLACE FUNCTION \"{function}\"() RETURNS trigger LANGUAGE plpgsql AS {QUOTE} BEGIN {body} END {QUOTE}"
+        "CREATE OR REPLACE FUNCTION \"{function}\"() RETURNS trigger LANGUAGE plpgsql AS {quote} BEGIN {body} END {quote}"
     ));
     for p in &parts {
         out.create.extend(p.create.iter().cloned());

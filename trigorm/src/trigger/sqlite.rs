@@ -70,10 +70,12 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
     };
     let mut out = Compiled::empty(def);
     // The triggers that write their own table with an UPDATE (SQLite cannot change NEW)
-    // would set off the table's update triggers a second time: every update trigger of a
-    // table that has such triggers fires only on updates of other columns than the ones
-    // they write (a stamp must not count as a change that moves the version, nor the
-    // version's move re-stamp, nor either fire an audit again).
+    // would set off the table's update triggers a second time: the stamp, the version and
+    // custom update triggers of a table that has such triggers fire only on updates of
+    // other columns than the ones they write (a stamp must not count as a change that
+    // moves the version, nor the version's move re-stamp, nor either fire an audit again).
+    // Refusals fire on every update: an update of the written columns alone is still
+    // refused, and the nested UPDATE changes no column they guard.
     let mut written: Vec<&str> = declared
         .iter()
         .filter(|d| std::ptr::eq(d.table, t))
@@ -91,7 +93,11 @@ pub(super) fn compile(def: &TriggerDef, declared: &[TriggerDef]) -> Result<Compi
         .filter(|c| !written.contains(&c.name))
         .map(|c| format!("\"{}\"", c.name))
         .collect();
-    let of_update = if written.is_empty() || others.is_empty() {
+    let refuses = matches!(
+        def.kind,
+        TriggerKind::Protect(_) | TriggerKind::ReadOnly(_) | TriggerKind::Transitions { .. }
+    );
+    let of_update = if refuses || written.is_empty() || others.is_empty() {
         String::new()
     } else {
         format!(" OF {}", others.join(", "))
