@@ -79,17 +79,16 @@ fn plain(db: &Db, sql: &str) -> Option<Result<(), String>> {
 /// whether it succeeded, and what it printed on stderr. `None` for an in-memory database.
 fn cli(db: &Db, sql: &str) -> Option<(bool, String)> {
     let mut cmd = if db.is_mariadb() {
-        let name = &db.my_database.as_ref()?.name;
+        let my = db.my_database.as_ref()?;
+        // The server of the tests (`TRIGORM_MYSQL_URL`), as the client takes it.
+        let opts = mysql::Opts::from_url(&my.server).expect("a MariaDB URL");
         let mut c = std::process::Command::new("mariadb");
-        c.args([
-            "--protocol=tcp",
-            "-h127.0.0.1",
-            "-P3306",
-            "-uroot",
-            name.as_str(),
-            "-e",
-            sql,
-        ]);
+        c.env("MYSQL_PWD", opts.get_pass().unwrap_or_default())
+            .arg("--protocol=tcp")
+            .arg(format!("-h{}", opts.get_ip_or_hostname()))
+            .arg(format!("-P{}", opts.get_tcp_port()))
+            .arg(format!("-u{}", opts.get_user().unwrap_or("root")))
+            .args([my.name.as_str(), "-e", sql]);
         c
     } else if db.is_postgres() {
         let mut c = std::process::Command::new("psql");
