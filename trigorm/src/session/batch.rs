@@ -14,7 +14,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::conn::{query_error, stmt_error, Conn, Shape, ShapeId};
 use super::listeners::ModelListeners;
-use super::old_row::ForWrite;
+use super::old_row::{self, ForWrite};
 use super::ops::{self, FlushCx, InsertReady, UpdateReady};
 use super::params::{Columns, RowOf};
 use super::staging::{Entry, Write};
@@ -392,7 +392,7 @@ fn current<M: Model>(
     let found = if cx.identity.epoch() == epoch {
         locked.remove(&key)
     } else {
-        ops::read_locked::<M>(cx.conn, obj.primary_key())?
+        old_row::read_by_key::<M>(cx.conn, obj.primary_key(), true)?
     };
     Ok(Some(ForWrite::read(cx, &key, found)))
 }

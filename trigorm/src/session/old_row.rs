@@ -9,22 +9,26 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::value::{Key, Value, ValueRef};
 
-/// Run the SELECT of `M`'s row with primary key `key`, handing its row (if any) to `on_row`.
+/// Run the SELECT of `M`'s row with primary key `key`, handing its row (if any) to
+/// `on_row`; with `lock`, the row is locked for the rest of the transaction (where the
+/// backend locks rows).
 fn query_by_key<M: Model>(
     conn: &mut Conn<'_>,
     key: Value,
+    lock: bool,
     on_row: &mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), CallbackError>,
 ) -> Result<()> {
     let t = M::table();
-    let shape = conn.shape(t, Shape::SelectByKey { lock: false })?;
+    let shape = conn.shape(t, Shape::SelectByKey { lock })?;
     conn.query_shape_refs(shape, &[key.as_value_ref()], on_row)
         .map_err(|e| query_error(e, Some(t.model), conn.shape_text(shape)))
 }
 
-/// Read a row by key without remembering it.
-fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
+/// Read a row by key without remembering it; with `lock`, lock it for the rest of the
+/// transaction.
+pub(crate) fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value, lock: bool) -> Result<Option<M>> {
     let mut found = None;
-    query_by_key::<M>(conn, key, &mut |row| {
+    query_by_key::<M>(conn, key, lock, &mut |row| {
         found = Some(M::from_row(row)?);
         Ok(())
     })?;
@@ -35,7 +39,7 @@ fn read_by_key<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
 pub(crate) fn load_by_key<M: Model>(conn: &mut Conn<'_>, identity: &mut IdentityMap, key: Value) -> Result<Option<M>> {
     let table = identity.table::<M>();
     let mut found = None;
-    query_by_key::<M>(conn, key, &mut |row| {
+    query_by_key::<M>(conn, key, false, &mut |row| {
         found = Some(table.load(row)?);
         Ok(())
     })?;
@@ -77,7 +81,7 @@ impl<M: Model> ForWrite<M> {
 pub(super) fn rows_for_write<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &Key) -> Result<ForWrite<M>> {
     if cx.conn.row_locks() {
         let base = base_of::<M>(cx, key);
-        let current = read_locked::<M>(cx.conn, obj.primary_key())?;
+        let current = read_by_key::<M>(cx.conn, obj.primary_key(), true)?;
         let remembered = base.is_some();
         return Ok(ForWrite {
             current,
@@ -97,7 +101,7 @@ pub(super) fn rows_for_write<M: Model>(cx: &mut FlushCx<'_, '_>, obj: &M, key: &
     let base = cx.identity.take_stale::<M>(key);
     let remembered = base.is_some();
     Ok(ForWrite {
-        current: read_by_key::<M>(cx.conn, obj.primary_key())?,
+        current: read_by_key::<M>(cx.conn, obj.primary_key(), false)?,
         base,
         remembered,
     })
@@ -153,17 +157,4 @@ pub(super) fn check_version<M: Model>(
         expected,
         found,
     })
-}
-
-/// Read a row by key and lock it for the rest of the transaction.
-pub(crate) fn read_locked<M: Model>(conn: &mut Conn<'_>, key: Value) -> Result<Option<M>> {
-    let t = M::table();
-    let shape = conn.shape(t, Shape::SelectByKey { lock: true })?;
-    let mut found = None;
-    conn.query_shape_refs(shape, &[key.as_value_ref()], &mut |row| {
-        found = Some(M::from_row(row)?);
-        Ok(())
-    })
-    .map_err(|e| query_error(e, Some(t.model), conn.shape_text(shape)))?;
-    Ok(found)
 }
