@@ -368,18 +368,6 @@ on_each_db!(status_drift_install_prune_and_check, |db: Db| {
     assert!(st.orphaned.is_empty());
 });
 
-/// DDL by hand: a plain connection on MariaDB (a session refuses DDL there), the session
-/// elsewhere.
-fn run_ddl(db: &Db, engine: &Engine, sql: &str) {
-    if db.is_mariadb() {
-        db.my_client().query_drop(sql).unwrap();
-        return;
-    }
-    let mut s = engine.session().unwrap();
-    s.execute(sql, &[]).unwrap();
-    s.commit().unwrap();
-}
-
 #[test]
 fn declarations_are_checked_before_any_sql() {
     let t = Ticket::table();

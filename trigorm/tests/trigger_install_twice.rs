@@ -11,7 +11,6 @@ mod identity;
 use identity::{identity, settle, Identity};
 
 use chrono::{DateTime, Utc};
-use mysql::prelude::Queryable;
 use trigorm::trigger::manage::{self, State};
 use trigorm::trigger::{CustomBodies, Ops, Timing, TriggerDef};
 use trigorm::{Engine, Model};
@@ -97,18 +96,6 @@ fn of_all(id: &Identity, names: &[&str]) -> Vec<String> {
     let mut all: Vec<String> = names.iter().flat_map(|n| of(id, n)).collect();
     all.sort();
     all
-}
-
-/// DDL by hand: a plain connection on MariaDB (a session refuses DDL there), the session
-/// elsewhere.
-fn run_ddl(db: &Db, engine: &Engine, sql: &str) {
-    if db.is_mariadb() {
-        db.my_client().query_drop(sql).unwrap();
-        return;
-    }
-    let mut s = engine.session().unwrap();
-    s.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    s.commit().unwrap();
 }
 
 // An application installs its triggers at every start: a second install, `create_all`

@@ -117,18 +117,6 @@ fn fired(s: &mut trigorm::Session) -> Vec<String> {
         .collect()
 }
 
-/// DDL by hand: a plain connection on MariaDB (a session refuses DDL there), the session
-/// elsewhere.
-fn run_ddl(db: &Db, engine: &Engine, sql: &str) {
-    if db.is_mariadb() {
-        db.my_client().query_drop(sql).unwrap();
-        return;
-    }
-    let mut s = engine.session().unwrap();
-    s.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    s.commit().unwrap();
-}
-
 fn backend(db: &Db) -> Backend {
     if db.is_postgres() {
         Backend::Postgres

@@ -485,6 +485,18 @@ pub fn assert_listener_statement(e: &trigorm::Error, what: &str) {
     );
 }
 
+/// DDL by hand: a plain connection on MariaDB (a session refuses DDL there), the
+/// engine's session elsewhere.
+pub fn run_ddl(db: &Db, engine: &trigorm::Engine, sql: &str) {
+    if db.is_mariadb() {
+        mysql::prelude::Queryable::query_drop(&mut db.my_client(), sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        return;
+    }
+    let mut s = engine.session().unwrap();
+    s.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    s.commit().unwrap();
+}
+
 /// The rows of a raw query, or a panic naming it.
 pub fn rows(s: &mut trigorm::Session, sql: &str) -> Vec<Vec<trigorm::Value>> {
     s.query_raw(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"))
